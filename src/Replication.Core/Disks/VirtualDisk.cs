@@ -1,0 +1,167 @@
+namespace Replication.Core.Disks;
+
+/// <summary>
+/// Base of every disk format: checks arguments and state once, then hands the format a range that is known
+/// to lie inside the disk. Also the one factory that opens and creates disks of any format.
+/// </summary>
+public abstract partial class VirtualDisk : IVirtualDisk
+{
+    private int _disposed;
+
+    /// <inheritdoc />
+    public abstract string? FilePath { get; }
+
+    /// <inheritdoc />
+    public abstract DiskFormat Format { get; }
+
+    /// <inheritdoc />
+    public abstract DiskType DiskType { get; }
+
+    /// <inheritdoc />
+    public abstract long VirtualSize { get; }
+
+    /// <inheritdoc />
+    public abstract int LogicalSectorSize { get; }
+
+    /// <inheritdoc />
+    public virtual int PhysicalSectorSize => LogicalSectorSize;
+
+    /// <inheritdoc />
+    public abstract int BlockSize { get; }
+
+    /// <inheritdoc />
+    public abstract bool IsReadOnly { get; }
+
+    /// <inheritdoc />
+    public virtual IVirtualDisk? Parent => null;
+
+    /// <inheritdoc />
+    public virtual Guid? DataWriteGuid => null;
+
+    /// <inheritdoc />
+    public abstract long AllocatedBytes { get; }
+
+    /// <summary>True once the disk has been disposed.</summary>
+    protected bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <inheritdoc />
+    public void Read(long offset, Span<byte> destination)
+    {
+        CheckRange(offset, destination.Length);
+        if (!destination.IsEmpty)
+        {
+            ReadCore(offset, destination);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Write(long offset, ReadOnlySpan<byte> source)
+    {
+        CheckRange(offset, source.Length);
+        if (IsReadOnly)
+        {
+            throw new NotSupportedException($"{FilePath ?? "disk"}: the disk is open read-only.");
+        }
+
+        if (!source.IsEmpty)
+        {
+            WriteCore(offset, source);
+        }
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Read(offset, destination.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Write(offset, source.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (!IsReadOnly)
+        {
+            FlushCore();
+        }
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Flush();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length)
+    {
+        CheckRange(offset, length);
+        return length == 0 ? [] : GetAllocatedExtentsCore(offset, length);
+    }
+
+    /// <inheritdoc />
+    public bool IsKnownZero(long offset, long length)
+    {
+        CheckRange(offset, length);
+        using IEnumerator<DiskExtent> e = GetAllocatedExtentsCore(offset, length).GetEnumerator();
+        return length == 0 || !e.MoveNext();
+    }
+
+    /// <summary>Reads a non-empty range known to lie inside the disk.</summary>
+    protected abstract void ReadCore(long offset, Span<byte> destination);
+
+    /// <summary>Writes a non-empty range known to lie inside the disk, on a writable disk.</summary>
+    protected abstract void WriteCore(long offset, ReadOnlySpan<byte> source);
+
+    /// <summary>Makes every completed write durable.</summary>
+    protected abstract void FlushCore();
+
+    /// <summary>Allocated extents of a non-empty range known to lie inside the disk, ascending, merged and clipped to the range.</summary>
+    protected abstract IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length);
+
+    /// <summary>Throws when the disk is disposed or the range is not inside it.</summary>
+    protected void CheckRange(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (offset > VirtualSize || length > VirtualSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(offset),
+                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Dispose(true);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Releases the file and, for a differencing disk, its parent. Called once.</summary>
+    protected abstract void Dispose(bool disposing);
+}

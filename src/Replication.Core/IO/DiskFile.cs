@@ -1,0 +1,126 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Replication.Core.IO;
+
+/// <summary>
+/// Positional, thread-safe access to one image file (RandomAccess over an unbuffered handle), with reads that
+/// turn end-of-file into an <see cref="InvalidDiskFormatException"/> naming the structure that was cut short.
+/// </summary>
+internal sealed class DiskFile : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private DiskFile(string path, FileStream stream, bool writable)
+    {
+        Path = path;
+        _stream = stream;
+        Handle = stream.SafeFileHandle;
+        IsWritable = writable;
+    }
+
+    /// <summary>The full path of the file.</summary>
+    public string Path { get; }
+
+    /// <summary>The handle, for RandomAccess calls.</summary>
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>True when opened for writing.</summary>
+    public bool IsWritable { get; }
+
+    /// <summary>The current length of the file.</summary>
+    public long Length => RandomAccess.GetLength(Handle);
+
+    /// <summary>Opens an existing file; a writer shares it with readers only.</summary>
+    public static DiskFile Open(string path, bool writable)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        try
+        {
+            var stream = new FileStream(
+                full,
+                FileMode.Open,
+                writable ? FileAccess.ReadWrite : FileAccess.Read,
+                writable ? FileShare.Read : FileShare.ReadWrite,
+                bufferSize: 0,
+                FileOptions.RandomAccess);
+            return new DiskFile(full, stream, writable);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the disk file does not exist.", ex);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the disk file's folder does not exist.", ex);
+        }
+    }
+
+    /// <summary>Creates a new file; fails if it exists, so an existing disk is never overwritten by accident.</summary>
+    public static DiskFile CreateNew(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        var stream = new FileStream(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.RandomAccess);
+        return new DiskFile(full, stream, writable: true);
+    }
+
+    /// <summary>
+    /// Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="fileOffset"/>, or throws an
+    /// <see cref="InvalidDiskFormatException"/> naming <paramref name="field"/> when the file ends first.
+    /// </summary>
+    public void ReadExactly(long fileOffset, Span<byte> destination, string field)
+    {
+        if (fileOffset < 0)
+        {
+            throw new InvalidDiskFormatException(Path, fileOffset, field, "negative file offset");
+        }
+
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = RandomAccess.Read(Handle, destination[done..], fileOffset + done);
+            if (n == 0)
+            {
+                throw new InvalidDiskFormatException(
+                    Path,
+                    fileOffset,
+                    field,
+                    $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Reads up to <paramref name="destination"/>.Length bytes; bytes past the end of the file read as zero.</summary>
+    public void ReadZeroPadded(long fileOffset, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = RandomAccess.Read(Handle, destination[done..], fileOffset + done);
+            if (n == 0)
+            {
+                destination[done..].Clear();
+                return;
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="source"/> at <paramref name="fileOffset"/>.</summary>
+    public void Write(long fileOffset, ReadOnlySpan<byte> source) => RandomAccess.Write(Handle, source, fileOffset);
+
+    /// <summary>Writes all of <paramref name="source"/> at <paramref name="fileOffset"/>.</summary>
+    public ValueTask WriteAsync(long fileOffset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken) =>
+        RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken);
+
+    /// <summary>Sets the file's length (extending with zeros, sparse where the file system allows).</summary>
+    public void SetLength(long length) => RandomAccess.SetLength(Handle, length);
+
+    /// <summary>Flushes the file's data and metadata to stable storage (fsync).</summary>
+    public void Flush() => _stream.Flush(flushToDisk: true);
+
+    /// <inheritdoc />
+    public void Dispose() => _stream.Dispose();
+}
