@@ -1,0 +1,61 @@
+using System.CommandLine;
+using Replication.Core;
+
+namespace Replication.Cli;
+
+/// <summary>Shared plumbing of every verb: the --json option and the one-line error contract.</summary>
+internal static class CliCommand
+{
+    public static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object on standard output." };
+
+    /// <summary>Parses a size such as 512, 64KiB or 1GiB.</summary>
+    public static Option<long> SizeOption(string name, string description, bool required) => new(name)
+    {
+        Description = description,
+        Required = required,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+            if (SizeParser.TryParse(text, out long bytes))
+            {
+                return bytes;
+            }
+
+            result.AddError($"'{text}' is not a size (examples: 512, 64KiB, 1GiB).");
+            return 0;
+        },
+    };
+
+    /// <summary>
+    /// Runs a verb: exit code 0 on success; on an expected failure one line on standard error and exit code 1.
+    /// </summary>
+    public static void SetHandler(this Command command, Func<ParseResult, CancellationToken, Task> action)
+    {
+        command.Options.Add(Json);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            try
+            {
+                await action(parseResult, cancellationToken).ConfigureAwait(false);
+                return 0;
+            }
+            catch (Exception ex) when (ex is ReplicationException or ArgumentException or IOException or NotSupportedException
+                                           or UnauthorizedAccessException or OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"repl: {OneLine(ex)}").ConfigureAwait(false);
+                return 1;
+            }
+        });
+    }
+
+    private static string OneLine(Exception ex)
+    {
+        string message = ex.Message;
+        if (ex is ArgumentException { ParamName: { } name } && message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal))
+        {
+            message = message[..^$" (Parameter '{name}')".Length];
+        }
+
+        return message.ReplaceLineEndings(" ");
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+
+namespace Replication.Core.Tests.Infrastructure;
+
+/// <summary>A .NET child process whose standard output is read line by line and which can be killed with SIGKILL.</summary>
+public sealed class ChildProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ChildProcess(Process process) => _process = process;
+
+    public static ChildProcess StartDotnet(string dll, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new ChildProcess(Process.Start(start)!);
+    }
+
+    /// <summary>The next line of standard output, or null at end of output.</summary>
+    public string? ReadLine() => _process.StandardOutput.ReadLine();
+
+    /// <summary>Kills the process (SIGKILL on Unix) and waits until it has exited.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had already exited.
+        }
+
+        _process.WaitForExit();
+    }
+
+    /// <summary>Waits for exit (at most two minutes) and returns the exit code and standard error.</summary>
+    public (int ExitCode, string StandardError) WaitForExit()
+    {
+        string stderr = _process.StandardError.ReadToEnd();
+        if (!_process.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            Kill();
+            throw new Xunit.Sdk.XunitException("The child process did not exit within two minutes.");
+        }
+
+        return (_process.ExitCode, stderr);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Kill();
+        }
+
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,29 @@
+using System.Globalization;
+using Replication.Core.Disks;
+using Replication.TestChild;
+
+// disk-writes <path> <seed> <count> <maxLength>: performs the workload's writes in order, flushing after each,
+// and prints "ack N" once write N is durable. The parent kills this process at a random point.
+if (args.Length == 5 && args[0] == "disk-writes")
+{
+    string path = args[1];
+    int seed = int.Parse(args[2], CultureInfo.InvariantCulture);
+    int count = int.Parse(args[3], CultureInfo.InvariantCulture);
+    int maxLength = int.Parse(args[4], CultureInfo.InvariantCulture);
+    using VirtualDisk disk = VirtualDisk.Open(path);
+    Console.Out.Flush();
+    for (int i = 0; i < count; i++)
+    {
+        (long offset, byte[] data) = CrashWorkload.Write(seed, i, disk.VirtualSize, maxLength);
+        disk.Write(offset, data);
+        disk.Flush();
+        Console.WriteLine($"ack {i}");
+        Console.Out.Flush();
+    }
+
+    Console.WriteLine("done");
+    return 0;
+}
+
+Console.Error.WriteLine("usage: disk-writes <path> <seed> <count> <maxLength>");
+return 2;
