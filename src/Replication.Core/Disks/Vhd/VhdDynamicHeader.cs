@@ -38,10 +38,13 @@ internal readonly struct VhdDynamicHeader
     public const int DefaultBlockSize = 2 << 20;
 
     /// <summary>
-    /// Smallest block size accepted: one sector, as QEMU accepts. The specification fixes no range; Virtual PC, Virtual
-    /// Server and Hyper-V write 2 MiB (512 KiB for some differencing disks).
+    /// Smallest block size accepted: 4 KiB, the smallest whose sector bitmap fills at least a whole byte. The
+    /// specification fixes no range and Virtual PC, Virtual Server and Hyper-V write 2 MiB (512 KiB for some
+    /// differencing disks). QEMU accepts any power of two from 512 but sizes the bitmap as block size / 4096 rounded up
+    /// to a sector, which is 0 below 4 KiB where the specification says one sector: such files mean different things
+    /// to different readers, so they are refused.
     /// </summary>
-    public const int MinBlockSize = 512;
+    public const int MinBlockSize = 4096;
 
     /// <summary>
     /// Largest block size accepted: 256 MiB (as VHDX). Bounds the sector bitmap (64 KiB) this library reads per block.
@@ -94,7 +97,7 @@ internal readonly struct VhdDynamicHeader
     public ImmutableArray<VhdParentLocator> ParentLocators { get; }
 
     /// <summary>Size of a block's sector bitmap: one bit per sector, padded to whole sectors.</summary>
-    public static int BitmapSize(int blockSize) => (int)RoundUp((uint)blockSize / 512 / 8, 512);
+    public static int BitmapSize(int blockSize) => (int)RoundUp(((uint)blockSize / 512 + 7) / 8, 512);
 
     /// <summary>
     /// Parses and validates a header: cookie, then checksum, then header version and block size. The table offset and

@@ -107,7 +107,9 @@ internal readonly struct VhdParentLocator
                 path = TrimAtNul(Encoding.UTF8.GetString(data));
                 if (Uri.TryCreate(path, UriKind.Absolute, out Uri? uri) && uri.IsFile)
                 {
-                    path = uri.LocalPath;
+                    // "file://localhost/a/b" and "file:///a/b" name /a/b on this machine; LocalPath would make the
+                    // first a UNC path.
+                    path = uri.IsUnc && !uri.IsLoopback ? uri.LocalPath : Uri.UnescapeDataString(uri.AbsolutePath);
                 }
 
                 break;
