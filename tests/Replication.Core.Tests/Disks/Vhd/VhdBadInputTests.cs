@@ -163,7 +163,8 @@ public sealed class VhdBadInputTests
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, 0, true },
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, 1, true },
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, 3, true },
-        { "dynamic", VhdDynamicHeader.BlockSizeOffset, 256, true },
+        { "dynamic", VhdDynamicHeader.BlockSizeOffset, 512, true },
+        { "dynamic", VhdDynamicHeader.BlockSizeOffset, 2048, true },
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, 4097, true },
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, 1U << 31, true },
         { "dynamic", VhdDynamicHeader.BlockSizeOffset, uint.MaxValue, true },
@@ -269,9 +270,10 @@ public sealed class VhdBadInputTests
         PatchHeader(path, h =>
         {
             WriteField(h, VhdDynamicHeader.MaxTableEntriesOffset, 4, uint.MaxValue);
-            WriteField(h, VhdDynamicHeader.BlockSizeOffset, 4, 512);
+            WriteField(h, VhdDynamicHeader.BlockSizeOffset, 4, 4096);
         });
-        Check(path, model, Expect.Reject, "512-byte blocks");
+        InvalidDiskFormatException ex = Check(path, model, Expect.Reject, "4 KiB blocks on 2040 GiB")!;
+        Assert.Equal("VHD dynamic header.BlockSize", ex.Field);
     }
 
     [Fact]

@@ -98,7 +98,7 @@ public sealed class VhdQemuInteropTests
         Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("b.vhd"), Options(DiskType.Dynamic, MiB + 1)));
         Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("c.vhd"), Options(DiskType.Dynamic, 0)));
         Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("d.vhd"), Options(DiskType.Dynamic, MiB, 3000)));
-        Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("e.vhd"), Options(DiskType.Dynamic, MiB, 256)));
+        Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("e.vhd"), Options(DiskType.Dynamic, MiB, 2048)));
         Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("f.vhd"), Options(DiskType.Dynamic, 2041L << 30)));
         Assert.Throws<ArgumentException>(() => VirtualDisk.Create(dir.File("g.vhd"), Options(DiskType.Fixed, MiB, 2 * MiB)));
         Assert.Empty(Directory.GetFiles(dir.Path));
