@@ -9,7 +9,8 @@ public sealed partial class VhdDisk
     /// A fixed disk writes in place. A dynamic or differencing disk writes into the block's data and then sets the
     /// sector bitmap bits of the sectors written (data first, so a crash in between leaves the old content showing).
     /// A sector written only in part whose bit is clear is first filled from the parent (or with zeros). A write of
-    /// zeros to an unallocated block of a dynamic disk allocates nothing: the block already reads as zeros.
+    /// zeros to an unallocated block allocates nothing when the block already reads as zeros there: always on a dynamic
+    /// disk, and on a differencing disk where the parent reports the range as known zero.
     /// </remarks>
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source)
     {
@@ -35,7 +36,7 @@ public sealed partial class VhdDisk
         uint entry = Volatile.Read(ref _bat[block]);
         if (entry == VhdLayout.Unallocated)
         {
-            if (_parent is null && !source.ContainsAnyExcept((byte)0))
+            if (!source.ContainsAnyExcept((byte)0) && BackingIsKnownZero(((long)block << _blockShift) + inBlock, source.Length))
             {
                 return;
             }
@@ -126,6 +127,17 @@ public sealed partial class VhdDisk
         {
             WritePartialSector(block, data, alignedEnd, source[(alignedEnd - start)..], bitmap);
         }
+    }
+
+    /// <summary>True when the range reads as zeros while this file does not hold it.</summary>
+    private bool BackingIsKnownZero(long offset, int length)
+    {
+        if (_parent is null || offset >= _parent.VirtualSize)
+        {
+            return true;
+        }
+
+        return _parent.IsKnownZero(offset, Math.Min(length, _parent.VirtualSize - offset));
     }
 
     private void WritePartialSector(int block, long data, int inBlock, ReadOnlySpan<byte> source, byte[]? bitmap)
