@@ -171,7 +171,7 @@ public sealed class VhdAllocationTests
     }
 
     [Fact]
-    public void ZerosIntoUnallocatedDynamicBlocks_AllocateNothing_ButZerosOverParentDataDo()
+    public void ZerosWhereTheDiskAlreadyReadsZero_AllocateNothing_ButZerosOverParentDataDo()
     {
         using var dir = new TempDirectory();
         string parentPath = dir.File("parent.vhd");
@@ -190,6 +190,8 @@ public sealed class VhdAllocationTests
         }
 
         using VirtualDisk child = VirtualDisk.Create(dir.File("child.vhd"), Options(DiskType.Differencing, 0, Block, parentPath));
+        child.Write(0, new byte[3 * Block]);
+        Assert.Equal(0, child.AllocatedBytes);
         child.Write((3 * Block) + 1, [0]);
         Assert.Equal(Block, child.AllocatedBytes);
         byte[] read = new byte[2];

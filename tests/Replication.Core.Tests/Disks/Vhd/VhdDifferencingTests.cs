@@ -104,6 +104,11 @@ public sealed class VhdDifferencingTests
         Assert.Equal(@".\base.vhd", Encoding.Unicode.GetString(file, (int)relative.PlatformDataOffset, (int)relative.PlatformDataLength));
         Assert.Equal(basePath.Replace('/', '\\'), Encoding.Unicode.GetString(file, (int)absolute.PlatformDataOffset, (int)absolute.PlatformDataLength));
         Assert.Equal(0u, relative.PlatformDataSpace % 512);
+
+        // libvhdi reads the link as well.
+        string info = VhdQemuInteropTests.AssertVhdiinfoAgrees(child.FilePath!, Size);
+        Assert.Contains("Differential", info, StringComparison.Ordinal);
+        Assert.Matches(@"Parent filename\s*:\s*base\.vhd", info);
     }
 
     [Fact]

@@ -15,14 +15,21 @@ public sealed class VhdQemuInteropTests
     [InlineData("dynamic", 10_000_000L)]
     [InlineData("dynamic", 5L * MiB + (7 * 512))]
     [InlineData("dynamic", 33L * MiB)]
+    [InlineData("dynamic,force_size=on", 10_000_384L)]
+    [InlineData("fixed,force_size=on", (3L * MiB) + 512)]
     public void QemuImage_ReadsLikeQemuConvert(string subformat, long requestedSize)
     {
         using var dir = new TempDirectory();
         string path = dir.File("qemu.vhd");
         ExternalTool.RunChecked("qemu-img", "create", "-q", "-f", "vpc", "-o", "subformat=" + subformat, path, requestedSize.ToString(CultureInfo.InvariantCulture));
 
-        // qemu rounds the size to a CHS geometry; write relative to what it made.
+        // qemu rounds the size to a CHS geometry unless forced; write relative to what it made.
         long size = QemuVirtualSize(path);
+        if (subformat.Contains("force_size", StringComparison.Ordinal))
+        {
+            Assert.Equal(requestedSize, size);
+        }
+
         var commands = new List<string> { "-f", "vpc" };
         var random = new Random(unchecked((int)requestedSize) ^ subformat.Length);
         long[] fixedOffsets = [0, 511, (2 * MiB) - 300, (4 * MiB) + 4096, size - 1000, size / 2 + 3];
@@ -46,7 +53,7 @@ public sealed class VhdQemuInteropTests
 
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         Assert.Equal(DiskFormat.Vhd, disk.Format);
-        Assert.Equal(subformat == "fixed" ? DiskType.Fixed : DiskType.Dynamic, disk.DiskType);
+        Assert.Equal(subformat.StartsWith("fixed", StringComparison.Ordinal) ? DiskType.Fixed : DiskType.Dynamic, disk.DiskType);
         DiskAssert.ContentEqualsFile(raw, disk);
         AssertExtentsCoverData(File.ReadAllBytes(raw), disk);
     }
@@ -122,7 +129,15 @@ public sealed class VhdQemuInteropTests
         byte[] converted = File.ReadAllBytes(raw);
         Assert.Equal(model.Length, converted.Length);
         Assert.True(model.AsSpan().SequenceEqual(converted), $"qemu reads different bytes from {path} (first at {model.AsSpan().CommonPrefixLength(converted)})");
-        ExternalTool.RunChecked("vhdiinfo", path);
+        AssertVhdiinfoAgrees(path, size);
+    }
+
+    /// <summary>libvhdi, a second independent reader, parses the file and reports our size.</summary>
+    internal static string AssertVhdiinfoAgrees(string path, long size)
+    {
+        string info = ExternalTool.RunChecked("vhdiinfo", path);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"({size} bytes)"), info, StringComparison.Ordinal);
+        return info;
     }
 
     /// <summary>Every non-zero byte lies inside an extent the disk reports.</summary>
