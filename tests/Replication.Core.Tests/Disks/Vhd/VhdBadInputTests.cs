@@ -188,6 +188,40 @@ public sealed class VhdBadInputTests
     }
 
     [Fact]
+    public void EveryField_CorruptedWithoutItsChecksum_IsCaughtByCookieOrChecksum()
+    {
+        using var dir = new TempDirectory();
+        int[] footerFields = [0, 8, 12, 16, 24, 28, 32, 36, 40, 48, 56, 58, 59, 60, 64, 68, 84, 85, 511];
+        int[] headerFields = [0, 8, 16, 24, 28, 32, 36, 40, 56, 60, 64, 575, 576, 580, 584, 592, 767, 768, 1023];
+        foreach ((string kind, string original, byte[] model) in Samples(dir))
+        {
+            string path = original + ".patched";
+            foreach (int offset in footerFields)
+            {
+                File.Copy(original, path, overwrite: true);
+                PatchFooter(path, f => f[offset] ^= 0x10, fixChecksum: false);
+                InvalidDiskFormatException ex = Check(path, model, Expect.Reject, $"{kind} footer byte {offset}")!;
+                Assert.Equal(offset < 8 ? "VHD footer.Cookie" : "VHD footer.Checksum", ex.Field);
+                Assert.Equal(new FileInfo(path).Length - 512 + (offset < 8 ? 0 : VhdFooter.ChecksumOffset), ex.Offset);
+            }
+
+            if (kind == "fixed")
+            {
+                continue;
+            }
+
+            foreach (int offset in headerFields)
+            {
+                File.Copy(original, path, overwrite: true);
+                PatchHeader(path, h => h[offset] ^= 0x10, fixChecksum: false);
+                InvalidDiskFormatException ex = Check(path, model, Expect.Reject, $"{kind} header byte {offset}")!;
+                Assert.Equal(offset < 8 ? "VHD dynamic header.Cookie" : "VHD dynamic header.Checksum", ex.Field);
+                Assert.Equal(512 + (offset < 8 ? 0 : VhdDynamicHeader.ChecksumOffset), ex.Offset);
+            }
+        }
+    }
+
+    [Fact]
     public void HeaderFields_NotUsedByADynamicDisk_StillOpenIntact()
     {
         using var dir = new TempDirectory();
