@@ -9,7 +9,8 @@ public static class CrashWorkload
     /// <summary>Offset, length and content of write <paramref name="index"/>.</summary>
     public static (long Offset, byte[] Data) Write(int seed, int index, long diskSize, int maxLength)
     {
-        var random = new Random(HashCode.Combine(seed, index));
+        // Not HashCode.Combine: its seed differs per process, and parent and child must agree.
+        var random = new Random(unchecked((seed * 1_000_003) + index));
         int length = random.Next(1, maxLength + 1);
         if (random.Next(2) == 0)
         {

@@ -49,7 +49,11 @@ public static class DiskKinds
     };
 
     public static VirtualDisk Create(string path, DiskFormat format, DiskType type, long size) =>
-        VirtualDisk.Create(path, new DiskCreateOptions { Format = format, Type = type, VirtualSize = size, BlockSize = SmallBlockSize(format) });
+        VirtualDisk.Create(path, new DiskCreateOptions { Format = format, Type = type, VirtualSize = size, BlockSize = BlockSizeFor(format, type) });
+
+    /// <summary>The small block size for formats and types that have blocks (a fixed VHD has none).</summary>
+    public static int? BlockSizeFor(DiskFormat format, DiskType type) =>
+        format == DiskFormat.Vhd && type == DiskType.Fixed ? null : SmallBlockSize(format);
 
     /// <summary>Random data in a few scattered runs, leaving most of the disk zero.</summary>
     public static byte[] ScatteredContent(long size, int seed)
