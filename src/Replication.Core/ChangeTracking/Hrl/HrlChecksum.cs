@@ -12,7 +12,7 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// </summary>
 /// <remarks>
 /// The sum is order-insensitive, so it catches any single changed byte (and any single flipped bit) but not swapped
-/// bytes; the strong check of a whole log is <c>HrlIntegrity</c>.
+/// bytes; the strong check of a whole log is <see cref="HrlIntegrity"/>.
 /// </remarks>
 internal static class HrlChecksum
 {

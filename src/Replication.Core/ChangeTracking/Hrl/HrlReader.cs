@@ -22,7 +22,7 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// <para>
 /// The format's checksums are byte sums: they catch any single corrupted byte but not every multi-byte change (a
 /// changed <c>ByteOffset</c> with a recomputed entry checksum is valid HRL). Shipped logs are therefore also checked
-/// with <c>HrlIntegrity</c>.
+/// with <see cref="HrlIntegrity"/>.
 /// </para>
 /// <para>Thread-safe for concurrent reads; the file is opened read-only, shared with other readers only.</para>
 /// </remarks>
