@@ -1,0 +1,385 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+using Replication.Core.IO;
+
+namespace Replication.Core.ChangeTracking.Hrl;
+
+/// <summary>
+/// Writes a new HRL log (format version 2): the header first, with <c>EOLLocation</c> 0 (open for writing), then
+/// batches of writes, each batch being the data of its entries followed by a metadata block describing them, and at
+/// last the seal that sets <c>EOLLocation</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Durability is the caller's to group: <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/> only buffers;
+/// <see cref="Commit"/> writes the pending batch and its metadata block (a commit point a recovery scan can find);
+/// <see cref="Flush"/> makes every committed batch durable. A write is durable once <see cref="Commit"/> and then
+/// <see cref="Flush"/> have returned after it. A crash loses at most the batches not yet flushed, and leaves a log
+/// that <see cref="HrlReader.Recover"/> reads up to its last complete batch.
+/// </para>
+/// <para>
+/// Every disk offset and data length must be a multiple of 512 bytes: the tracker widens unaligned guest writes before
+/// they reach the log. A batch with more entries than a metadata block holds is split into several blocks.
+/// </para>
+/// <para>
+/// Not thread-safe: one caller appends at a time. After an I/O failure the writer is faulted and every further call
+/// throws; the file stays a valid, unsealed log up to its last complete batch.
+/// </para>
+/// </remarks>
+public sealed class HrlWriter : IDisposable
+{
+    private readonly SafeFileHandle _handle;
+    private readonly TimeProvider _timeProvider;
+    private readonly HrlFileHeader _header;
+    private readonly int _metadataSize;
+    private readonly int _capacity;
+    private byte[] _data;
+    private byte[] _metadata;
+
+    // Pending data: _data[0.._dataLength) goes to the file at _dataFilePosition; _position is the end of the log
+    // including every appended byte; _previousMetadata is the position of the last metadata block written (-1: none).
+    private int _dataLength;
+    private long _dataFilePosition = HrlFormat.HeaderSize;
+    private long _position = HrlFormat.HeaderSize;
+    private long _previousMetadata = -1;
+    private int _entryCount;
+    private long _committedEntries;
+    private long _blockCount;
+    private State _state;
+
+    private HrlWriter(string path, SafeFileHandle handle, TimeProvider timeProvider, HrlFileHeader header, HrlWriterOptions options)
+    {
+        FilePath = path;
+        _handle = handle;
+        _timeProvider = timeProvider;
+        _header = header;
+        _metadataSize = options.MetadataSize;
+        _capacity = options.EntriesPerMetadataBlock;
+        _data = ArrayPool<byte>.Shared.Rent(options.BufferSize);
+        _metadata = ArrayPool<byte>.Shared.Rent(_metadataSize);
+        _metadata.AsSpan(0, _metadataSize).Clear();
+    }
+
+    private enum State
+    {
+        Open,
+        Faulted,
+        Sealed,
+        Disposed,
+    }
+
+    /// <summary>Full path of the log file.</summary>
+    public string FilePath { get; }
+
+    /// <summary>The header as written when the log was created (<c>EOLLocation</c> 0).</summary>
+    public HrlFileHeader Header => _header;
+
+    /// <summary>End of the log including appended but uncommitted data.</summary>
+    public long Length => _position;
+
+    /// <summary>End of the last metadata block written: what a recovery scan finds once it is flushed.</summary>
+    public long CommittedLength => _previousMetadata < 0 ? HrlFormat.HeaderSize : _previousMetadata + _metadataSize;
+
+    /// <summary>Entries written in complete metadata blocks.</summary>
+    public long CommittedEntryCount => _committedEntries;
+
+    /// <summary>Entries appended since the last metadata block.</summary>
+    public int PendingEntryCount => _entryCount;
+
+    /// <summary>True once <see cref="Seal"/> has returned.</summary>
+    public bool IsSealed => _state == State.Sealed;
+
+    /// <summary>
+    /// Creates a new log file, writes its header (<c>EOLLocation</c> 0) and makes the file and its directory entry
+    /// durable.
+    /// </summary>
+    /// <param name="path">The file to create; it must not exist.</param>
+    /// <param name="identity">The log's identifiers.</param>
+    /// <param name="timeProvider">The clock for the header's time stamps.</param>
+    /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
+    /// <exception cref="IOException">The file exists or cannot be created.</exception>
+    /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
+    public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        if (identity.UniqueId == Guid.Empty)
+        {
+            throw new ArgumentException("A log needs a non-empty UniqueId.", nameof(identity));
+        }
+
+        options ??= HrlWriterOptions.Default;
+        uint now = HrlTimestamp.FromDateTimeOffset(timeProvider.GetUtcNow());
+        var header = new HrlFileHeader
+        {
+            LogFormatVersion = HrlFormat.Version2,
+            TimeStamp = now,
+            CreatorApplication = options.CreatorApplication,
+            CreatorVersion = options.CreatorVersion,
+
+            // As Hyper-V does: sizes are 0 while the log is open, CurrentSize is set with the seal.
+            OriginalSize = 0,
+            CurrentSize = 0,
+            EolLocation = 0,
+            ErrorCode = 0,
+            MetadataSize = (uint)options.MetadataSize,
+            UniqueId = identity.UniqueId,
+            PreviousUniqueId = identity.PreviousUniqueId,
+            LastModifiedTimeStamp = now,
+            TotalMetadataEntries = 0,
+            FileType = 0,
+            Flags = 0,
+            Vhd2DataWriteGuid = identity.Vhd2DataWriteGuid,
+        };
+
+        string full = Path.GetFullPath(path);
+        SafeFileHandle handle = File.OpenHandle(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
+            header = header.WriteWithChecksum(buffer);
+            RandomAccess.Write(handle, buffer, 0);
+            RandomAccess.FlushToDisk(handle);
+            DurableFile.FlushDirectory(Path.GetDirectoryName(full)!);
+            return new HrlWriter(full, handle, timeProvider, header, options);
+        }
+        catch (Exception)
+        {
+            handle.Dispose();
+            DeleteAbandoned(full);
+            throw;
+        }
+    }
+
+    /// <summary>Appends a write, time-stamped with the writer's clock. See <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/>.</summary>
+    public void Append(long diskOffset, ReadOnlySpan<byte> data) => Append(diskOffset, data, _timeProvider.GetUtcNow());
+
+    /// <summary>
+    /// Appends a write of <paramref name="data"/> at <paramref name="diskOffset"/> of the virtual disk to the pending
+    /// batch. The data is copied (or, when larger than the buffer, written straight to the file); nothing is durable
+    /// or visible to readers until <see cref="Commit"/> and <see cref="Flush"/>. When the current metadata block is
+    /// full it is written first, which commits the entries before this one.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// The offset is negative or not a multiple of 512, the length is zero or not a multiple of 512, the write ends
+    /// beyond 2^63, or the time is outside the HRL time stamp range.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">The writer is sealed or faulted.</exception>
+    /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
+    public void Append(long diskOffset, ReadOnlySpan<byte> data, DateTimeOffset time)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(diskOffset);
+        if (diskOffset % HrlFormat.SectorSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The disk offset must be a multiple of 512.");
+        }
+
+        if (data.IsEmpty || data.Length % HrlFormat.SectorSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(data), data.Length, "The data length must be a positive multiple of 512.");
+        }
+
+        if (diskOffset > long.MaxValue - data.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The write must end below 2^63.");
+        }
+
+        uint timeStamp = HrlTimestamp.FromDateTimeOffset(time);
+        BeginWrite();
+        if (_entryCount == _capacity)
+        {
+            WriteMetadataBlock();
+        }
+
+        var entry = new HrlMetadataEntry(
+            (ulong)diskOffset,
+            0,
+            (uint)data.Length,
+            timeStamp,
+            HrlFormat.MetaOperationWrite,
+            HrlChecksum.Compute(data),
+            0);
+        entry.WriteWithChecksum(_metadata.AsSpan(HrlMetadataHeader.Size + (_entryCount * HrlMetadataEntry.Size), HrlMetadataEntry.Size));
+        WriteData(data);
+        _entryCount++;
+        EndWrite();
+    }
+
+    /// <summary>
+    /// Writes the pending batch: its remaining data and its metadata block. After <see cref="Flush"/> the batch is
+    /// durable and a recovery scan finds it. Does nothing when no entry is pending.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The writer is sealed or faulted.</exception>
+    /// <exception cref="IOException">The write failed; the writer is faulted.</exception>
+    public void Commit()
+    {
+        BeginWrite();
+        if (_entryCount > 0)
+        {
+            WriteMetadataBlock();
+        }
+
+        EndWrite();
+    }
+
+    /// <summary>Makes every committed batch durable (fsync). Appended but uncommitted entries are not written by it.</summary>
+    /// <exception cref="InvalidOperationException">The writer is faulted.</exception>
+    public void Flush()
+    {
+        ObjectDisposedException.ThrowIf(_state == State.Disposed, this);
+        if (_state == State.Faulted)
+        {
+            throw new InvalidOperationException($"{FilePath}: the log writer failed earlier and can no longer be used.");
+        }
+
+        RandomAccess.FlushToDisk(_handle);
+    }
+
+    /// <summary>
+    /// Closes the log cleanly: commits the pending batch (an empty log gets one metadata block with no entries), makes
+    /// the blocks durable, then writes the header with <c>EOLLocation</c>, <c>CurrentSize</c>,
+    /// <c>LastModifiedTimeStamp</c>, <c>TotalMetadataEntries</c> and its checksum, and makes that durable too. The log
+    /// is then complete; further appends throw.
+    /// </summary>
+    /// <returns>The header as written.</returns>
+    /// <exception cref="InvalidOperationException">The writer is sealed or faulted.</exception>
+    public HrlFileHeader Seal()
+    {
+        BeginWrite();
+        if (_entryCount > 0 || _blockCount == 0)
+        {
+            WriteMetadataBlock();
+        }
+
+        // The blocks must be on disk before a header that points at them.
+        RandomAccess.FlushToDisk(_handle);
+        long end = CommittedLength;
+        HrlFileHeader sealedHeader = _header with
+        {
+            EolLocation = (ulong)end,
+            CurrentSize = (ulong)end,
+            LastModifiedTimeStamp = HrlTimestamp.FromDateTimeOffset(_timeProvider.GetUtcNow()),
+            TotalMetadataEntries = (ulong)_committedEntries,
+        };
+        Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
+        sealedHeader = sealedHeader.WriteWithChecksum(buffer);
+        RandomAccess.Write(_handle, buffer, 0);
+        RandomAccess.FlushToDisk(_handle);
+        _state = State.Sealed;
+        return sealedHeader;
+    }
+
+    /// <summary>
+    /// Closes the file and returns the buffers. Entries not committed are dropped; a log not sealed stays open-for-writing
+    /// on disk (<c>EOLLocation</c> 0) and is read with <see cref="HrlReader.Recover"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_state == State.Disposed)
+        {
+            return;
+        }
+
+        _state = State.Disposed;
+        _handle.Dispose();
+        ArrayPool<byte>.Shared.Return(_data);
+        ArrayPool<byte>.Shared.Return(_metadata);
+        _data = [];
+        _metadata = [];
+    }
+
+    private void BeginWrite()
+    {
+        ObjectDisposedException.ThrowIf(_state == State.Disposed, this);
+        if (_state != State.Open)
+        {
+            throw new InvalidOperationException(_state == State.Sealed
+                ? $"{FilePath}: the log is sealed."
+                : $"{FilePath}: the log writer failed earlier and can no longer be used.");
+        }
+
+        // Stays faulted if the I/O below throws: the in-memory state may then no longer match the file.
+        _state = State.Faulted;
+    }
+
+    private void EndWrite() => _state = State.Open;
+
+    private void WriteData(ReadOnlySpan<byte> data)
+    {
+        if (data.Length <= _data.Length - _dataLength)
+        {
+            data.CopyTo(_data.AsSpan(_dataLength));
+            _dataLength += data.Length;
+        }
+        else
+        {
+            WritePendingData();
+            if (data.Length >= _data.Length)
+            {
+                RandomAccess.Write(_handle, data, _dataFilePosition);
+                _dataFilePosition += data.Length;
+            }
+            else
+            {
+                data.CopyTo(_data);
+                _dataLength = data.Length;
+            }
+        }
+
+        _position += data.Length;
+    }
+
+    private void WritePendingData()
+    {
+        if (_dataLength > 0)
+        {
+            RandomAccess.Write(_handle, _data.AsSpan(0, _dataLength), _dataFilePosition);
+            _dataFilePosition += _dataLength;
+            _dataLength = 0;
+        }
+    }
+
+    private void WriteMetadataBlock()
+    {
+        long blockPosition = _position;
+        ulong previous = _previousMetadata < 0 ? 0 : (ulong)(blockPosition - _previousMetadata);
+        new HrlMetadataHeader(previous, (uint)_entryCount, 0).WriteWithChecksum(_metadata);
+        ReadOnlySpan<byte> block = _metadata.AsSpan(0, _metadataSize);
+        if (_dataLength + _metadataSize <= _data.Length)
+        {
+            // One positional write for the batch's tail and its block.
+            block.CopyTo(_data.AsSpan(_dataLength));
+            RandomAccess.Write(_handle, _data.AsSpan(0, _dataLength + _metadataSize), _dataFilePosition);
+            _dataLength = 0;
+        }
+        else
+        {
+            WritePendingData();
+            RandomAccess.Write(_handle, block, blockPosition);
+        }
+
+        _previousMetadata = blockPosition;
+        _position = blockPosition + _metadataSize;
+        _dataFilePosition = _position;
+        _committedEntries += _entryCount;
+        _blockCount++;
+        _metadata.AsSpan(0, HrlMetadataHeader.Size + (_entryCount * HrlMetadataEntry.Size)).Clear();
+        _entryCount = 0;
+    }
+
+    private static void DeleteAbandoned(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // The creation failure is what the caller needs; a header-less file is rejected by every reader anyway.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // As above.
+        }
+    }
+}

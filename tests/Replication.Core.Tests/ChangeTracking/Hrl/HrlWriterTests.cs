@@ -1,0 +1,123 @@
+using Replication.Core.ChangeTracking.Hrl;
+using Replication.Core.Tests.Infrastructure;
+
+namespace Replication.Core.Tests.ChangeTracking.Hrl;
+
+public sealed class HrlWriterTests : IDisposable
+{
+    private static readonly HrlLogIdentity Identity = new(Guid.NewGuid(), Guid.NewGuid(), Guid.Empty);
+    private readonly TempDirectory _temp = new();
+    private readonly ManualTimeProvider _clock = new(HrlTestLogs.Start);
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Append_requires_sector_aligned_writes_and_a_representable_time()
+    {
+        using HrlWriter writer = HrlWriter.Create(_temp.File("a.hrl"), Identity, _clock);
+        byte[] sector = new byte[512];
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(-512, sector));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(100, sector));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(0, new byte[511]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(0, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(long.MaxValue / 512 * 512, sector));
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Append(0, sector, new DateTimeOffset(1999, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+
+        // Rejected arguments do not fault the writer.
+        writer.Append(512, sector);
+        writer.Commit();
+        Assert.Equal(1, writer.CommittedEntryCount);
+    }
+
+    [Fact]
+    public void Options_are_validated_when_constructed()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 1000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 2 << 20));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(bufferSize: 100));
+        Assert.Throws<ArgumentException>(() => new HrlWriterOptions(creatorApplication: "toolong"));
+        Assert.Throws<ArgumentException>(() => new HrlWriterOptions(creatorApplication: "\u4e2d"));
+        Assert.Equal(127, HrlWriterOptions.Default.EntriesPerMetadataBlock);
+        Assert.Equal(15, new HrlWriterOptions(metadataSize: 512).EntriesPerMetadataBlock);
+    }
+
+    [Fact]
+    public void Create_never_overwrites_and_needs_a_unique_id()
+    {
+        string path = _temp.File("existing.hrl");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        Assert.ThrowsAny<IOException>(() => HrlWriter.Create(path, Identity, _clock));
+        Assert.Equal(new byte[] { 1, 2, 3 }, File.ReadAllBytes(path));
+        Assert.Throws<ArgumentException>(() => HrlWriter.Create(_temp.File("b.hrl"), default, _clock));
+        Assert.False(File.Exists(_temp.File("b.hrl")));
+    }
+
+    [Fact]
+    public void A_sealed_writer_refuses_further_writes()
+    {
+        using HrlWriter writer = HrlWriter.Create(_temp.File("s.hrl"), Identity, _clock);
+        writer.Append(0, new byte[512]);
+        HrlFileHeader header = writer.Seal();
+        Assert.True(writer.IsSealed);
+        Assert.Equal(1ul, header.TotalMetadataEntries);
+        Assert.Throws<InvalidOperationException>(() => writer.Append(0, new byte[512]));
+        Assert.Throws<InvalidOperationException>(() => writer.Commit());
+        Assert.Throws<InvalidOperationException>(() => writer.Seal());
+        writer.Flush();
+        writer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => writer.Append(0, new byte[512]));
+    }
+
+    [Fact]
+    public void Seal_stamps_the_clock_and_the_totals_into_the_header()
+    {
+        string path = _temp.File("t.hrl");
+        using (HrlWriter writer = HrlWriter.Create(path, Identity, _clock))
+        {
+            Assert.Equal(HrlTestLogs.Start, writer.Header.CreationTime);
+            Assert.Equal(0ul, writer.Header.EolLocation);
+            writer.Append(4096, new byte[4096], HrlTestLogs.Start.AddSeconds(1));
+            Assert.Equal(1, writer.PendingEntryCount);
+            Assert.Equal(HrlFormat.HeaderSize, writer.CommittedLength);
+            writer.Commit();
+            Assert.Equal(0, writer.PendingEntryCount);
+            Assert.Equal(4096 + 4096 + 4096, writer.CommittedLength);
+            _clock.Now = HrlTestLogs.Start.AddMinutes(5);
+            writer.Seal();
+        }
+
+        using HrlReader reader = HrlReader.Open(path);
+        Assert.Equal(HrlTestLogs.Start.AddMinutes(5), reader.Header.LastModifiedTime);
+        Assert.Equal(HrlTestLogs.Start, reader.Header.CreationTime);
+        Assert.Equal(12288ul, reader.Header.EolLocation);
+        Assert.Equal(HrlTestLogs.Start.AddSeconds(1), Assert.Single(reader.ReadRecords()).Timestamp);
+    }
+
+    [Fact]
+    public void Appending_allocates_nothing_in_steady_state()
+    {
+        using HrlWriter writer = HrlWriter.Create(_temp.File("alloc.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 64 << 10));
+        byte[] data = new byte[4096];
+        new Random(1).NextBytes(data);
+        DateTimeOffset time = HrlTestLogs.Start;
+
+        void Run(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                writer.Append((i % 1000) * 4096L, data, time);
+                if (i % 50 == 49)
+                {
+                    writer.Commit();
+                }
+            }
+        }
+
+        Run(500);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(5000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"{allocated} bytes allocated for 5000 appends");
+    }
+}
