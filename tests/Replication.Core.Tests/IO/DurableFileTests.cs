@@ -1,7 +1,7 @@
 using Replication.Core.IO;
 using Replication.Core.Tests.Infrastructure;
 
-namespace Replication.Core.Tests.ChangeTracking.Hrl;
+namespace Replication.Core.Tests.IO;
 
 // Kept beside the HRL tests (the sidecar is DurableFile's first user) until tests/IO exists on this branch.
 public sealed class DurableFileTests : IDisposable
