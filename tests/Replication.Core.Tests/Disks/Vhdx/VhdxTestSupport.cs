@@ -69,7 +69,8 @@ internal static class VhdxTestSupport
 
     /// <summary>
     /// Reads an image through libvhdi's vhdimount (FUSE), a second reader independent of qemu that also handles
-    /// 4096-byte logical sectors, which qemu 7.2 refuses. The mount is always undone.
+    /// 4096-byte logical sectors and differencing chains, which qemu 7.2 refuses. For a chain the mount shows one file
+    /// per layer (vhdi1 the base); the top one is the image itself. The mount is always undone.
     /// </summary>
     public static byte[] VhdiRead(string image, TempDirectory dir)
     {
@@ -78,7 +79,8 @@ internal static class VhdxTestSupport
         ExternalTool.RunChecked("vhdimount", image, mountPoint);
         try
         {
-            return File.ReadAllBytes(Path.Combine(mountPoint, "vhdi1"));
+            string top = Directory.GetFiles(mountPoint, "vhdi*").OrderBy(f => int.Parse(Path.GetFileName(f)[4..], System.Globalization.CultureInfo.InvariantCulture)).Last();
+            return File.ReadAllBytes(top);
         }
         finally
         {
