@@ -88,6 +88,16 @@ internal static class VhdxTestSupport
         }
     }
 
+    /// <summary>The current header as the file holds it (the valid one with the higher sequence number).</summary>
+    public static VhdxHeader ReadCurrentHeader(string path)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        bool ok1 = VhdxHeader.TryRead(file.AsSpan(64 * 1024, 4096), out VhdxHeader h1, out _);
+        bool ok2 = VhdxHeader.TryRead(file.AsSpan(128 * 1024, 4096), out VhdxHeader h2, out _);
+        Assert.True(ok1 || ok2, "no valid header");
+        return !ok2 || (ok1 && h1.SequenceNumber > h2.SequenceNumber) ? h1 : h2;
+    }
+
     /// <summary>Asserts two byte arrays are equal, reporting the first difference.</summary>
     public static void AssertBytesEqual(ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual, string what)
     {
