@@ -114,8 +114,14 @@ public sealed partial class VhdxDisk
             return;
         }
 
-        // Absent (no parent), zero, unmapped or undefined: every byte not written reads as zero, which is what a
-        // freshly extended file holds.
+        // Absent (no parent), zero, unmapped or undefined: the block reads as zeros, so writing zeros changes nothing
+        // and need not allocate it. Otherwise every byte not written must read as zero, which is what a freshly
+        // extended file holds.
+        if (!data.ContainsAnyExcept((byte)0))
+        {
+            return;
+        }
+
         long newOffset = AllocateLocked(_blockSize);
         _file.Write(newOffset + inBlock, data);
         SetBatEntryLocked(payloadIndex, VhdxBatEntry.Create(VhdxBatEntry.PayloadFullyPresent, newOffset), transaction);
