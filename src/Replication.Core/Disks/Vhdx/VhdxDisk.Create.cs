@@ -199,7 +199,7 @@ public sealed partial class VhdxDisk
         if (locator is not null)
         {
             var item = new VhdxParentLocator([.. locator]);
-            if (offset + item.Length > NewMetadataLength)
+            if (offset + item.Length > NewMetadataLength || locator.Any(p => p.Value.Length > ushort.MaxValue / 2))
             {
                 throw new ArgumentException("The parent's paths are too long for the parent locator.");
             }

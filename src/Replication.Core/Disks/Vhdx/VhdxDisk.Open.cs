@@ -7,6 +7,7 @@ namespace Replication.Core.Disks.Vhdx;
 public sealed partial class VhdxDisk
 {
     private const string BatName = "VHDX BAT";
+    private const int MaxUserMetadataItems = 1024;
 
     /// <summary>
     /// Opens a VHDX file whose signature the factory has seen: headers, log replay, region table, metadata, BAT, and
@@ -179,11 +180,18 @@ public sealed partial class VhdxDisk
         var known = new Dictionary<Guid, (VhdxMetadataTableEntry Entry, long At)>();
         var seen = new HashSet<(Guid, bool)>();
         var ranges = new List<(long Start, long End, int Index)>();
+        int userItems = 0;
         for (int i = 0; i < table.Entries.Length; i++)
         {
             VhdxMetadataTableEntry entry = table.Entries[i];
             long at = regionOffset + VhdxMetadataTable.EntriesOffset + (i * VhdxMetadataTableEntry.Size);
             string field = $"VHDX metadata table.Entry[{i}]";
+            if (entry.IsUser && ++userItems > MaxUserMetadataItems)
+            {
+                throw new InvalidDiskFormatException(
+                    view.Path, at + VhdxMetadataTableEntry.FlagsOffset, field + ".IsUser", $"more than {MaxUserMetadataItems} items are user metadata");
+            }
+
             if (!seen.Add((entry.ItemId, entry.IsUser)))
             {
                 throw new InvalidDiskFormatException(view.Path, at, field + ".ItemId", $"item {entry.ItemId} appears twice");

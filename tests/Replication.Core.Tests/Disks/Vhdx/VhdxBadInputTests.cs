@@ -218,6 +218,7 @@ public sealed class VhdxBadInputTests : IClassFixture<VhdxBadInputFixture>
         { "virtual size 2^64 - 1", "VHDX virtual disk size.VirtualDiskSize" },
         { "virtual size 64 TiB with a 1 MiB BAT", "VHDX BAT" },
         { "has parent without a locator", "VHDX file parameters.HasParent" },
+        { "more than 1024 user items", ".IsUser" },
     };
 
     [Theory]
@@ -254,6 +255,7 @@ public sealed class VhdxBadInputTests : IClassFixture<VhdxBadInputFixture>
             "virtual size 2^64 - 1" => p.U64(size, ulong.MaxValue),
             "virtual size 64 TiB with a 1 MiB BAT" => p.U64(size, 64UL << 40),
             "has parent without a locator" => p.U32(parameters + 4, 2),
+            "more than 1024 user items" => ManyUserItems(p),
             _ => throw new ArgumentOutOfRangeException(nameof(damage)),
         };
         AssertRejected(p.Bytes, field);
@@ -510,6 +512,19 @@ public sealed class VhdxBadInputTests : IClassFixture<VhdxBadInputFixture>
         byte[] longer = new byte[72 * MiB];
         p.Bytes.CopyTo(longer, 0);
         return new VhdxImagePatcher(longer);
+    }
+
+    private static VhdxImagePatcher ManyUserItems(VhdxImagePatcher p)
+    {
+        // 1025 empty user items after the five system ones.
+        int first = (int)p.ReadU32(VhdxImagePatcher.MetadataOffset + 8) >> 16;
+        for (int i = first; i < first + 1025; i++)
+        {
+            p.Guid(VhdxImagePatcher.MetadataEntry(i, 0), Guid.NewGuid());
+            p.U32(VhdxImagePatcher.MetadataEntry(i, VhdxMetadataTableEntry.FlagsOffset), VhdxMetadataTableEntry.IsUserFlag);
+        }
+
+        return p.U16(VhdxImagePatcher.MetadataOffset + VhdxMetadataTable.EntryCountOffset, (ushort)(first + 1025));
     }
 
     private static VhdxImagePatcher SameSequence(VhdxImagePatcher p)
