@@ -61,9 +61,16 @@ public sealed partial class VhdxDisk
 
         Fault("after-final-write");
         _file.Flush();
-        foreach (KeyValuePair<long, ulong> entry in transaction.BatEntries)
+        // Sector bitmap entries first: a reader that sees a partially present block must find its bitmap block.
+        foreach (bool bitmaps in (bool[])[true, false])
         {
-            Volatile.Write(ref _bat[entry.Key], entry.Value);
+            foreach (KeyValuePair<long, ulong> entry in transaction.BatEntries)
+            {
+                if (IsBitmapIndex(entry.Key) == bitmaps)
+                {
+                    Volatile.Write(ref _bat[entry.Key], entry.Value);
+                }
+            }
         }
 
         transaction.Clear();

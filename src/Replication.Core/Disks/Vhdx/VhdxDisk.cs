@@ -299,6 +299,8 @@ public sealed partial class VhdxDisk : VirtualDisk
 
     private long BitmapIndex(long chunk) => (chunk * (_chunkRatio + 1)) + _chunkRatio;
 
+    private bool IsBitmapIndex(long index) => index % (_chunkRatio + 1) == _chunkRatio;
+
     /// <summary>File offset of the first sector bitmap byte of <paramref name="block"/>, inside its chunk's bitmap block.</summary>
     private long BitmapByteOffset(long bitmapBlockOffset, long block) => bitmapBlockOffset + ((block % _chunkRatio) * _sectorsPerBlock / 8);
 
@@ -321,7 +323,14 @@ public sealed partial class VhdxDisk : VirtualDisk
         int endSector = (inBlock + destination.Length + sectorSize - 1) / sectorSize;
         int firstByte = firstSector / 8;
         int byteCount = ((endSector + 7) / 8) - firstByte;
-        VhdxBatEntry bitmapEntry = new(Volatile.Read(ref _bat[BitmapIndex(block / _chunkRatio)]));
+        long bitmapIndex = BitmapIndex(block / _chunkRatio);
+        VhdxBatEntry bitmapEntry = new(Volatile.Read(ref _bat[bitmapIndex]));
+        if (bitmapEntry.State != VhdxBatEntry.BitmapPresent)
+        {
+            // Opening validated this and writers publish bitmap entries first, so only a bug could get here.
+            throw new InvalidDiskFormatException(
+                _file.Path, _batOffset + (bitmapIndex * VhdxBatEntry.Size), $"{BatName} entry[{bitmapIndex}].State", "a partially present block has no sector bitmap block");
+        }
         byte[] bitmap = ArrayPool<byte>.Shared.Rent(byteCount);
         try
         {
