@@ -25,7 +25,21 @@ namespace Replication.Core.Disks.Vhdx;
 /// first header update of an open also renews FileWriteGuid.
 /// </para>
 /// <para>
+/// Log replay finishes metadata updates the previous writer had already made visible, so it does not renew
+/// DataWriteGuid. A file whose header names a log with no valid entry sequence is refused, as the specification
+/// requires; this implementation never leaves one (it writes an empty entry under a new LogGuid before publishing
+/// the GUID). Logs longer than 32 MiB are not replayed (Hyper-V and qemu write 1 MiB logs).
+/// </para>
+/// <para>
+/// A differencing disk stores parent_linkage (the parent's DataWriteGuid), relative_path ('\' separators) and
+/// absolute_win32_path: <c>\?\C:\...</c> on Windows; on other systems <c>\?\</c> followed by the POSIX path with
+/// '\' separators, which only this library resolves back (Windows readers fall back to relative_path). A parent is
+/// looked for by relative_path, then volume_path and absolute_win32_path where they can name a file on this
+/// system; its DataWriteGuid must equal parent_linkage or parent_linkage2. Stale paths are not rewritten.
+/// </para>
+/// <para>
 /// Reads and writes of disjoint ranges may run concurrently; allocation, log and header updates are serialised.
+/// The BAT is held in memory (8 bytes per block).
 /// </para>
 /// </remarks>
 public sealed partial class VhdxDisk : VirtualDisk
