@@ -32,7 +32,7 @@ namespace Replication.Core.Disks.Vhdx;
 /// </para>
 /// <para>
 /// A differencing disk stores parent_linkage (the parent's DataWriteGuid), relative_path ('\' separators) and
-/// absolute_win32_path: <c>\?\C:\...</c> on Windows; on other systems <c>\?\</c> followed by the POSIX path with
+/// absolute_win32_path: <c>\\?\C:\...</c> on Windows; on other systems <c>\\?\</c> followed by the POSIX path with
 /// '\' separators, which only this library resolves back (Windows readers fall back to relative_path). A parent is
 /// looked for by relative_path, then volume_path and absolute_win32_path where they can name a file on this
 /// system; its DataWriteGuid must equal parent_linkage or parent_linkage2. Stale paths are not rewritten.
