@@ -82,7 +82,7 @@ public sealed class DiskVerbTests
         byte[] garbage = new byte[300_000];
         "vhdxfile"u8.CopyTo(garbage);
         File.WriteAllBytes(dir.File("garbage.vhdx"), garbage);
-        Repl.Result result = Repl.Run([.. args.Select(a => a.Replace("{dir}", dir.Path, StringComparison.Ordinal))]);
+        ExternalTool.Result result = Repl.Run([.. args.Select(a => a.Replace("{dir}", dir.Path, StringComparison.Ordinal))]);
         Assert.NotEqual(0, result.ExitCode);
         string line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("repl: ", line, StringComparison.Ordinal);

@@ -19,6 +19,14 @@ public static class ExternalTool
 
             return this;
         }
+
+        /// <summary>The single JSON object the program printed; fails the test on a non-zero exit.</summary>
+        public System.Text.Json.JsonElement Json()
+        {
+            Assert.True(ExitCode == 0, $"exited {ExitCode}: {StandardError}");
+            using var doc = System.Text.Json.JsonDocument.Parse(StandardOutput);
+            return doc.RootElement.Clone();
+        }
     }
 
     /// <summary>Full path of a tool on PATH; fails the test when it is missing.</summary>
@@ -38,9 +46,12 @@ public static class ExternalTool
     }
 
     /// <summary>Runs a tool to completion (at most two minutes) and returns its exit code and output.</summary>
-    public static Result Run(string tool, params string[] arguments)
+    public static Result Run(string tool, params string[] arguments) => RunProgram(Require(tool), arguments);
+
+    /// <summary>Runs a program by path to completion (at most two minutes).</summary>
+    public static Result RunProgram(string program, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo(Require(tool))
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -57,7 +68,7 @@ public static class ExternalTool
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
         {
             process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException($"{tool} {string.Join(' ', arguments)} did not finish in two minutes.");
+            throw new Xunit.Sdk.XunitException($"{program} {string.Join(' ', arguments)} did not finish in two minutes.");
         }
 
         return new Result(process.ExitCode, stdout.Result, stderr.Result);

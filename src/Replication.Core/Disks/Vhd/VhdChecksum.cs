@@ -21,4 +21,35 @@ internal static class VhdChecksum
 
         return ~sum;
     }
+
+    /// <summary>
+    /// The checks every checksummed VHD structure starts with, in order: length, cookie (at offset 0), then checksum.
+    /// <paramref name="name"/> names the structure in the error.
+    /// </summary>
+    public static bool TryValidate(ReadOnlySpan<byte> source, int size, ReadOnlySpan<byte> cookie, int checksumOffset, string name, out VhdFieldError error)
+    {
+        if (source.Length < size)
+        {
+            error = new VhdFieldError(0, name, $"only {source.Length} of its {size} bytes are present");
+            return false;
+        }
+
+        source = source[..size];
+        if (!source[..cookie.Length].SequenceEqual(cookie))
+        {
+            error = new VhdFieldError(0, name + ".Cookie", $"the cookie is not \"{System.Text.Encoding.ASCII.GetString(cookie)}\"");
+            return false;
+        }
+
+        uint stored = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(source[checksumOffset..]);
+        uint computed = Compute(source, checksumOffset);
+        if (stored != computed)
+        {
+            error = new VhdFieldError(checksumOffset, name + ".Checksum", $"stored 0x{stored:X8}, computed 0x{computed:X8}");
+            return false;
+        }
+
+        error = default;
+        return true;
+    }
 }

@@ -106,26 +106,12 @@ internal readonly struct VhdDynamicHeader
     public static bool TryRead(ReadOnlySpan<byte> source, out VhdDynamicHeader header, out VhdFieldError error)
     {
         header = default;
-        if (source.Length < Size)
+        if (!VhdChecksum.TryValidate(source, Size, Cookie, ChecksumOffset, Name, out error))
         {
-            error = new VhdFieldError(0, Name, $"only {source.Length} of its {Size} bytes are present");
             return false;
         }
 
         source = source[..Size];
-        if (!source[..Cookie.Length].SequenceEqual(Cookie))
-        {
-            error = new VhdFieldError(CookieOffset, Name + ".Cookie", "the cookie is not \"cxsparse\"");
-            return false;
-        }
-
-        uint stored = BinaryPrimitives.ReadUInt32BigEndian(source[ChecksumOffset..]);
-        uint computed = VhdChecksum.Compute(source, ChecksumOffset);
-        if (stored != computed)
-        {
-            error = new VhdFieldError(ChecksumOffset, Name + ".Checksum", $"stored 0x{stored:X8}, computed 0x{computed:X8}");
-            return false;
-        }
 
         uint version = BinaryPrimitives.ReadUInt32BigEndian(source[HeaderVersionOffset..]);
         if (version != HeaderVersion1)

@@ -146,26 +146,12 @@ internal readonly struct VhdFooter
     public static bool TryRead(ReadOnlySpan<byte> source, out VhdFooter footer, out VhdFieldError error)
     {
         footer = default;
-        if (source.Length < Size)
+        if (!VhdChecksum.TryValidate(source, Size, Cookie, ChecksumOffset, Name, out error))
         {
-            error = new VhdFieldError(0, Name, $"only {source.Length} of its {Size} bytes are present");
             return false;
         }
 
         source = source[..Size];
-        if (!source[..Cookie.Length].SequenceEqual(Cookie))
-        {
-            error = new VhdFieldError(CookieOffset, Name + ".Cookie", "the cookie is not \"conectix\"");
-            return false;
-        }
-
-        uint stored = BinaryPrimitives.ReadUInt32BigEndian(source[ChecksumOffset..]);
-        uint computed = VhdChecksum.Compute(source, ChecksumOffset);
-        if (stored != computed)
-        {
-            error = new VhdFieldError(ChecksumOffset, Name + ".Checksum", $"stored 0x{stored:X8}, computed 0x{computed:X8}");
-            return false;
-        }
 
         uint version = BinaryPrimitives.ReadUInt32BigEndian(source[FormatVersionOffset..]);
         if (version >> 16 != 1)
