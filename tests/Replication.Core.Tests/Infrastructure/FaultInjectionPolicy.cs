@@ -25,8 +25,11 @@ public sealed class FaultInjectionPolicy(double rate, int seed, Func<HttpMessage
 
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
-        throw new NotSupportedException("The tests use the asynchronous pipeline.");
+    /// <summary>Faults are injected only while this is true.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Synchronous requests (a test's own reads) pass untouched.</summary>
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) => ProcessNext(message, pipeline);
 
     public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
     {
@@ -39,7 +42,7 @@ public sealed class FaultInjectionPolicy(double rate, int seed, Func<HttpMessage
         int kind;
         lock (_lock)
         {
-            kind = applies(message) && _random.NextDouble() < rate ? _random.Next(4) : -1;
+            kind = Enabled && applies(message) && _random.NextDouble() < rate ? _random.Next(4) : -1;
         }
 
         switch (kind)
