@@ -25,7 +25,16 @@ azurite_port=$(node -e 'const s = require("net").createServer(); s.listen(0, "12
 tests/services/node_modules/.bin/azurite-blob --inMemoryPersistence --skipApiVersionCheck \
     --blobHost 127.0.0.1 --blobPort "$azurite_port" --silent &
 azurite_pid=$!
-trap 'kill "$azurite_pid" 2>/dev/null || true; wait "$azurite_pid" 2>/dev/null || true' EXIT
+# Azurite logs "closed" on SIGTERM but may not exit: wait a bounded time, then SIGKILL it.
+stop_azurite() {
+    kill "$azurite_pid" 2>/dev/null || return 0
+    for ((i = 0; i < 30; i++)); do
+        kill -0 "$azurite_pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$azurite_pid" 2>/dev/null || true
+}
+trap stop_azurite EXIT
 for ((i = 0; i < 100; i++)); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null; then
         break
