@@ -25,5 +25,7 @@ if (args.Length == 5 && args[0] == "disk-writes")
     return 0;
 }
 
+if (args.Length == 6 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
+
 Console.Error.WriteLine("usage: disk-writes <path> <seed> <count> <maxLength>");
 return 2;

@@ -20,4 +20,27 @@ public enum ReplicationErrorCode
 
     /// <summary>An I/O failure that may succeed when retried (disk full, device busy).</summary>
     IoFailure = 5,
+
+    // Replica targets and transfer use 100-199, so codes added elsewhere in parallel never collide.
+
+    /// <summary>
+    /// The replica target could not be reached or answered with a transient failure (timeout, connection reset,
+    /// 408, 429, 5xx); the same request may succeed when retried.
+    /// </summary>
+    TargetUnavailable = 100,
+
+    /// <summary>The target refused the credentials (401, 403): a key, SAS or token is wrong, expired or lacks rights.</summary>
+    AuthenticationFailed = 101,
+
+    /// <summary>This writer's fence was lost: another writer took over, or its lease lapsed or was released.</summary>
+    FenceLost = 102,
+
+    /// <summary>Another writer holds the replica's fence; acquiring it may succeed once that writer releases it.</summary>
+    FenceHeld = 103,
+
+    /// <summary>Stored or transferred bytes do not match their integrity hash.</summary>
+    IntegrityCheckFailed = 104,
+
+    /// <summary>The resource exists with different content (a replica of another size, a log with another hash).</summary>
+    Conflict = 105,
 }

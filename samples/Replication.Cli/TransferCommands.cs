@@ -1,0 +1,170 @@
+using System.CommandLine;
+using Replication.Core.Disks;
+using Replication.Core.Targets;
+using Replication.Core.Targets.Azure;
+using Replication.Core.Targets.Local;
+using Replication.Core.Transfer;
+
+namespace Replication.Cli;
+
+/// <summary>The <c>repl upload</c> and <c>repl download</c> verbs: seed a replica target from a disk, and copy it back.</summary>
+internal static class TransferCommands
+{
+    private const string ConnectionStringVariable = "AZURE_STORAGE_CONNECTION_STRING";
+
+    public static IEnumerable<Command> Build() => [Upload(), Download()];
+
+    private static Command Upload()
+    {
+        var disk = new Argument<string>("disk") { Description = "The disk to seed from (any format)." };
+        Target target = new();
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight (1-64).", DefaultValueFactory = _ => 8 };
+        Option<long> maxRate = CliCommand.SizeOption("--max-bytes-per-second", "Bandwidth limit for the data sent (for example 20MiB).", required: false);
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file that lets an interrupted upload resume (default: <disk>.upload-checkpoint)." };
+        var breakFence = new Option<bool>("--break-fence") { Description = "Take the replica's writer fence even from a writer that holds it." };
+        var command = new Command("upload", "Seed a replica (an Azure page blob holding a fixed VHD, or a local directory) from a disk; zero runs are not sent, and an interrupted upload resumes.")
+        {
+            disk, concurrency, maxRate, checkpoint, breakFence,
+        };
+        target.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            using VirtualDisk source = VirtualDisk.Open(parse.GetValue(disk)!, DiskOpenOptions.ReadOnlyAccess);
+            IReplicaTarget replica = target.Create(parse);
+            long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
+            bool created = await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
+            TransferResult result;
+            await using (IReplicaWriter writer = await replica.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = parse.GetValue(breakFence) }, cancellationToken).ConfigureAwait(false))
+            {
+                var options = new TransferOptions
+                {
+                    MaxConcurrency = parse.GetValue(concurrency),
+                    MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
+                    DestinationKnownZero = created,
+                    CheckpointPath = parse.GetValue(checkpoint) ?? source.FilePath + ".upload-checkpoint",
+                };
+                result = await TransferPipeline.SeedAsync(source, writer, options, cancellationToken).ConfigureAwait(false);
+            }
+
+            new JsonReport()
+                .Add("source", source.FilePath)
+                .Add("target", replica.Location)
+                .Add("virtualSize", size)
+                .Add("created", created)
+                .Add("bytesRead", result.BytesRead)
+                .Add("bytesUploaded", result.BytesSent)
+                .Add("bytesSkippedZero", result.BytesSkippedZero)
+                .Add("requests", result.Requests)
+                .Add("retries", result.Retries)
+                .Add("resumedFrom", result.ResumedFrom)
+                .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
+                .Write(Console.Out, parse.GetValue(CliCommand.Json));
+        });
+        return command;
+    }
+
+    private static Command Download()
+    {
+        var output = new Argument<string>("out") { Description = "The disk file to create; it must not exist." };
+        Target target = new();
+        var format = new Option<string>("--format") { Description = "raw, vhd or vhdx (default raw).", DefaultValueFactory = _ => "raw" };
+        format.AcceptOnlyFromAmong("raw", "vhd", "vhdx");
+        var point = new Option<string?>("--recovery-point") { Description = "Download this recovery point instead of the replica as it is now." };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight (1-64).", DefaultValueFactory = _ => 8 };
+        var command = new Command("download", "Copy a replica (or one of its recovery points) into a new local disk file.") { output, format, point, concurrency };
+        target.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            IReplicaTarget replica = target.Create(parse);
+            string path = Path.GetFullPath(parse.GetValue(output)!);
+            string kind = parse.GetValue(format)!;
+            using IVirtualDisk source = parse.GetValue(point) is { } id
+                ? await replica.OpenRecoveryPointAsync(id, cancellationToken).ConfigureAwait(false)
+                : await replica.OpenReplicaAsync(cancellationToken).ConfigureAwait(false);
+            TransferResult result;
+            using (VirtualDisk destination = VirtualDisk.Create(path, new DiskCreateOptions
+            {
+                Format = kind switch { "vhd" => DiskFormat.Vhd, "vhdx" => DiskFormat.Vhdx, _ => DiskFormat.Raw },
+                Type = kind == "raw" ? DiskType.Fixed : DiskType.Dynamic,
+                VirtualSize = source.VirtualSize,
+            }))
+            {
+                try
+                {
+                    result = await TransferPipeline.DownloadAsync(
+                        source, destination, new TransferOptions { DestinationKnownZero = true, MaxConcurrency = parse.GetValue(concurrency) }, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    destination.Dispose();
+                    File.Delete(path);
+                    throw;
+                }
+            }
+
+            new JsonReport()
+                .Add("target", replica.Location)
+                .Add("destination", path)
+                .Add("format", kind)
+                .Add("virtualSize", source.VirtualSize)
+                .Add("bytesRead", result.BytesRead)
+                .Add("bytesWritten", result.BytesSent)
+                .Add("bytesSkippedZero", result.BytesSkippedZero)
+                .Add("requests", result.Requests)
+                .Add("retries", result.Retries)
+                .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
+                .Write(Console.Out, parse.GetValue(CliCommand.Json));
+        });
+        return command;
+    }
+
+    /// <summary>The target options every transfer verb takes: Azure (connection string, container, blob) or --target DIR.</summary>
+    private sealed class Target
+    {
+        private readonly Option<string?> _directory = new("--target") { Description = "A local directory target instead of Azure." };
+        private readonly Option<string> _replicaFormat = new("--replica-format")
+        {
+            Description = "The local replica file's format: vhd (fixed, the default), vhdx (fixed) or raw.",
+            DefaultValueFactory = _ => "vhd",
+        };
+        private readonly Option<string?> _connectionString = new("--connection-string")
+        {
+            Description = $"Azure Storage connection string (default: ${ConnectionStringVariable}; the environment keeps it out of the process list).",
+        };
+
+        private readonly Option<string?> _container = new("--container") { Description = "The container of the page blob (it must exist)." };
+        private readonly Option<string?> _blob = new("--blob") { Description = "The page blob holding the replica (a fixed VHD)." };
+
+        public void AddTo(Command command)
+        {
+            _replicaFormat.AcceptOnlyFromAmong("vhd", "vhdx", "raw");
+            command.Options.Add(_directory);
+            command.Options.Add(_replicaFormat);
+            command.Options.Add(_connectionString);
+            command.Options.Add(_container);
+            command.Options.Add(_blob);
+        }
+
+        public IReplicaTarget Create(ParseResult parse)
+        {
+            if (parse.GetValue(_directory) is { } directory)
+            {
+                if (parse.GetValue(_connectionString) is not null || parse.GetValue(_container) is not null || parse.GetValue(_blob) is not null)
+                {
+                    throw new ArgumentException("--target takes the place of --connection-string, --container and --blob; give one or the other.");
+                }
+
+                DiskFormat format = parse.GetValue(_replicaFormat) switch { "raw" => DiskFormat.Raw, "vhdx" => DiskFormat.Vhdx, _ => DiskFormat.Vhd };
+                return new LocalDirectoryTarget(directory, new LocalDirectoryTargetOptions { ReplicaFormat = format });
+            }
+
+            string connectionString = parse.GetValue(_connectionString) ?? Environment.GetEnvironmentVariable(ConnectionStringVariable)
+                ?? throw new ArgumentException($"Give --target DIR, or --container and --blob with --connection-string (or ${ConnectionStringVariable}).");
+            string container = parse.GetValue(_container) ?? throw new ArgumentException("--container is required with Azure.");
+            string blob = parse.GetValue(_blob) ?? throw new ArgumentException("--blob is required with Azure.");
+            return new AzurePageBlobTarget(connectionString, container, blob);
+        }
+    }
+}

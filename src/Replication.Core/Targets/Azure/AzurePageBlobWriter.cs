@@ -1,0 +1,327 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Azure;
+using Azure.Storage;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+
+namespace Replication.Core.Targets.Azure;
+
+/// <summary>
+/// The writer of a page-blob replica. Holds the blob's lease and, having incremented the blob's sequence number when
+/// it took the lease, conditions every page write and clear on that lease and sequence number: after another writer
+/// breaks the lease and increments the number, the service rejects this writer's requests (412), which surface as
+/// <see cref="ReplicationErrorCode.FenceLost"/>. Page writes carry a transactional MD5.
+/// </summary>
+internal sealed class AzurePageBlobWriter : IReplicaWriter
+{
+    private const int MaxPageWrite = 4 << 20;
+    private const long MaxClear = 1L << 30;
+
+    private readonly AzurePageBlobTarget _target;
+    private readonly PageBlobClient _blob;
+    private readonly BlobLeaseClient _lease;
+    private readonly PageBlobRequestConditions _conditions;
+    private readonly TimeSpan _duration;
+    private readonly TimeProvider _time;
+    private volatile string? _lost;
+    private int _disposed;
+
+    private AzurePageBlobWriter(AzurePageBlobTarget target, BlobLeaseClient lease, long sequenceNumber, long virtualSize, DateTimeOffset? expiresAt)
+    {
+        _target = target;
+        _blob = target.PageBlob;
+        _lease = lease;
+        _duration = target.Options.LeaseDuration;
+        _time = target.Options.TimeProvider;
+        _conditions = new PageBlobRequestConditions { LeaseId = lease.LeaseId, IfSequenceNumberEqual = sequenceNumber };
+        FenceEpoch = sequenceNumber;
+        VirtualSize = virtualSize;
+        FenceExpiresAt = expiresAt;
+    }
+
+    public string Location => _target.Location;
+
+    public long VirtualSize { get; }
+
+    public long FenceEpoch { get; }
+
+    public DateTimeOffset? FenceExpiresAt { get; private set; }
+
+    public static async ValueTask<AzurePageBlobWriter> AcquireAsync(AzurePageBlobTarget target, ReplicaWriterOptions options, CancellationToken cancellationToken)
+    {
+        PageBlobClient blob = target.PageBlob;
+        long size;
+        try
+        {
+            size = await target.RunAsync(async ct => await PageBlobDisk.ReadFooterAsync(blob, target.Location, ct).ConfigureAwait(false), "opening the replica", cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex) when (ex.ServiceErrorCode == "BlobNotFound")
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{target.Location}: no replica exists; create it first.", ex.Status, ex.ServiceErrorCode, innerException: ex);
+        }
+
+        BlobLeaseClient lease = blob.GetBlobLeaseClient(Guid.NewGuid().ToString());
+        TimeSpan duration = target.Options.LeaseDuration;
+        try
+        {
+            await target.RunAsync(ct => lease.AcquireAsync(duration, cancellationToken: ct), "taking the replica's lease", cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceHeld && options.BreakExisting)
+        {
+            // An operator's decision: take the fence from a writer that hung. Its lease ends at once, and the sequence
+            // number incremented below rejects anything it still sends.
+            await target.RunAsync(ct => blob.GetBlobLeaseClient().BreakAsync(TimeSpan.Zero, cancellationToken: ct), "breaking the replica's lease", cancellationToken).ConfigureAwait(false);
+            await target.RunAsync(ct => lease.AcquireAsync(duration, cancellationToken: ct), "taking the replica's lease", cancellationToken).ConfigureAwait(false);
+        }
+
+        DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Options.TimeProvider.GetUtcNow() + duration;
+        try
+        {
+            PageBlobInfo info = await target.RunAsync(
+                async ct => (await blob.UpdateSequenceNumberAsync(SequenceNumberAction.Increment, conditions: new PageBlobRequestConditions { LeaseId = lease.LeaseId }, cancellationToken: ct).ConfigureAwait(false)).Value,
+                "advancing the replica's sequence number",
+                cancellationToken).ConfigureAwait(false);
+            return new AzurePageBlobWriter(target, lease, info.BlobSequenceNumber, size, expires);
+        }
+        catch
+        {
+            await lease.ReleaseAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask RenewAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfLost();
+        try
+        {
+            await _lease.RenewAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            FenceExpiresAt = _duration == Timeout.InfiniteTimeSpan ? null : _time.GetUtcNow() + _duration;
+        }
+        catch (Exception ex) when (AzureErrors.TryMap(ex, Location, "renewing the lease", cancellationToken, out ReplicaTargetException mapped))
+        {
+            throw Fenced(mapped);
+        }
+    }
+
+    public async ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
+    {
+        if (_lost is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _lease.ReleaseAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            _lost = "it released the fence";
+        }
+        catch (Exception ex) when (AzureErrors.TryMap(ex, Location, "releasing the lease", cancellationToken, out ReplicaTargetException mapped))
+        {
+            throw Fenced(mapped);
+        }
+    }
+
+    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
+        ThrowIfLost();
+        for (int done = 0; done < data.Length;)
+        {
+            ReadOnlyMemory<byte> piece = data.Slice(done, Math.Min(MaxPageWrite, data.Length - done));
+            Stream content = MemoryMarshal.TryGetArray(piece, out ArraySegment<byte> segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(piece.ToArray(), writable: false);
+            try
+            {
+                await _blob.UploadPagesAsync(content, offset + done, UploadOptions(piece.Span, _conditions), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (AzureErrors.TryMap(ex, Location, "a page write", cancellationToken, out ReplicaTargetException mapped))
+            {
+                throw Fenced(mapped);
+            }
+            finally
+            {
+                await content.DisposeAsync().ConfigureAwait(false);
+            }
+
+            done += piece.Length;
+        }
+    }
+
+    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
+        ThrowIfLost();
+        for (long done = 0; done < length;)
+        {
+            long n = Math.Min(MaxClear, length - done);
+            try
+            {
+                await _blob.ClearPagesAsync(new HttpRange(offset + done, n), _conditions, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (AzureErrors.TryMap(ex, Location, "clearing pages", cancellationToken, out ReplicaTargetException mapped))
+            {
+                throw Fenced(mapped);
+            }
+
+            done += n;
+        }
+    }
+
+    public async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);
+        if (destination.IsEmpty)
+        {
+            return;
+        }
+
+        try
+        {
+            await PageBlobDisk.ReadRangeAsync(_blob, offset, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (AzureErrors.TryMap(ex, Location, "a read", cancellationToken, out ReplicaTargetException mapped))
+        {
+            throw mapped;
+        }
+    }
+
+    /// <summary>A Put Page is durable once acknowledged: nothing to flush, but a writer that lost the fence learns it here too.</summary>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfLost();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ThrowIfLost();
+        string name = $"{_blob.Name}.manifest-{Guid.NewGuid():N}";
+        BlockBlobClient manifest = _target.PageBlob.GetParentBlobContainerClient().GetBlockBlobClient(name);
+        (UInt128 hash, _, List<string> blocks) = await _target.StageBlocksAsync(manifest, content, cancellationToken).ConfigureAwait(false);
+        await _target.RunAsync(
+            ct => manifest.CommitBlockListAsync(blocks, new CommitBlockListOptions { Metadata = new Dictionary<string, string> { [AzurePageBlobTarget.HashMetadata] = ReplicaRequests.FormatHash(hash) } }, ct),
+            "committing the manifest",
+            cancellationToken).ConfigureAwait(false);
+
+        // The switch to the new manifest is the fenced step: the page blob's metadata changes only under this writer's lease.
+        BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
+        var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
+        metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? previous);
+        metadata[AzurePageBlobTarget.ManifestMetadata] = name;
+        try
+        {
+            await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "switching to the new manifest", cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex)
+        {
+            await manifest.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw Fenced(ex);
+        }
+
+        if (previous is not null && previous != name)
+        {
+            await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(previous).DeleteIfExistsAsync(cancellationToken: ct), "deleting the old manifest", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
+    {
+        if (label is { Length: > 256 })
+        {
+            throw new ArgumentException("A recovery point label has at most 256 characters.", nameof(label));
+        }
+
+        ThrowIfLost();
+        var metadata = new Dictionary<string, string>();
+        if (label is not null)
+        {
+            metadata[AzurePageBlobTarget.LabelMetadata] = Uri.EscapeDataString(label);
+        }
+
+        try
+        {
+            BlobSnapshotInfo info = await _target.RunAsync(
+                async ct => (await _blob.CreateSnapshotAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
+                "creating a recovery point",
+                cancellationToken).ConfigureAwait(false);
+            return AzurePageBlobTarget.ToPoint(info.Snapshot, metadata);
+        }
+        catch (ReplicaTargetException ex)
+        {
+            throw Fenced(ex);
+        }
+    }
+
+    public async ValueTask<bool> DeleteRecoveryPointAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ThrowIfLost();
+        try
+        {
+            // Snapshots take no lease: check the fence first, so a writer that lost it deletes nothing.
+            await _target.RunAsync(ct => _blob.GetPropertiesAsync(new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "checking the fence", cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex)
+        {
+            throw Fenced(ex);
+        }
+
+        return await _target.RunAsync(async ct => (await _blob.WithSnapshot(id).DeleteIfExistsAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "deleting a recovery point", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _lost is null)
+        {
+            try
+            {
+                await ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceLost || ex.IsRecoverable)
+            {
+                // Fenced off already, or unreachable: the lease then lapses by itself after its duration.
+            }
+        }
+    }
+
+    [SuppressMessage("Security", "CA5351:Do Not Use Broken Cryptographic Algorithms", Justification = "Transactional MD5 is the service's transport integrity check, not security.")]
+    internal static PageBlobUploadPagesOptions UploadOptions(ReadOnlySpan<byte> data, PageBlobRequestConditions? conditions)
+    {
+        byte[] md5 = new byte[16];
+        MD5.HashData(data, md5);
+        return new PageBlobUploadPagesOptions
+        {
+            Conditions = conditions,
+            TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = md5 },
+        };
+    }
+
+    private void ThrowIfLost()
+    {
+        if (_lost is { } reason)
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.FenceLost, false, $"{Location}: this writer (sequence number {FenceEpoch}) no longer holds the fence: {reason}.");
+        }
+
+        if (FenceExpiresAt is { } expires && _time.GetUtcNow() >= expires)
+        {
+            _lost = $"its lease lapsed at {expires:O} without being renewed";
+            ThrowIfLost();
+        }
+    }
+
+    private ReplicaTargetException Fenced(ReplicaTargetException ex)
+    {
+        if (ex.Code == ReplicationErrorCode.FenceLost)
+        {
+            _lost ??= "another writer took the fence over";
+        }
+
+        return ex;
+    }
+}

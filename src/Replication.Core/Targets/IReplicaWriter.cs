@@ -1,0 +1,74 @@
+namespace Replication.Core.Targets;
+
+/// <summary>
+/// The single writer of a replica: it holds the target's writer fence and makes every change to the replica, its
+/// manifest and its recovery points. Each change first checks the fence, atomically with the change where the storage
+/// allows it (the Azure service checks the lease and sequence number of every page write), so a writer that lost the
+/// fence changes nothing.
+/// </summary>
+/// <remarks>
+/// Writes of disjoint ranges may run concurrently. Offsets and lengths are multiples of 512. Each call is one attempt:
+/// a transient failure is thrown as a recoverable <see cref="ReplicationException"/> and the caller (the transfer
+/// pipeline) retries it; every write is idempotent, so a retry after a lost reply is harmless. Disposing releases the
+/// fence.
+/// </remarks>
+public interface IReplicaWriter : IAsyncDisposable
+{
+    /// <summary>Where the replica lives, for messages; never holds a secret.</summary>
+    string Location { get; }
+
+    /// <summary>The replica's virtual size in bytes.</summary>
+    long VirtualSize { get; }
+
+    /// <summary>
+    /// The fence generation this writer holds: it grows every time the fence changes hands (the page blob's sequence
+    /// number on Azure), so a larger epoch always wins.
+    /// </summary>
+    long FenceEpoch { get; }
+
+    /// <summary>When the fence lapses unless renewed; null for a fence that does not expire.</summary>
+    DateTimeOffset? FenceExpiresAt { get; }
+
+    /// <summary>Extends the fence by its duration.</summary>
+    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/> when it was already lost.</exception>
+    ValueTask RenewAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Gives up the fence so another writer can acquire it at once. Every later change by this writer fails.</summary>
+    ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; durable once <see cref="FlushAsync"/> returns (at once on Azure).</summary>
+    /// <exception cref="ArgumentException">The offset or length is not a multiple of 512.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
+    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/>, or a transient failure (recoverable).</exception>
+    ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes a range read as zeros, freeing its storage where the target can (Clear Pages on Azure).</summary>
+    /// <exception cref="ArgumentException">The offset or length is not a multiple of 512.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
+    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/>, or a transient failure (recoverable).</exception>
+    ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the replica's current content.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
+    ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes every completed write durable on stable storage.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces the block manifest with <paramref name="content"/> (read to the end) atomically: a reader sees the old
+    /// or the new manifest, never a mix, and the new one is durable when this returns.
+    /// </summary>
+    ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records the replica as it is now as a new recovery point, durable when this returns. Writes completed before the
+    /// call are in it; later writes are not.
+    /// </summary>
+    /// <param name="label">Free text kept with the point (at most 256 characters), or null.</param>
+    /// <param name="cancellationToken">Cancels the creation.</param>
+    ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a recovery point; the others still read as they did. Returns false when it was not there.</summary>
+    ValueTask<bool> DeleteRecoveryPointAsync(string id, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Replication.Core.Disks;
+using Replication.Core.IO;
+
+namespace Replication.Core.Targets.Local;
+
+/// <summary>
+/// A replica target in a local directory (another disk, a NAS mount): the replica as a fixed VHD file (or the format
+/// of <see cref="LocalDirectoryTargetOptions.ReplicaFormat"/>), staged logs and the manifest as files with their
+/// XxHash128, recovery points as undo logs, and a lease file under flock(2) as the writer fence.
+/// </summary>
+/// <remarks>
+/// Durable: a staged log, the manifest, a new replica and a recovery point are written to a temporary file, fsynced,
+/// renamed into place and their directory fsynced before the call returns; replica writes are durable once
+/// <see cref="IReplicaWriter.FlushAsync"/> returns. Layout: <c>replica.vhd</c> (or <c>.vhdx</c>, <c>.img</c>),
+/// <c>fence</c>, <c>manifest</c>, <c>logs/NAME.log</c>, <c>points/ID.undo</c>.
+/// </remarks>
+public sealed class LocalDirectoryTarget : IReplicaTarget
+{
+    private readonly LocalDirectoryTargetOptions _options;
+
+    /// <summary>Uses <paramref name="directory"/>, creating it (and its sub-folders) when missing.</summary>
+    /// <exception cref="ArgumentException">The path is empty.</exception>
+    /// <exception cref="IOException">The directory cannot be created.</exception>
+    public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        _options = options ?? LocalDirectoryTargetOptions.Default;
+        Location = Path.GetFullPath(directory);
+        ReplicaPath = Path.Combine(Location, "replica" + _options.ReplicaFormat switch
+        {
+            DiskFormat.Raw => ".img",
+            DiskFormat.Vhdx => ".vhdx",
+            _ => ".vhd",
+        });
+        LogsDirectory = Path.Combine(Location, "logs");
+        PointsDirectory = Path.Combine(Location, "points");
+        foreach (string dir in new[] { Location, LogsDirectory, PointsDirectory })
+        {
+            if (!Directory.Exists(dir))
+            {
+                Directory.CreateDirectory(dir);
+                DirectorySync.Flush(Path.GetDirectoryName(dir)!);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public string Location { get; }
+
+    /// <summary>The replica's file.</summary>
+    public string ReplicaPath { get; }
+
+    internal string LogsDirectory { get; }
+
+    internal string PointsDirectory { get; }
+
+    internal string ManifestPath => Path.Combine(Location, "manifest");
+
+    internal string FencePath => Path.Combine(Location, "fence");
+
+    internal LocalDirectoryTargetOptions Options => _options;
+
+    /// <inheritdoc />
+    public async ValueTask<StagedLog> PutLogAsync(string name, Stream content, UInt128? expectedHash = null, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckName(name, "log");
+        ArgumentNullException.ThrowIfNull(content);
+        string path = LogPath(name);
+        if (SealedFile.ReadHeader(path) is { } existing)
+        {
+            (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
+                ? existing
+                : await ReplicaRequests.CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
+            if (expectedHash is { } e && e != hash)
+            {
+                throw ReplicaRequests.IntegrityFailure($"{Location}: log '{name}'", e, hash);
+            }
+
+            return hash == existing.Hash && length == existing.Length
+                ? new StagedLog(name, length, hash)
+                : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{path}: a log named '{name}' with other content is already staged.");
+        }
+
+        (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, cancellationToken).ConfigureAwait(false);
+        return new StagedLog(name, storedLength, stored);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StagedLog> ListLogsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        var names = Directory.EnumerateFiles(LogsDirectory, "*.log")
+            .Select(Path.GetFileName)
+            .Select(f => f![..^4])
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        foreach (string name in names)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (SealedFile.ReadHeader(LogPath(name)) is { } header)
+            {
+                yield return new StagedLog(name, header.Length, header.Hash);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<Stream> OpenLogAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckName(name, "log");
+        return await SealedFile.OpenVerifiedAsync(LogPath(name), cancellationToken).ConfigureAwait(false)
+            ?? throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{Location}: no log named '{name}' is staged.");
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteLogAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckName(name, "log");
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(DirectorySync.DeleteFile(LogPath(name)));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<long?> GetReplicaSizeAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(ReplicaPath))
+        {
+            return ValueTask.FromResult<long?>(null);
+        }
+
+        using VirtualDisk disk = VirtualDisk.Open(ReplicaPath, DiskOpenOptions.ReadOnlyAccess);
+        return ValueTask.FromResult<long?>(disk.VirtualSize);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> CreateReplicaAsync(long virtualSize, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckSize(virtualSize);
+        if (await GetReplicaSizeAsync(cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            return existing == virtualSize
+                ? false
+                : throw new ReplicaTargetException(
+                    ReplicationErrorCode.Conflict, false, $"{ReplicaPath}: a replica of {existing} bytes exists; it cannot become {virtualSize} bytes.");
+        }
+
+        string temporary = ReplicaPath + ".creating";
+        File.Delete(temporary);
+        var options = new DiskCreateOptions { Format = _options.ReplicaFormat, Type = DiskType.Fixed, VirtualSize = virtualSize };
+        using (VirtualDisk disk = VirtualDisk.Create(temporary, options))
+        {
+            await disk.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            File.Move(temporary, ReplicaPath, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(ReplicaPath))
+        {
+            // Another caller created it first: harmless when the size is the same.
+            File.Delete(temporary);
+            return await CreateReplicaAsync(virtualSize, cancellationToken).ConfigureAwait(false);
+        }
+
+        DirectorySync.Flush(Location);
+        return true;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IVirtualDisk> OpenReplicaAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult<IVirtualDisk>(OpenReplicaFile(writable: false));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<Stream?> OpenManifestAsync(CancellationToken cancellationToken = default) =>
+        await SealedFile.OpenVerifiedAsync(ManifestPath, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecoveryPoint> ListRecoveryPointsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        foreach (long id in PointIds())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string path = Path.Combine(PointsDirectory, UndoLog.FileName(id));
+            if (File.Exists(path))
+            {
+                yield return UndoLog.ReadPoint(path);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IVirtualDisk> OpenRecoveryPointAsync(string id, CancellationToken cancellationToken = default)
+    {
+        long point = ParsePointId(id);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!File.Exists(Path.Combine(PointsDirectory, UndoLog.FileName(point))))
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{Location}: there is no recovery point '{id}'.");
+        }
+
+        VirtualDisk replica = OpenReplicaFile(writable: false);
+        return ValueTask.FromResult<IVirtualDisk>(new RecoveryPointDisk(replica, PointsDirectory, point));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReplicaWriter> AcquireWriterAsync(ReplicaWriterOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= ReplicaWriterOptions.Default;
+        if (!File.Exists(ReplicaPath))
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{ReplicaPath}: no replica exists; create it first.");
+        }
+
+        LocalFence fence = await LocalFence.AcquireAsync(
+            FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        VirtualDisk? replica = null;
+        UndoLog? undo = null;
+        try
+        {
+            replica = OpenReplicaFile(writable: true);
+            if (PointIds().LastOrDefault() is var newest and > 0)
+            {
+                undo = UndoLog.Open(Path.Combine(PointsDirectory, UndoLog.FileName(newest)), writable: true);
+            }
+
+            return new LocalReplicaWriter(this, fence, replica, undo);
+        }
+        catch
+        {
+            undo?.Dispose();
+            replica?.Dispose();
+            fence.Dispose();
+            throw;
+        }
+    }
+
+    internal List<long> PointIds()
+    {
+        var ids = new List<long>();
+        foreach (string file in Directory.EnumerateFiles(PointsDirectory, "*.undo"))
+        {
+            if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        ids.Sort();
+        return ids;
+    }
+
+    internal long ParsePointId(string id)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        return long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out long point) && point > 0
+            ? point
+            : throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{Location}: '{id}' is not a recovery point id of this target.");
+    }
+
+    private VirtualDisk OpenReplicaFile(bool writable)
+    {
+        if (!File.Exists(ReplicaPath))
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{ReplicaPath}: no replica exists; create it first.");
+        }
+
+        return VirtualDisk.Open(ReplicaPath, writable ? DiskOpenOptions.Default : DiskOpenOptions.ReadOnlyAccess);
+    }
+
+    private string LogPath(string name) => Path.Combine(LogsDirectory, name + ".log");
+}

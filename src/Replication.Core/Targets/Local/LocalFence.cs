@@ -1,0 +1,299 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Hashing;
+using Replication.Core.IO;
+
+namespace Replication.Core.Targets.Local;
+
+/// <summary>
+/// The local target's writer fence: a 64-byte state file (epoch, holder, lease expiry, checksum) guarded by flock(2).
+/// Changing hands takes the exclusive lock; every change a writer makes runs while its process holds the shared lock
+/// and has seen its own epoch in the file, so a writer that was superseded cannot change anything after the takeover,
+/// and a takeover waits for the changes already in flight. A writer also stops by itself once its lease has lapsed.
+/// </summary>
+/// <remarks>
+/// State: "REPLFNCE", version u32, reserved u32, epoch i64, lease expiry (UTC ticks; 0 released, max never) i64,
+/// holder Guid, reserved 8, XxHash3 of the first 56 bytes. Written in place in one sector and fsynced.
+/// </remarks>
+internal sealed class LocalFence : IDisposable
+{
+    private const int StateSize = 64;
+    private const uint Version = 1;
+    private static ReadOnlySpan<byte> Magic => "REPLFNCE"u8;
+
+    private readonly LockFile _file;
+    private readonly Guid _holder;
+    private readonly TimeSpan _duration;
+    private readonly TimeSpan _lockWait;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private int _active;
+    private bool _lost;
+    private string? _lostReason;
+
+    private LocalFence(LockFile file, long epoch, Guid holder, DateTimeOffset? expiresAt, TimeSpan duration, TimeSpan lockWait, TimeProvider time)
+    {
+        _file = file;
+        Epoch = epoch;
+        _holder = holder;
+        ExpiresAt = expiresAt;
+        _duration = duration;
+        _lockWait = lockWait;
+        _time = time;
+    }
+
+    public long Epoch { get; }
+
+    public DateTimeOffset? ExpiresAt { get; private set; }
+
+    public static async ValueTask<LocalFence> AcquireAsync(
+        string path, TimeSpan duration, TimeSpan lockWait, bool breakExisting, TimeProvider time, CancellationToken cancellationToken)
+    {
+        LockFile file = LockFile.Open(path, out bool created);
+        try
+        {
+            if (!await file.TryLockAsync(exclusive: true, lockWait, cancellationToken).ConfigureAwait(false))
+            {
+                throw new ReplicaTargetException(
+                    ReplicationErrorCode.FenceHeld, true, $"{path}: another writer is changing the replica; its changes did not finish within {lockWait.TotalSeconds:0.#} s.");
+            }
+
+            try
+            {
+                State state = ReadState(file, path);
+                DateTimeOffset now = time.GetUtcNow();
+                if (state.Holds(now) && !breakExisting)
+                {
+                    string until = state.ExpiresTicks == long.MaxValue ? "until it releases it" : $"until {new DateTimeOffset(state.ExpiresTicks, TimeSpan.Zero):O}";
+                    throw new ReplicaTargetException(ReplicationErrorCode.FenceHeld, true, $"{path}: another writer (epoch {state.Epoch}) holds the replica's fence {until}.");
+                }
+
+                DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : now + duration;
+                var mine = new State(state.Epoch + 1, expires?.UtcTicks ?? long.MaxValue, Guid.NewGuid());
+                WriteState(file, mine);
+                if (created)
+                {
+                    DirectorySync.Flush(Path.GetDirectoryName(path)!);
+                }
+
+                return new LocalFence(file, mine.Epoch, mine.Holder, expires, duration, lockWait, time);
+            }
+            finally
+            {
+                file.Unlock();
+            }
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Enters a change: fails with <see cref="ReplicationErrorCode.FenceLost"/> unless this writer still holds the fence.
+    /// Pair with <see cref="Exit"/>.
+    /// </summary>
+    public async ValueTask EnterAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfLost();
+            if (ExpiresAt is { } expires && _time.GetUtcNow() >= expires)
+            {
+                throw Lose($"its lease lapsed at {expires:O} without being renewed");
+            }
+
+            if (_active == 0)
+            {
+                if (!await _file.TryLockAsync(exclusive: false, _lockWait, cancellationToken).ConfigureAwait(false))
+                {
+                    throw Lose("another writer is taking the fence over");
+                }
+
+                if (!ReadStateOrDefault(_file).IsHeldBy(Epoch, _holder))
+                {
+                    _file.Unlock();
+                    throw Lose("another writer took the fence over");
+                }
+            }
+
+            _active++;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Exit()
+    {
+        _gate.Wait();
+        try
+        {
+            if (--_active == 0)
+            {
+                _file.Unlock();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask RenewAsync(CancellationToken cancellationToken)
+    {
+        await UpdateAsync(release: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask ReleaseAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        bool lost = _lost;
+        _gate.Release();
+        if (!lost)
+        {
+            await UpdateAsync(release: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask UpdateAsync(bool release, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfLost();
+            bool locked = false;
+            if (_active == 0)
+            {
+                // No change in flight, so this process holds no lock: take the exclusive one to change the state.
+                if (!await _file.TryLockAsync(exclusive: true, _lockWait, cancellationToken).ConfigureAwait(false))
+                {
+                    throw Lose("another writer is taking the fence over");
+                }
+
+                locked = true;
+            }
+
+            // Otherwise the shared lock held for the changes in flight keeps every other writer from taking over.
+            try
+            {
+                if (!ReadStateOrDefault(_file).IsHeldBy(Epoch, _holder))
+                {
+                    throw Lose("another writer took the fence over");
+                }
+
+                if (!release && ExpiresAt is { } expires && _time.GetUtcNow() >= expires)
+                {
+                    throw Lose($"its lease lapsed at {expires:O} before it was renewed");
+                }
+
+                DateTimeOffset? next = release ? null : _duration == Timeout.InfiniteTimeSpan ? null : _time.GetUtcNow() + _duration;
+                long ticks = release ? 0 : next?.UtcTicks ?? long.MaxValue;
+                WriteState(_file, new State(Epoch, ticks, _holder));
+                if (release)
+                {
+                    _lost = true;
+                    _lostReason = "it released the fence";
+                }
+                else
+                {
+                    ExpiresAt = next;
+                }
+            }
+            finally
+            {
+                if (locked)
+                {
+                    _file.Unlock();
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void ThrowIfLost()
+    {
+        if (_lost)
+        {
+            throw new ReplicaTargetException(ReplicationErrorCode.FenceLost, false, $"{_file.Path}: this writer (epoch {Epoch}) no longer holds the fence: {_lostReason}.");
+        }
+    }
+
+    private ReplicaTargetException Lose(string reason)
+    {
+        _lost = true;
+        _lostReason = reason;
+        return new ReplicaTargetException(ReplicationErrorCode.FenceLost, false, $"{_file.Path}: this writer (epoch {Epoch}) no longer holds the fence: {reason}.");
+    }
+
+    public void Dispose()
+    {
+        _file.Dispose();
+        _gate.Dispose();
+    }
+
+    private static State ReadStateOrDefault(LockFile file)
+    {
+        Span<byte> bytes = stackalloc byte[StateSize];
+        int n = file.Read(0, bytes);
+        return n == StateSize && TryParse(bytes, out State state) ? state : default;
+    }
+
+    private static State ReadState(LockFile file, string path)
+    {
+        Span<byte> bytes = stackalloc byte[StateSize];
+        int n = file.Read(0, bytes);
+        if (n == 0)
+        {
+            return default;
+        }
+
+        if (n != StateSize || !TryParse(bytes, out State state))
+        {
+            throw new InvalidDiskFormatException(path, 0, "fence state", "not a valid fence state (signature, version or checksum); delete the file only if no writer is running");
+        }
+
+        return state;
+    }
+
+    private static bool TryParse(ReadOnlySpan<byte> bytes, out State state)
+    {
+        state = default;
+        if (!bytes[..8].SequenceEqual(Magic) || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != Version
+            || BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]) != XxHash3.HashToUInt64(bytes[..56]))
+        {
+            return false;
+        }
+
+        state = new State(BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]), BinaryPrimitives.ReadInt64LittleEndian(bytes[24..]), new Guid(bytes.Slice(32, 16)));
+        return true;
+    }
+
+    private static void WriteState(LockFile file, State state)
+    {
+        Span<byte> bytes = stackalloc byte[StateSize];
+        bytes.Clear();
+        Magic.CopyTo(bytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[8..], Version);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[16..], state.Epoch);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[24..], state.ExpiresTicks);
+        state.Holder.TryWriteBytes(bytes.Slice(32, 16));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[56..], XxHash3.HashToUInt64(bytes[..56]));
+        file.WriteDurably(0, bytes);
+    }
+
+    private readonly record struct State(long Epoch, long ExpiresTicks, Guid Holder)
+    {
+        public bool Holds(DateTimeOffset now) => Holder != Guid.Empty && ExpiresTicks != 0 && ExpiresTicks > now.UtcTicks;
+
+        public bool IsHeldBy(long epoch, Guid holder) => Epoch == epoch && Holder == holder && ExpiresTicks != 0;
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"epoch {Epoch}");
+    }
+}

@@ -1,0 +1,295 @@
+using System.Buffers;
+using Replication.Core.Disks;
+using Replication.Core.IO;
+
+namespace Replication.Core.Targets.Local;
+
+/// <summary>
+/// The writer of a local replica. Every change runs inside the fence (<see cref="LocalFence.EnterAsync"/>); while a
+/// recovery point exists, the first overwrite of each chunk after the newest point first appends the chunk's
+/// pre-image to that point's undo log and fsyncs it.
+/// </summary>
+internal sealed class LocalReplicaWriter : IReplicaWriter
+{
+    private const int MaxLabelLength = 256;
+    private static readonly byte[] Zeros = new byte[1 << 20];
+
+    private readonly LocalDirectoryTarget _target;
+    private readonly LocalFence _fence;
+    private readonly VirtualDisk _replica;
+    private readonly SemaphoreSlim _undoGate = new(1, 1);
+    private UndoLog? _undo;
+    private int _disposed;
+
+    public LocalReplicaWriter(LocalDirectoryTarget target, LocalFence fence, VirtualDisk replica, UndoLog? undo)
+    {
+        _target = target;
+        _fence = fence;
+        _replica = replica;
+        _undo = undo;
+    }
+
+    public string Location => _target.Location;
+
+    public long VirtualSize => _replica.VirtualSize;
+
+    public long FenceEpoch => _fence.Epoch;
+
+    public DateTimeOffset? FenceExpiresAt => _fence.ExpiresAt;
+
+    public ValueTask RenewAsync(CancellationToken cancellationToken = default) => _fence.RenewAsync(cancellationToken);
+
+    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default) => _fence.ReleaseAsync(cancellationToken);
+
+    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
+        await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CaptureAsync(offset, data.Length, cancellationToken).ConfigureAwait(false);
+            await _replica.WriteAsync(offset, data, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _fence.Exit();
+        }
+    }
+
+    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
+        await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CaptureAsync(offset, length, cancellationToken).ConfigureAwait(false);
+            for (long done = 0; done < length;)
+            {
+                int n = (int)Math.Min(Zeros.Length, length - done);
+                await _replica.WriteAsync(offset + done, Zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                done += n;
+            }
+        }
+        finally
+        {
+            _fence.Exit();
+        }
+    }
+
+    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);
+        return _replica.ReadAsync(offset, destination, cancellationToken);
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _replica.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _fence.Exit();
+        }
+    }
+
+    public async ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        await SealedFile.WriteAsync(
+            _target.ManifestPath,
+            content,
+            expectedHash: null,
+            beforeCommit: () => _fence.EnterAsync(cancellationToken),
+            afterCommit: _fence.Exit,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
+    {
+        if (label is { Length: > MaxLabelLength })
+        {
+            throw new ArgumentException($"A recovery point label has at most {MaxLabelLength} characters.", nameof(label));
+        }
+
+        await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _replica.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await _undoGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                long id = (_target.PointIds().LastOrDefault() is var newest and > 0 ? newest : 0) + 1;
+                UndoLog created = UndoLog.Create(
+                    _target.PointsDirectory, id, _target.Options.TimeProvider.GetUtcNow(), label, VirtualSize, _target.Options.UndoChunkSize);
+                _undo?.Dispose();
+                _undo = created;
+                return new RecoveryPoint(id.ToString(System.Globalization.CultureInfo.InvariantCulture), created.CreatedAt, created.Label);
+            }
+            finally
+            {
+                _undoGate.Release();
+            }
+        }
+        finally
+        {
+            _fence.Exit();
+        }
+    }
+
+    public async ValueTask<bool> DeleteRecoveryPointAsync(string id, CancellationToken cancellationToken = default)
+    {
+        long point = _target.ParsePointId(id);
+        await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _undoGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                List<long> ids = _target.PointIds();
+                int index = ids.IndexOf(point);
+                if (index < 0)
+                {
+                    return false;
+                }
+
+                string path = Path.Combine(_target.PointsDirectory, UndoLog.FileName(point));
+                bool current = _undo?.Id == point;
+                UndoLog deleted = current ? _undo! : UndoLog.Open(path, writable: false);
+                UndoLog? previous = null;
+                try
+                {
+                    if (index > 0)
+                    {
+                        // The older point still needs the pre-images this one captured: fold them into its log first.
+                        // Repeating the merge after a crash appends nothing new.
+                        previous = UndoLog.Open(Path.Combine(_target.PointsDirectory, UndoLog.FileName(ids[index - 1])), writable: true);
+                        Merge(deleted, previous);
+                    }
+                }
+                finally
+                {
+                    deleted.Dispose();
+                }
+
+                if (current)
+                {
+                    // New writes now capture into the older point's log.
+                    _undo = previous;
+                }
+                else
+                {
+                    previous?.Dispose();
+                }
+
+                DirectorySync.DeleteFile(path);
+                return true;
+            }
+            finally
+            {
+                _undoGate.Release();
+            }
+        }
+        finally
+        {
+            _fence.Exit();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _fence.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceLost)
+        {
+            // Already fenced off: there is nothing left to release.
+        }
+        finally
+        {
+            _undo?.Dispose();
+            _replica.Dispose();
+            _fence.Dispose();
+            _undoGate.Dispose();
+        }
+    }
+
+    /// <summary>Makes sure the pre-image of every chunk in the range is durable in the newest point's undo log.</summary>
+    private async ValueTask CaptureAsync(long offset, long length, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _undo) is null || length == 0)
+        {
+            return;
+        }
+
+        await _undoGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            UndoLog? undo = _undo;
+            if (undo is null)
+            {
+                return;
+            }
+
+            int chunkSize = undo.ChunkSize;
+            bool appended = false;
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+            try
+            {
+                for (long chunk = offset / chunkSize; chunk * chunkSize < offset + length; chunk++)
+                {
+                    if (!undo.TryGet(chunk, out _))
+                    {
+                        int n = (int)Math.Min(chunkSize, VirtualSize - chunk * chunkSize);
+                        await _replica.ReadAsync(chunk * chunkSize, buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                        undo.Append(chunk, buffer.AsSpan(0, n));
+                        appended = true;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (appended)
+            {
+                undo.Sync();
+            }
+        }
+        finally
+        {
+            _undoGate.Release();
+        }
+    }
+
+    private static void Merge(UndoLog from, UndoLog into)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(from.ChunkSize);
+        try
+        {
+            foreach (long chunk in from.Chunks.Order())
+            {
+                if (!into.TryGet(chunk, out _) && from.TryGet(chunk, out (long Offset, int Length) entry))
+                {
+                    from.ReadData(entry, buffer);
+                    into.Append(chunk, buffer.AsSpan(0, entry.Length));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        into.Sync();
+    }
+}

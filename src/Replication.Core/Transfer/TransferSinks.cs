@@ -1,0 +1,56 @@
+using Replication.Core.Disks;
+using Replication.Core.Targets;
+
+namespace Replication.Core.Transfer;
+
+/// <summary>Where a transfer writes: a replica writer (upload) or a local disk (download).</summary>
+internal interface ITransferSink
+{
+    string Location { get; }
+
+    long Size { get; }
+
+    ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken);
+
+    ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken);
+
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Writes to a replica through its writer.</summary>
+internal sealed class ReplicaWriterSink(IReplicaWriter writer) : ITransferSink
+{
+    public string Location => writer.Location;
+
+    public long Size => writer.VirtualSize;
+
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => writer.WriteAsync(offset, data, cancellationToken);
+
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken) => writer.ZeroAsync(offset, length, cancellationToken);
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
+}
+
+/// <summary>Writes to a virtual disk; zeroing writes zeros from a shared buffer.</summary>
+internal sealed class VirtualDiskSink(IVirtualDisk disk) : ITransferSink
+{
+    private static readonly byte[] Zeros = new byte[1 << 20];
+
+    public string Location => disk.FilePath ?? "disk";
+
+    public long Size => disk.VirtualSize;
+
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => disk.WriteAsync(offset, data, cancellationToken);
+
+    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken)
+    {
+        for (long done = 0; done < length;)
+        {
+            int n = (int)Math.Min(Zeros.Length, length - done);
+            await disk.WriteAsync(offset + done, Zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            done += n;
+        }
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken) => disk.FlushAsync(cancellationToken);
+}

@@ -1,0 +1,49 @@
+using System.Text.Json;
+using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Tests.Targets;
+
+namespace Replication.Core.Tests.Cli;
+
+public sealed class TransferVerbTests
+{
+    [Fact]
+    public async Task Upload_then_download_through_azurite_round_trips_and_reports_what_was_sent()
+    {
+        using var dir = new TempDirectory();
+        string source = dir.File("source.img");
+        byte[] content = ReplicaTargetContractTests.HalfZeroContent(12L << 20, 61);
+        ReplicaTargetContractTests.WriteRaw(source, content);
+        string container = await Azurite.NewContainerAsync();
+        JsonElement up = Repl.Run("upload", source, "--connection-string", Azurite.ConnectionString, "--container", container, "--blob", "disk.vhd", "--json").Json();
+        Assert.Equal(12L << 20, up.GetProperty("bytesRead").GetInt64());
+        Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content, 4096) * 4096, up.GetProperty("bytesUploaded").GetInt64());
+        Assert.Equal((12L << 20) - up.GetProperty("bytesUploaded").GetInt64(), up.GetProperty("bytesSkippedZero").GetInt64());
+        Assert.True(up.GetProperty("requests").GetInt64() > 0);
+        Assert.True(up.GetProperty("seconds").GetDouble() >= 0);
+
+        string back = dir.File("back.img");
+        Repl.Run("download", "--connection-string", Azurite.ConnectionString, "--container", container, "--blob", "disk.vhd", back, "--format", "raw", "--json").Json();
+        DiskAssert.FilesEqual(source, back);
+
+        string local = dir.File("local");
+        Repl.Run("upload", source, "--target", local, "--replica-format", "raw", "--json").Json();
+        Repl.Run("download", "--target", local, "--replica-format", "raw", dir.File("local.img"), "--json").Json();
+        DiskAssert.FilesEqual(source, dir.File("local.img"));
+    }
+
+    [Fact]
+    public async Task Bad_credentials_give_one_line_without_the_key()
+    {
+        using var dir = new TempDirectory();
+        string source = dir.File("source.img");
+        ReplicaTargetContractTests.WriteRaw(source, new byte[1 << 20]);
+        string container = await Azurite.NewContainerAsync();
+        string wrong = Azurite.WithWrongKey();
+        Repl.Result result = Repl.Run("upload", source, "--connection-string", wrong, "--container", container, "--blob", "disk.vhd", "--json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("", result.StandardOutput);
+        string line = Assert.Single(result.StandardError.TrimEnd().Split('\n'));
+        Assert.Contains("key, SAS or token", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(wrong.Split(';').First(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))[11..], line, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,169 @@
+using Replication.Core.Disks;
+using Replication.Core.Targets;
+using Replication.Core.Targets.Local;
+using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Tests.Targets;
+using Replication.Core.Transfer;
+
+namespace Replication.Core.Tests.Transfer;
+
+public sealed class TransferPipelineTests : IDisposable
+{
+    private const long Size = 16L << 20;
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(512)]
+    [InlineData(4096)]
+    [InlineData(65536)]
+    public void Zero_scanner_splits_into_whole_zero_units_and_data(int unit)
+    {
+        var random = new Random(unit);
+        for (int round = 0; round < 200; round++)
+        {
+            byte[] data = new byte[random.Next(1, 64) * 512];
+            for (int i = random.Next(0, 6); i > 0; i--)
+            {
+                data[random.Next(data.Length)] = (byte)random.Next(1, 256);
+            }
+
+            int position = 0;
+            long dataBytes = 0;
+            while (position < data.Length)
+            {
+                int end = ZeroScanner.NextRun(data, position, unit, out bool isZero);
+                Assert.True(end > position);
+                if (isZero)
+                {
+                    Assert.False(data.AsSpan(position, end - position).ContainsAnyExcept((byte)0));
+                }
+                else
+                {
+                    dataBytes += end - position;
+                }
+
+                position = end;
+            }
+
+            Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(data, unit), (dataBytes + unit - 1) / unit);
+        }
+    }
+
+    [Fact]
+    public async Task Ranges_must_be_aligned_ordered_and_inside()
+    {
+        (VirtualDisk source, IReplicaWriter writer) = await SetUpAsync();
+        using (source)
+        await using (writer)
+        {
+            DiskExtent[][] bad =
+            [
+                [new DiskExtent(100, 512)],
+                [new DiskExtent(0, 1000)],
+                [new DiskExtent(4096, 512), new DiskExtent(0, 512)],
+                [new DiskExtent(0, 4096), new DiskExtent(2048, 4096)],
+                [new DiskExtent(Size - 512, 1024)],
+            ];
+            foreach (DiskExtent[] ranges in bad)
+            {
+                await Assert.ThrowsAsync<ArgumentException>(() => TransferPipeline.CopyRangesAsync(source, writer, ranges));
+            }
+
+            TransferResult result = await TransferPipeline.CopyRangesAsync(source, writer, [new DiskExtent(0, 1 << 20), new DiskExtent(8 << 20, 512)]);
+            Assert.Equal((1 << 20) + 512, result.BytesTotal);
+        }
+    }
+
+    [Fact]
+    public async Task A_cancelled_transfer_resumes_from_its_checkpoint_and_sends_only_the_rest()
+    {
+        (VirtualDisk source, IReplicaWriter writer) = await SetUpAsync();
+        byte[] content = new byte[Size];
+        source.Read(0, content);
+        string checkpoint = _dir.File("transfer.checkpoint");
+        using (source)
+        await using (writer)
+        {
+            using var cts = new CancellationTokenSource();
+            var options = new TransferOptions
+            {
+                DestinationKnownZero = true,
+                MaxConcurrency = 2,
+                MaxWriteSize = 512 * 1024,
+                MaxBytesPerSecond = 8 << 20,
+                CheckpointPath = checkpoint,
+                CheckpointInterval = TimeSpan.Zero,
+                ProgressInterval = TimeSpan.Zero,
+                Progress = new Reporter(p =>
+                {
+                    if (p.BytesDone >= Size / 2)
+                    {
+                        cts.Cancel();
+                    }
+                }),
+            };
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TransferPipeline.SeedAsync(source, writer, options, cts.Token));
+            Assert.True(File.Exists(checkpoint));
+
+            var reports = new List<TransferProgress>();
+            TransferResult resumed = await TransferPipeline.SeedAsync(source, writer, options with { Progress = new Reporter(reports.Add), MaxBytesPerSecond = null });
+            Assert.True(resumed.ResumedFrom >= Size / 2 - (2 * 512 * 1024), $"resumed from {resumed.ResumedFrom}");
+            Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content.AsSpan((int)resumed.ResumedFrom), 4096) * 4096, resumed.BytesSent);
+            Assert.False(File.Exists(checkpoint));
+            Assert.Equal(Size, reports[^1].BytesDone);
+            Assert.Equal(resumed.BytesSent, reports[^1].BytesSent);
+            Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First.BytesDone <= p.Second.BytesDone));
+        }
+
+        IReplicaTarget target = new LocalDirectoryTarget(_dir.File("target"), new LocalDirectoryTargetOptions { ReplicaFormat = DiskFormat.Raw });
+        using IVirtualDisk replica = await target.OpenReplicaAsync();
+        DiskAssert.ContentEquals(content, replica);
+    }
+
+    [Fact]
+    public async Task A_corrupt_checkpoint_is_rejected_with_a_typed_error()
+    {
+        (VirtualDisk source, IReplicaWriter writer) = await SetUpAsync();
+        string checkpoint = _dir.File("bad.checkpoint");
+        await File.WriteAllBytesAsync(checkpoint, new byte[56]);
+        using (source)
+        await using (writer)
+        {
+            var ex = await Assert.ThrowsAsync<InvalidDiskFormatException>(() => TransferPipeline.SeedAsync(source, writer, new TransferOptions { CheckpointPath = checkpoint }));
+            Assert.Contains("bad.checkpoint", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_bandwidth_limit_holds_the_transfer_back()
+    {
+        (VirtualDisk source, IReplicaWriter writer) = await SetUpAsync();
+        using (source)
+        await using (writer)
+        {
+            TransferResult result = await TransferPipeline.SeedAsync(source, writer, new TransferOptions { DestinationKnownZero = true, MaxBytesPerSecond = 16 << 20 });
+            double floor = (result.BytesSent - (4 << 20)) / (double)(16 << 20);
+            Assert.True(result.Elapsed.TotalSeconds >= floor * 0.9, $"{result.BytesSent} bytes took {result.Elapsed.TotalSeconds:0.00} s at 16 MiB/s");
+        }
+    }
+
+    private async Task<(VirtualDisk Source, IReplicaWriter Writer)> SetUpAsync()
+    {
+        string path = _dir.File("source.img");
+        if (!File.Exists(path))
+        {
+            ReplicaTargetContractTests.WriteRaw(path, ReplicaTargetContractTests.HalfZeroContent(Size, 51));
+        }
+
+        var target = new LocalDirectoryTarget(_dir.File("target"), new LocalDirectoryTargetOptions { ReplicaFormat = DiskFormat.Raw });
+        await target.CreateReplicaAsync(Size);
+        return (VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess), await target.AcquireWriterAsync());
+    }
+
+    private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => report(value);
+    }
+}
