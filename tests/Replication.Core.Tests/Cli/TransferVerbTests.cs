@@ -39,7 +39,7 @@ public sealed class TransferVerbTests
         ReplicaTargetContractTests.WriteRaw(source, new byte[1 << 20]);
         string container = await Azurite.NewContainerAsync();
         string wrong = Azurite.WithWrongKey();
-        Repl.Result result = Repl.Run("upload", source, "--connection-string", wrong, "--container", container, "--blob", "disk.vhd", "--json");
+        ExternalTool.Result result = Repl.Run("upload", source, "--connection-string", wrong, "--container", container, "--blob", "disk.vhd", "--json");
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("", result.StandardOutput);
         string line = Assert.Single(result.StandardError.TrimEnd().Split('\n'));
