@@ -23,7 +23,7 @@ public sealed class LocalDirectoryTargetContractTests : ReplicaTargetContractTes
 
     private static LocalDirectoryTargetOptions Options(TimeProvider? clock, TimeSpan? lease) => new()
     {
-        ReplicaFormat = DiskFormat.Raw,
+        // The default: a fixed VHD, the format a recovery-site VM boots from.
         TimeProvider = clock ?? TimeProvider.System,
         LeaseDuration = lease ?? TimeSpan.FromSeconds(60),
         FenceWaitTimeout = TimeSpan.FromSeconds(5),
