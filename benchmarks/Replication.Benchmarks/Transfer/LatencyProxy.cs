@@ -55,24 +55,33 @@ internal sealed class LatencyProxy : IAsyncDisposable
                 NetworkStream fromClient = client.GetStream();
                 NetworkStream toServer = server.GetStream();
                 Task back = server.GetStream().CopyToAsync(fromClient, _stop.Token);
+
+                // Asynchronous, buffered framing: a synchronous byte-at-a-time header read would hold a thread-pool
+                // thread per connection and starve concurrent requests on a small machine.
                 byte[] buffer = new byte[1 << 20];
-                var head = new List<byte>(4096);
+                int filled = 0;
                 while (true)
                 {
-                    head.Clear();
-                    while (head.Count < 4 || !(head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n'))
+                    int headEnd;
+                    while ((headEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
                     {
-                        int b = fromClient.ReadByte();
-                        if (b < 0)
+                        if (filled == buffer.Length)
                         {
                             return;
                         }
 
-                        head.Add((byte)b);
+                        int n = await fromClient.ReadAsync(buffer.AsMemory(filled), _stop.Token);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+
+                        filled += n;
                     }
 
+                    headEnd += 4;
                     long length = 0;
-                    foreach (string line in Encoding.ASCII.GetString(head.ToArray()).Split("\r\n"))
+                    foreach (string line in Encoding.ASCII.GetString(buffer, 0, headEnd).Split("\r\n"))
                     {
                         if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
                         {
@@ -81,8 +90,13 @@ internal sealed class LatencyProxy : IAsyncDisposable
                     }
 
                     await Task.Delay(_delay, _stop.Token);
-                    await toServer.WriteAsync(head.ToArray(), _stop.Token);
-                    for (long sent = 0; sent < length;)
+                    int bodyInBuffer = (int)Math.Min(length, filled - headEnd);
+                    await toServer.WriteAsync(buffer.AsMemory(0, headEnd + bodyInBuffer), _stop.Token);
+                    long sent = bodyInBuffer;
+                    int leftover = filled - headEnd - bodyInBuffer;
+                    buffer.AsSpan(headEnd + bodyInBuffer, leftover).CopyTo(buffer);
+                    filled = leftover;
+                    while (sent < length)
                     {
                         int n = await fromClient.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - sent)), _stop.Token);
                         if (n == 0)
