@@ -25,5 +25,10 @@ if (args.Length == 5 && args[0] == "disk-writes")
     return 0;
 }
 
+if (args.Length == 7 && args[0] == "disk-sync")
+{
+    return SyncWorkload.Run(args);
+}
+
 Console.Error.WriteLine("usage: disk-writes <path> <seed> <count> <maxLength>");
 return 2;

@@ -130,6 +130,12 @@ internal sealed class ResyncRun
             SetPhase(ResyncPhase.Finalizing);
             await _target.FlushAsync(cancellationToken).ConfigureAwait(false);
             SaveCheckpoint(state.With(ResyncCheckpoint.FinalizingPhase, _source.VirtualSize, state.DataBytesSent, state.BytesWritten));
+            if (_options.CheckpointPath is not null)
+            {
+                _durableSent = _result.DataBytesSent;
+                Report(checkpoint: true);
+            }
+
             if (targetManifestPath is not null)
             {
                 StoreTargetManifest(sourceManifest, targetManifestPath);
