@@ -55,31 +55,38 @@ internal static class DiskSyncCommands
         var command = new Command("diff", "List the byte ranges in which two disks differ, rounded to the fine block.") { a, b, blockSize, fineBlockSize };
         command.SetHandler(async (parse, cancellationToken) =>
         {
-            ManifestOptions options = ParseManifestOptions(parse, blockSize, fineBlockSize);
             long started = Stopwatch.GetTimestamp();
-            var temporary = new List<string>();
-            try
+            string pathA = Path.GetFullPath(parse.GetValue(a)!);
+            string pathB = Path.GetFullPath(parse.GetValue(b)!);
+            using Input first = Input.Open(pathA);
+            using Input second = Input.Open(pathB);
+            if (first.VirtualSize != second.VirtualSize)
             {
-                using BlockManifest first = await ManifestOfAsync(parse.GetValue(a)!, options, temporary, cancellationToken).ConfigureAwait(false);
-                using BlockManifest second = await ManifestOfAsync(parse.GetValue(b)!, options, temporary, cancellationToken).ConfigureAwait(false);
-                BlockDiff diff = BlockDiff.Compare(first, second, cancellationToken);
-                new JsonReport()
-                    .Add("a", Path.GetFullPath(parse.GetValue(a)!))
-                    .Add("b", Path.GetFullPath(parse.GetValue(b)!))
-                    .Add("virtualSize", first.VirtualSize)
-                    .Add("blockSize", first.CoarseBlockSize)
-                    .Add("fineBlockSize", first.FineBlockSize)
-                    .Add("bytesCompared", diff.BytesCompared)
-                    .Add("differingBlocks", diff.DifferingBlocks)
-                    .Add("changedBytes", diff.ChangedBytes)
-                    .Add("ranges", diff.Ranges.Select(r => new[] { r.Offset, r.Length }).ToList())
-                    .Add("seconds", Seconds(started))
-                    .Write(Console.Out, parse.GetValue(CliCommand.Json));
+                throw new ArgumentException($"{pathA} is {first.VirtualSize} bytes and {pathB} is {second.VirtualSize} bytes: only disks of the same virtual size can be compared.");
             }
-            finally
-            {
-                temporary.ForEach(File.Delete);
-            }
+
+            // A manifest given as input sets the block sizes the other side is hashed with, unless they are given.
+            BlockManifest? given = first.Manifest ?? second.Manifest;
+            ManifestOptions options = given is not null && parse.GetValue(blockSize) == 0 && parse.GetValue(fineBlockSize) == 0
+                ? new ManifestOptions(given.CoarseBlockSize, given.FineBlockSize)
+                : ParseManifestOptions(parse, blockSize, fineBlockSize);
+            first.Manifest?.EnsureGeometry(first.VirtualSize, options.CoarseBlockSize, options.FineBlockSize);
+            second.Manifest?.EnsureGeometry(second.VirtualSize, options.CoarseBlockSize, options.FineBlockSize);
+            BlockManifest manifestA = await first.ManifestAsync(options, cancellationToken).ConfigureAwait(false);
+            BlockManifest manifestB = await second.ManifestAsync(options, cancellationToken).ConfigureAwait(false);
+            BlockDiff diff = BlockDiff.Compare(manifestA, manifestB, cancellationToken);
+            new JsonReport()
+                .Add("a", pathA)
+                .Add("b", pathB)
+                .Add("virtualSize", manifestA.VirtualSize)
+                .Add("blockSize", manifestA.CoarseBlockSize)
+                .Add("fineBlockSize", manifestA.FineBlockSize)
+                .Add("bytesCompared", diff.BytesCompared)
+                .Add("differingBlocks", diff.DifferingBlocks)
+                .Add("changedBytes", diff.ChangedBytes)
+                .Add("ranges", diff.Ranges.Select(r => new[] { r.Offset, r.Length }).ToList())
+                .Add("seconds", Seconds(started))
+                .Write(Console.Out, parse.GetValue(CliCommand.Json));
         });
         return command;
     }
@@ -145,34 +152,6 @@ internal static class DiskSyncCommands
         return command;
     }
 
-    /// <summary>A manifest file is used as it is (after validation); a disk is hashed into a temporary manifest.</summary>
-    private static async Task<BlockManifest> ManifestOfAsync(string path, ManifestOptions options, List<string> temporary, CancellationToken cancellationToken)
-    {
-        if (IsManifestFile(path))
-        {
-            BlockManifest manifest = BlockManifest.Open(path);
-            return manifest;
-        }
-
-        using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        string file = Path.Combine(Path.GetTempPath(), $"repl-diff-{Guid.NewGuid():N}.manifest");
-        temporary.Add(file);
-        ManifestBuildResult built = await BlockManifest.BuildAsync(disk, file, options, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return built.Manifest;
-    }
-
-    private static bool IsManifestFile(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return false;
-        }
-
-        Span<byte> magic = stackalloc byte[8];
-        using FileStream stream = File.OpenRead(path);
-        return stream.Read(magic) == 8 && magic.SequenceEqual("REPLMFST"u8);
-    }
-
     private static (Option<long> Coarse, Option<long> Fine) BlockSizeOptions() =>
         (CliCommand.SizeOption("--block-size", "Coarse block size: a power of two from 512 to 64MiB (default 1MiB).", required: false),
          CliCommand.SizeOption("--fine-block-size", "Fine block size: a power of two from 512 to the block size (default 4KiB).", required: false));
@@ -181,13 +160,79 @@ internal static class DiskSyncCommands
     {
         long c = parse.GetValue(coarse) is > 0 and var cv ? cv : ManifestOptions.DefaultCoarseBlockSize;
         long f = parse.GetValue(fine) is > 0 and var fv ? fv : ManifestOptions.DefaultFineBlockSize;
-        if (c > ManifestOptions.MaxCoarseBlockSize || f > c)
+        if (c > ManifestOptions.MaxCoarseBlockSize)
         {
-            throw new ArgumentException($"The block size {c} must be a power of two from 512 to 64MiB, and the fine block size {f} one from 512 up to it.");
+            throw new ArgumentException($"--block-size {c}: at most 64MiB.");
         }
 
-        return new ManifestOptions((int)c, (int)f);
+        try
+        {
+            return new ManifestOptions((int)c, (int)Math.Min(f, int.MaxValue));
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            string option = ex.ParamName == "fineBlockSize" ? "--fine-block-size" : "--block-size";
+            throw new ArgumentException($"{option}: {ex.Message[..ex.Message.IndexOf(" (Parameter", StringComparison.Ordinal)]}", ex);
+        }
     }
 
     private static double Seconds(long started) => Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3);
+
+    /// <summary>One side of a diff: a manifest file (used as it is, after validation) or a disk (hashed into a temporary manifest).</summary>
+    private sealed class Input : IDisposable
+    {
+        private VirtualDisk? _disk;
+        private ManifestBuildResult? _built;
+        private string? _temporary;
+
+        private Input(BlockManifest? manifest, VirtualDisk? disk)
+        {
+            Manifest = manifest;
+            _disk = disk;
+        }
+
+        public BlockManifest? Manifest { get; }
+
+        public long VirtualSize => Manifest?.VirtualSize ?? _disk!.VirtualSize;
+
+        public static Input Open(string path) => IsManifestFile(path)
+            ? new Input(BlockManifest.Open(path), null)
+            : new Input(null, VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess));
+
+        public async Task<BlockManifest> ManifestAsync(ManifestOptions options, CancellationToken cancellationToken)
+        {
+            if (Manifest is not null)
+            {
+                return Manifest;
+            }
+
+            _temporary = Path.Combine(Path.GetTempPath(), $"repl-diff-{Guid.NewGuid():N}.manifest");
+            _built = await BlockManifest.BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return _built.Manifest;
+        }
+
+        public void Dispose()
+        {
+            Manifest?.Dispose();
+            _built?.Dispose();
+            _disk?.Dispose();
+            _disk = null;
+            if (_temporary is not null)
+            {
+                File.Delete(_temporary);
+            }
+        }
+
+        private static bool IsManifestFile(string path)
+        {
+            if (!File.Exists(path))
+            {
+                return false;
+            }
+
+            Span<byte> magic = stackalloc byte[8];
+            using FileStream stream = File.OpenRead(path);
+            return stream.Read(magic) == 8 && magic.SequenceEqual("REPLMFST"u8);
+        }
+    }
 }
