@@ -87,6 +87,7 @@ head -c "${SIZE_MIB}M" /dev/urandom >"$work/p1.src"
 cp "$work/p1.src" "$work/p1.tgt"
 touch_regions "$work/p1.src" "$SIZE_MIB"
 "${repl[@]}" disk manifest "$work/p1.tgt" -o "$work/p1.tgt.manifest" >/dev/null
+sync
 for mode in cold warm; do
     ours=(); peer=(); ours_mem=(); peer_mem=(); ours_bytes=(); peer_bytes=()
     for ((i = 0; i < RUNS; i++)); do
@@ -114,6 +115,7 @@ fi
 if want P3; then
 # P3: block manifest of a 2×SIZE_MIB file in page cache against xxhsum -H3 of the same file.
 head -c "$((2 * SIZE_MIB))M" /dev/urandom >"$work/p3.img"
+sync
 cat "$work/p3.img" >/dev/null
 ours=(); peer=(); ours_mem=(); peer_mem=()
 for ((i = 0; i < RUNS; i++)); do
@@ -135,10 +137,12 @@ for ((r = 0; r < 16; r++)); do
 done
 cp --sparse=always "$work/p9.src" "$work/p9.tgt"
 touch_regions "$work/p9.src" "$size"
+sync
 ours=(); ours_mem=()
 for ((i = 0; i < RUNS; i++)); do
     rm -f "$work/p9.run" "$work/p9.run.manifest"
     cp --sparse=always "$work/p9.tgt" "$work/p9.run"
+    sync
     read -r s m < <(measure "${repl[@]}" disk sync "$work/p9.src" "$work/p9.run" --json); ours+=("$s"); ours_mem+=("$m")
     cmp "$work/p9.src" "$work/p9.run"
 done

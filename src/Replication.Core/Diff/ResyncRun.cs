@@ -374,10 +374,14 @@ internal sealed class ResyncRun
             _compared = range.End;
         }
 
-        var left = new DiffTotals();
-        foreach (DiffRange range in BlockDiff.EnumerateRanges(source, target, cursor, left, cancellationToken))
+        DiffTotals left = all;
+        if (cursor > 0)
         {
-            _ = range;
+            left = new DiffTotals();
+            foreach (DiffRange range in BlockDiff.EnumerateRanges(source, target, cursor, left, cancellationToken))
+            {
+                _ = range;
+            }
         }
 
         _compared = source.VirtualSize;
