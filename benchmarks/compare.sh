@@ -45,7 +45,7 @@ json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$work/stdout"; }
 touch_regions() {
     local file=$1 mib=$2 regions=$(($2 * 16)) n=$(($2 * 16 / 100))
     ((n > 0)) || n=1
-    for region in $(shuf -i 0-$((regions - 1)) -n "$n" --random-source=<(yes)); do
+    for region in $(shuf -i 0-$((regions - 1)) -n "$n"); do
         dd if=/dev/urandom of="$file" bs=4096 seek=$((region * 16 + RANDOM % 16)) count=1 conv=notrunc status=none
     done
     # A later modification time, so rsync's quick check (size and time) cannot skip the file.
