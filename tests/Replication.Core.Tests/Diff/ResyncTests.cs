@@ -147,13 +147,15 @@ public sealed class ResyncTests : IDisposable
     [InlineData("corrupt")]
     [InlineData("other block size")]
     [InlineData("truncated")]
+    [InlineData("other disk size")]
     public async Task A_bad_stored_target_manifest_is_rejected_and_rebuilt(string damage)
     {
         (byte[] source, byte[] target) = Scenario(6);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
         ResyncOptions options = Options();
-        using (VirtualDisk t = VirtualDisk.Open(targetPath, DiskOpenOptions.ReadOnlyAccess))
+        string described = damage == "other disk size" ? SyncDisks.Create(_dir, "smaller", DiskFormat.Raw, target.AsSpan(0, 3 << 20)) : targetPath;
+        using (VirtualDisk t = VirtualDisk.Open(described, DiskOpenOptions.ReadOnlyAccess))
         {
             ManifestOptions blocks = damage == "other block size" ? new ManifestOptions(256 * 1024, 4096) : Blocks;
             (await BlockManifest.BuildAsync(t, options.TargetManifestPath!, blocks)).Dispose();
