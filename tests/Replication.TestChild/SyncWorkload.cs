@@ -23,7 +23,7 @@ public static class SyncWorkload
         int delay = int.Parse(args[6], CultureInfo.InvariantCulture);
         using VirtualDisk source = VirtualDisk.Open(args[1], DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk target = VirtualDisk.Open(args[2]);
-        long hashed = -1, sent = -1;
+        long hashed = 0, sent = 0;
         var progress = new Inline(p =>
         {
             if (!p.IsCheckpoint)

@@ -30,7 +30,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             reference = await SyncAsync(dir, SyncDisks.Create(dir, "s", sourceFormat, source), SyncDisks.Create(dir, "t", targetFormat, target));
         }
 
-        Assert.True(reference.DataBytesSent > 4 * Interval, "the copy phase spans several checkpoints");
+        Assert.True(reference.DataBytesSent > 8 * Interval, "the copy phase spans several checkpoints");
         long sampleAllowance = Math.Max(16, (int)Math.Ceiling(Size / (double)SyncWorkload.CoarseBlockSize * ResyncOptions.DefaultSampleFraction)) * (long)SyncWorkload.CoarseBlockSize;
         var outcomes = new List<string>();
         for (int run = 0; run < runs; run++)
@@ -38,7 +38,9 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             using var dir = new TempDirectory();
             string sourcePath = SyncDisks.Create(dir, "source", sourceFormat, source);
             string targetPath = SyncDisks.Create(dir, "target", targetFormat, target);
-            int killAfterLines = random.Next(0, 20);
+            // Even runs stop after any n-th line (hashing or copying); odd runs after the k-th line of the copy phase.
+            bool copyPhase = run % 2 == 1;
+            int killAfterLines = copyPhase ? random.Next(1, 7) : random.Next(0, 30);
             int extraDelayMs = random.Next(0, 25);
             long hashed = 0, sent = 0;
             bool done = false;
@@ -49,7 +51,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
                 while (lines < killAfterLines && child.ReadLine() is { } line)
                 {
                     Parse(line, ref hashed, ref sent, ref done);
-                    lines++;
+                    lines += !copyPhase || line.StartsWith("sent ", StringComparison.Ordinal) ? 1 : 0;
                 }
 
                 Thread.Sleep(extraDelayMs);
@@ -88,7 +90,10 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
         Assert.Contains("resumed copy", outcomes);
     }
 
-    /// <summary>A 32 MiB pair differing by scattered 4 KiB writes, 4 MiB of other data and a range zero on the source.</summary>
+    /// <summary>
+    /// A 32 MiB pair differing by scattered 4 KiB writes, every other 64 KiB of 8 MiB (so the copy spans many ranges and
+    /// checkpoints) and a range zero on the source.
+    /// </summary>
     private static (byte[] Source, byte[] Target) Pair(Random random)
     {
         byte[] source = new byte[Size];
@@ -99,8 +104,12 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             random.NextBytes(target.AsSpan(random.Next(0, (int)(Size / 4096)) * 4096, 4096));
         }
 
-        random.NextBytes(target.AsSpan(8 << 20, 4 << 20));
-        source.AsSpan(16 << 20, 1 << 20).Clear();
+        for (int stripe = 8 << 20; stripe < 24 << 20; stripe += 128 << 10)
+        {
+            random.NextBytes(target.AsSpan(stripe, 64 << 10));
+        }
+
+        source.AsSpan(26 << 20, 1 << 20).Clear();
         return (source, target);
     }
 
