@@ -5,16 +5,21 @@
 #
 #   benchmarks/compare.sh                 # full size (1 GiB images, 5 runs each)
 #   SIZE_MIB=64 RUNS=3 benchmarks/compare.sh   # the short mode CI uses
+#   ONLY="P1 P3 P9" benchmarks/compare.sh      # some rows only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 OUT=${OUT:-artifacts/benchmarks}
+ONLY=${ONLY:-P1 P2 P3 P9}
 mkdir -p "$OUT"
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 need=()
 command -v qemu-img >/dev/null || need+=(qemu-utils)
 [[ -x /usr/bin/time ]] || need+=(time)
+command -v rsync >/dev/null || need+=(rsync)
+command -v xxhsum >/dev/null || need+=(xxhash)
 if ((${#need[@]})); then
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
     $sudo apt-get update -qq
@@ -27,15 +32,30 @@ repl=(dotnet samples/Replication.Cli/bin/Release/net10.0/repl.dll)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Runs a command, prints "seconds peak-KiB".
+# Runs a command, prints "seconds peak-KiB"; its standard output is kept in $work/stdout.
 measure() {
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
     cat "$work/time"
+}
+
+# A field of the JSON object in $work/stdout.
+json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$work/stdout"; }
+
+# Touches 1% of the 64 KiB regions of a file with one random 4 KiB-aligned 4 KiB write each (P1's change pattern).
+touch_regions() {
+    local file=$1 mib=$2 regions=$(($2 * 16)) n=$(($2 * 16 / 100))
+    ((n > 0)) || n=1
+    for region in $(shuf -i 0-$((regions - 1)) -n "$n"); do
+        dd if=/dev/urandom of="$file" bs=4096 seek=$((region * 16 + RANDOM % 16)) count=1 conv=notrunc status=none
+    done
+    # A later modification time, so rsync's quick check (size and time) cannot skip the file.
+    touch -m -d "@$(($(date +%s) + 120))" "$file"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
 rows=()
+if want P2; then
 # P2: dynamic VHDX -> raw, half of the 32 MiB blocks zero.
 blocks=$((SIZE_MIB / 32)); ((blocks > 0)) || blocks=1
 truncate -s "${SIZE_MIB}M" "$work/p2.raw"
@@ -54,6 +74,82 @@ cmp "$work/peer.raw" "$work/p2.raw"
 o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
 om=$(printf '%s\n' "${ours_mem[@]}" | median); pm=$(printf '%s\n' "${peer_mem[@]}" | median)
 rows+=("| P2 | dynamic VHDX → raw, ${SIZE_MIB} MiB, half the blocks zero | ${o} s | qemu-img convert ${p} s | $(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}') | ≤ 0.8 | — | $((om / 1024)) MiB vs $((pm / 1024)) MiB |")
+rm -f "$work"/p2.* "$work/ours.raw" "$work/peer.raw"
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+
+if want P1; then
+# P1: resync a pair, 1% of the 64 KiB regions of the source touched by a random 4 KiB write. "cold": no target
+# manifest, both sides hashed (rsync reads both sides too); "warm": the target's manifest kept beside it by the
+# previous sync (the product's steady state), so the target is only sample-verified.
+head -c "${SIZE_MIB}M" /dev/urandom >"$work/p1.src"
+cp "$work/p1.src" "$work/p1.tgt"
+touch_regions "$work/p1.src" "$SIZE_MIB"
+"${repl[@]}" disk manifest "$work/p1.tgt" -o "$work/p1.tgt.manifest" >/dev/null
+sync
+for mode in cold warm; do
+    ours=(); peer=(); ours_mem=(); peer_mem=(); ours_bytes=(); peer_bytes=()
+    for ((i = 0; i < RUNS; i++)); do
+        rm -f "$work/ours.tgt" "$work/ours.tgt.manifest" "$work/peer.tgt"
+        cp -p "$work/p1.tgt" "$work/ours.tgt"
+        [[ $mode == warm ]] && cp -p "$work/p1.tgt.manifest" "$work/ours.tgt.manifest"
+        cp -p "$work/p1.tgt" "$work/peer.tgt"
+        sync; cat "$work/p1.src" "$work/ours.tgt" "$work/peer.tgt" >/dev/null
+        read -r s m < <(measure "${repl[@]}" disk sync "$work/p1.src" "$work/ours.tgt" --json)
+        ours+=("$s"); ours_mem+=("$m"); ours_bytes+=("$(json bytesSent)")
+        cmp "$work/p1.src" "$work/ours.tgt"
+        read -r s m < <(measure rsync --inplace --no-whole-file --stats "$work/p1.src" "$work/peer.tgt")
+        peer+=("$s"); peer_mem+=("$m")
+        peer_bytes+=("$(sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' "$work/stdout" | tr -d ,)")
+        cmp "$work/p1.src" "$work/peer.tgt"
+    done
+    o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+    ob=$(printf '%s\n' "${ours_bytes[@]}" | median); pb=$(printf '%s\n' "${peer_bytes[@]}" | median)
+    om=$(printf '%s\n' "${ours_mem[@]}" | median); pm=$(printf '%s\n' "${peer_mem[@]}" | median)
+    rows+=("| P1 | resync ${SIZE_MIB} MiB pair, 1% of 64 KiB regions touched ($mode target manifest) | ${o} s | rsync --inplace --no-whole-file ${p} s | $(ratio "$o" "$p") | ≤ 0.33; bytes ≤ 0.5 | ${ob} vs ${pb} B ($(ratio "$ob" "$pb")) | $((om / 1024)) MiB vs $((pm / 1024)) MiB |")
+done
+rm -f "$work"/p1.* "$work"/ours.tgt* "$work/peer.tgt"
+fi
+
+if want P3; then
+# P3: block manifest of a 2×SIZE_MIB file in page cache against xxhsum -H3 of the same file.
+head -c "$((2 * SIZE_MIB))M" /dev/urandom >"$work/p3.img"
+sync
+cat "$work/p3.img" >/dev/null
+ours=(); peer=(); ours_mem=(); peer_mem=()
+for ((i = 0; i < RUNS; i++)); do
+    read -r s m < <(measure "${repl[@]}" disk manifest "$work/p3.img" -o "$work/p3.manifest"); ours+=("$s"); ours_mem+=("$m")
+    read -r s m < <(measure xxhsum -H3 "$work/p3.img"); peer+=("$s"); peer_mem+=("$m")
+done
+o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+om=$(printf '%s\n' "${ours_mem[@]}" | median); pm=$(printf '%s\n' "${peer_mem[@]}" | median)
+rows+=("| P3 | block manifest of a $((2 * SIZE_MIB)) MiB file in page cache | ${o} s | xxhsum -H3 ${p} s | $(ratio "$o" "$p") | ≤ 1.0 | — | $((om / 1024)) MiB vs $((pm / 1024)) MiB |")
+rm -f "$work"/p3.*
+fi
+
+if want P9; then
+# P9: peak memory of sync over an 8×SIZE_MIB pair (sparse: a sixteenth of it data), cold, 1% of regions touched.
+size=$((8 * SIZE_MIB)); data_mib=$((SIZE_MIB / 2)); ((data_mib > 0)) || data_mib=1
+truncate -s "${size}M" "$work/p9.src"
+for ((r = 0; r < 16; r++)); do
+    head -c "$((data_mib * 1024 * 1024 / 16))" /dev/urandom | dd of="$work/p9.src" bs=1M seek=$((r * size / 16)) conv=notrunc status=none
+done
+cp --sparse=always "$work/p9.src" "$work/p9.tgt"
+touch_regions "$work/p9.src" "$size"
+sync
+ours=(); ours_mem=()
+for ((i = 0; i < RUNS; i++)); do
+    rm -f "$work/p9.run" "$work/p9.run.manifest"
+    cp --sparse=always "$work/p9.tgt" "$work/p9.run"
+    sync
+    read -r s m < <(measure "${repl[@]}" disk sync "$work/p9.src" "$work/p9.run" --json); ours+=("$s"); ours_mem+=("$m")
+    cmp "$work/p9.src" "$work/p9.run"
+done
+o=$(printf '%s\n' "${ours[@]}" | median); om=$(printf '%s\n' "${ours_mem[@]}" | median)
+rows+=("| P9 | peak memory of sync, ${size} MiB pair (${data_mib} MiB data), cold | ${o} s | — | — | ≤ 200 MiB | $(json bytesSent) B | $((om / 1024)) MiB |")
+rm -f "$work"/p9.*
+fi
 
 {
     echo "Side by side, medians of $RUNS alternating runs each, $(nproc) cores, $(date -u +%Y-%m-%d)."

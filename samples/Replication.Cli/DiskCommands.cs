@@ -13,6 +13,7 @@ internal static class DiskCommands
         disk.Subcommands.Add(Info());
         disk.Subcommands.Add(Create());
         disk.Subcommands.Add(Convert());
+        DiskSyncCommands.AddTo(disk);
         return disk;
     }
 

@@ -27,5 +27,10 @@ if (args.Length == 5 && args[0] == "disk-writes")
 
 if (args.Length == 6 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
 
+if (args.Length == 7 && args[0] == "disk-sync")
+{
+    return SyncWorkload.Run(args);
+}
+
 Console.Error.WriteLine("usage: disk-writes <path> <seed> <count> <maxLength>");
 return 2;

@@ -63,6 +63,25 @@ internal static partial class DurableFile
         }
     }
 
+    /// <summary>Renames a file whose data is already flushed over <paramref name="path"/>, then flushes the directory.</summary>
+    public static void Replace(string flushedTemp, string path)
+    {
+        string full = Path.GetFullPath(path);
+        File.Move(flushedTemp, full, overwrite: true);
+        FlushDirectory(Path.GetDirectoryName(full)!);
+    }
+
+    /// <summary>Deletes a file if it exists and makes the deletion durable.</summary>
+    public static void Delete(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            File.Delete(full);
+            FlushDirectory(Path.GetDirectoryName(full)!);
+        }
+    }
+
     /// <summary>
     /// Makes the directory's entries (files created, renamed or deleted in it) durable: open(O_RDONLY) + fsync on
     /// Linux and macOS. On Windows it does nothing: NTFS journals directory changes itself, and .NET cannot open a

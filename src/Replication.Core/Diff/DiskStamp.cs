@@ -1,0 +1,54 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using Replication.Core.Disks;
+
+namespace Replication.Core.Diff;
+
+/// <summary>
+/// A cheap fingerprint of a disk's files, taken without reading data: for the disk and each parent, the VHDX
+/// DataWriteGuid where the format has one (the format renews it before the first data write after an open, and it
+/// ignores header-only updates such as a clean close), otherwise the file length and last-write time; folded into 128
+/// bits. A manifest records the stamp of the disk it
+/// was built from; a different stamp means the disk may have changed since. Equal stamps are evidence, not proof (a
+/// write within the file system's timestamp granularity, or a tool that restores timestamps, keeps the stamp), which is
+/// why a stored manifest is also verified on a sample before it is trusted.
+/// </summary>
+internal readonly record struct DiskStamp(UInt128 Value)
+{
+    /// <summary>The stamp of a disk that has no file (never equal to any other stamp).</summary>
+    public static DiskStamp Unknown => default;
+
+    /// <summary>True when the stamp came from real files.</summary>
+    public bool IsKnown => Value != UInt128.Zero;
+
+    /// <summary>Takes the stamp of a disk and its parents; <see cref="Unknown"/> when any of them has no file.</summary>
+    public static DiskStamp Of(IVirtualDisk disk)
+    {
+        var hash = new XxHash128();
+        Span<byte> record = stackalloc byte[48];
+        for (IVirtualDisk? d = disk; d is not null; d = d.Parent)
+        {
+            if (d.FilePath is not { } path || !File.Exists(path))
+            {
+                return Unknown;
+            }
+
+            record.Clear();
+            if (d.DataWriteGuid is null)
+            {
+                var info = new FileInfo(path);
+                BinaryPrimitives.WriteInt64LittleEndian(record, info.Length);
+                BinaryPrimitives.WriteInt64LittleEndian(record[8..], info.LastWriteTimeUtc.Ticks);
+            }
+
+            BinaryPrimitives.WriteInt64LittleEndian(record[16..], d.VirtualSize);
+            BinaryPrimitives.WriteInt32LittleEndian(record[24..], (int)d.Format);
+            BinaryPrimitives.WriteInt32LittleEndian(record[28..], (int)d.DiskType);
+            (d.DataWriteGuid ?? Guid.Empty).TryWriteBytes(record[32..]);
+            hash.Append(record);
+        }
+
+        UInt128 value = hash.GetCurrentHashAsUInt128();
+        return new DiskStamp(value == UInt128.Zero ? UInt128.One : value);
+    }
+}
