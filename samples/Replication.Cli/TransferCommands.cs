@@ -34,7 +34,7 @@ internal static class TransferCommands
             IReplicaTarget replica = target.Create(parse);
             long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
             bool created = await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
-            TransferResult result;
+            ReplicaSeedResult seed;
             await using (IReplicaWriter writer = await replica.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = parse.GetValue(breakFence) }, cancellationToken).ConfigureAwait(false))
             {
                 var options = new TransferOptions
@@ -44,14 +44,20 @@ internal static class TransferCommands
                     DestinationKnownZero = created,
                     CheckpointPath = parse.GetValue(checkpoint) ?? source.FilePath + ".upload-checkpoint",
                 };
-                result = await TransferPipeline.SeedAsync(source, writer, options, cancellationToken).ConfigureAwait(false);
+
+                // A replica that already holds a seed and its manifest is re-seeded by manifest: only what differs is sent.
+                seed = await ReplicaSeeder.SeedAsync(source, replica, writer, new ReplicaSeedOptions { Transfer = options, IgnoreStoredManifest = created }, cancellationToken).ConfigureAwait(false);
             }
+
+            TransferResult result = seed.Transfer;
 
             new JsonReport()
                 .Add("source", source.FilePath)
                 .Add("target", replica.Location)
                 .Add("virtualSize", size)
                 .Add("created", created)
+                .Add("mode", seed.Mode == ReplicaSeedMode.ByManifest ? "manifest" : "full")
+                .Add("bytesDiffering", seed.BytesDiffering)
                 .Add("bytesRead", result.BytesRead)
                 .Add("bytesUploaded", result.BytesSent)
                 .Add("bytesSkippedZero", result.BytesSkippedZero)

@@ -1,0 +1,135 @@
+using Replication.Core.Disks;
+using Replication.Core.Targets;
+using Replication.Core.Targets.Local;
+using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
+
+namespace Replication.Core.Tests.Transfer;
+
+/// <summary>
+/// Re-seeding by manifest: the first seed sends everything, later ones send exactly the fine blocks that changed, and a
+/// stored manifest that cannot be trusted (damaged, or left empty by an interrupted run) makes the next seed send
+/// everything again. On the local target and on Azurite.
+/// </summary>
+public sealed class ReplicaSeederTests : IDisposable
+{
+    private const long Size = 24L << 20;
+    private readonly TempDirectory _dir = new();
+
+    public static TheoryData<string> Targets => new() { "local", "azure" };
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public async Task A_second_seed_sends_only_the_changed_fine_blocks_and_a_third_sends_nothing(string kind)
+    {
+        byte[] content = DiskKinds.ScatteredContent(Size, seed: 11);
+        string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Vhdx, content);
+        IReplicaTarget target = await NewTargetAsync(kind);
+
+        ReplicaSeedResult first = await SeedAsync(sourcePath, target);
+        Assert.Equal(ReplicaSeedMode.Full, first.Mode);
+        await AssertReplicaEqualsAsync(target, content);
+
+        // Change three 4 KiB pages (one of them only partly) and zero one that held data.
+        var random = new Random(5);
+        long[] patched = [4096 * 3, (9L << 20) + 100, (17L << 20) + 8192];
+        long zeroed = FirstNonZeroPage(content, from: 1 << 20);
+        Assert.DoesNotContain(zeroed, patched.Select(p => p / 4096 * 4096));
+        using (VirtualDisk source = VirtualDisk.Open(sourcePath))
+        {
+            foreach (long offset in patched)
+            {
+                byte[] patch = new byte[3000];
+                random.NextBytes(patch);
+                source.Write(offset, patch);
+                patch.CopyTo(content, offset);
+            }
+
+            source.Write(zeroed, new byte[4096]);
+            Array.Clear(content, (int)zeroed, 4096);
+        }
+
+        ReplicaSeedResult second = await SeedAsync(sourcePath, target);
+        Assert.Equal(ReplicaSeedMode.ByManifest, second.Mode);
+        Assert.Null(second.StoredManifestProblem);
+        Assert.Equal(4 * 4096, second.BytesDiffering);
+        Assert.Equal(3 * 4096, second.Transfer.BytesSent); // the zeroed page is cleared, not sent
+        await AssertReplicaEqualsAsync(target, content);
+
+        ReplicaSeedResult third = await SeedAsync(sourcePath, target);
+        Assert.Equal(ReplicaSeedMode.ByManifest, third.Mode);
+        Assert.Equal(0, third.BytesDiffering);
+        Assert.Equal(0, third.Transfer.BytesSent);
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public async Task A_damaged_or_emptied_stored_manifest_is_never_trusted(string kind)
+    {
+        byte[] content = DiskKinds.ScatteredContent(Size, seed: 12);
+        string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, content);
+        IReplicaTarget target = await NewTargetAsync(kind);
+        await SeedAsync(sourcePath, target);
+
+        // An interrupted seed leaves an empty manifest; a damaged one fails its checksums.
+        foreach (byte[] stored in new[] { Array.Empty<byte>(), Damaged(await ReadManifestAsync(target)) })
+        {
+            await using (IReplicaWriter writer = await target.AcquireWriterAsync())
+            {
+                await writer.WriteManifestAsync(new MemoryStream(stored));
+                await writer.WriteAsync(1 << 20, new byte[512]); // the replica drifted from what any manifest says
+                await writer.FlushAsync();
+            }
+
+            ReplicaSeedResult reseed = await SeedAsync(sourcePath, target);
+            Assert.Equal(ReplicaSeedMode.Full, reseed.Mode);
+            Assert.NotNull(reseed.StoredManifestProblem);
+            await AssertReplicaEqualsAsync(target, content);
+        }
+    }
+
+    private async Task<IReplicaTarget> NewTargetAsync(string kind) => kind == "local"
+        ? new LocalDirectoryTarget(_dir.File("target"))
+        : Azurite.Target(await Azurite.NewContainerAsync());
+
+    private async Task<ReplicaSeedResult> SeedAsync(string sourcePath, IReplicaTarget target)
+    {
+        using VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess);
+        long size = (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20);
+        bool created = await target.CreateReplicaAsync(size);
+        await using IReplicaWriter writer = await target.AcquireWriterAsync();
+        return await ReplicaSeeder.SeedAsync(source, target, writer, new ReplicaSeedOptions
+        {
+            Transfer = new TransferOptions { DestinationKnownZero = created },
+            WorkDirectory = _dir.Path,
+            IgnoreStoredManifest = created,
+        });
+    }
+
+    private static async Task AssertReplicaEqualsAsync(IReplicaTarget target, byte[] content)
+    {
+        using IVirtualDisk replica = await target.OpenReplicaAsync();
+        byte[] actual = new byte[content.Length];
+        replica.Read(0, actual);
+        Assert.True(actual.AsSpan().SequenceEqual(content), "the replica differs from the source");
+    }
+
+    private static async Task<byte[]> ReadManifestAsync(IReplicaTarget target)
+    {
+        await using Stream stored = (await target.OpenManifestAsync())!;
+        using var copy = new MemoryStream();
+        await stored.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    private static byte[] Damaged(byte[] manifest)
+    {
+        manifest[manifest.Length / 2] ^= 0x10;
+        return manifest;
+    }
+
+    private static long FirstNonZeroPage(byte[] content, int from) =>
+        (from + content.AsSpan(from).IndexOfAnyExcept((byte)0)) / 4096 * 4096;
+
+    public void Dispose() => _dir.Dispose();
+}
