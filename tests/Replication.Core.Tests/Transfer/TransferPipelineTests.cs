@@ -1,4 +1,5 @@
 using Replication.Core.Disks;
+using Replication.Core.IO;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Local;
 using Replication.Core.Tests.Infrastructure;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Conversion;
 
@@ -161,53 +162,19 @@ public static class DiskConverter
     private static async ValueTask<long> WriteNonZeroRunsAsync(IVirtualDisk destination, Chunk chunk, CancellationToken cancellationToken)
     {
         long written = 0;
-        int position = 0;
-        while (position < chunk.Length)
+        for (int position = 0; position < chunk.Length;)
         {
-            int start = NextNonZeroUnit(chunk.Buffer.AsSpan(0, chunk.Length), position);
-            if (start >= chunk.Length)
+            int end = ZeroScanner.NextRun(chunk.Buffer.AsSpan(0, chunk.Length), position, ZeroGranularity, out bool isZero);
+            if (!isZero)
             {
-                break;
+                await destination.WriteAsync(chunk.Offset + position, chunk.Buffer.AsMemory(position, end - position), cancellationToken).ConfigureAwait(false);
+                written += end - position;
             }
 
-            int end = NextZeroUnit(chunk.Buffer.AsSpan(0, chunk.Length), start);
-            await destination.WriteAsync(chunk.Offset + start, chunk.Buffer.AsMemory(start, end - start), cancellationToken).ConfigureAwait(false);
-            written += end - start;
             position = end;
         }
 
         return written;
-    }
-
-    /// <summary>Start of the first <see cref="ZeroGranularity"/> unit at or after <paramref name="position"/> that holds a non-zero byte.</summary>
-    private static int NextNonZeroUnit(ReadOnlySpan<byte> data, int position)
-    {
-        int index = data[position..].IndexOfAnyExcept((byte)0);
-        if (index < 0)
-        {
-            return data.Length;
-        }
-
-        int absolute = position + index;
-        return Math.Max(position, absolute / ZeroGranularity * ZeroGranularity);
-    }
-
-    /// <summary>Start of the first all-zero <see cref="ZeroGranularity"/> unit after <paramref name="position"/>, or the end.</summary>
-    private static int NextZeroUnit(ReadOnlySpan<byte> data, int position)
-    {
-        int unit = position / ZeroGranularity * ZeroGranularity;
-        while (unit < data.Length)
-        {
-            int unitEnd = Math.Min(data.Length, unit + ZeroGranularity);
-            if (unit >= position && data[unit..unitEnd].IndexOfAnyExcept((byte)0) < 0)
-            {
-                return unit;
-            }
-
-            unit = unitEnd;
-        }
-
-        return data.Length;
     }
 
     private readonly record struct Chunk(long Offset, byte[] Buffer, int Length);

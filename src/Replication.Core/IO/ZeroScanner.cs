@@ -1,4 +1,4 @@
-namespace Replication.Core.Transfer;
+namespace Replication.Core.IO;
 
 /// <summary>
 /// Splits a buffer into alternating runs of whole all-zero units and data, with vectorised scans
