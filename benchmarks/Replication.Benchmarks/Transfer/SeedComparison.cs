@@ -27,7 +27,7 @@ internal static class SeedComparison
         string dir = Path.Combine(Path.GetTempPath(), "repl-seed-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         string image = Path.Combine(dir, "half-zero.img");
-        long nonZeroPages = MakeImage(image, size);
+        long nonZeroPages = HalfZeroImage.Create(image, size);
         var endpoint = new Uri(connectionString.Split(';').First(p => p.StartsWith("BlobEndpoint=", StringComparison.Ordinal))["BlobEndpoint=".Length..]);
         await using var proxy = new LatencyProxy(new IPEndPoint(IPAddress.Loopback, endpoint.Port), TimeSpan.FromMilliseconds(20));
         string proxied = connectionString.Replace($":{endpoint.Port}/", $":{proxy.Port}/", StringComparison.Ordinal);
@@ -107,30 +107,5 @@ internal static class SeedComparison
         }
 
         return (size, requests, GC.GetTotalAllocatedBytes(precise: true) - before);
-    }
-
-    /// <summary>Half the 32 MiB blocks random, the rest zero (as P2's image); returns the non-zero 512-byte pages.</summary>
-    private static long MakeImage(string path, long size)
-    {
-        using var file = new FileStream(path, FileMode.CreateNew);
-        file.SetLength(size);
-        var random = new Random(7);
-        byte[] block = new byte[1 << 20];
-        long pages = 0;
-        for (long offset = 0; offset < size; offset += 32L << 20)
-        {
-            if ((offset / (32L << 20)) % 2 == 0)
-            {
-                file.Position = offset;
-                for (long i = 0; i < Math.Min(32L << 20, size - offset); i += block.Length)
-                {
-                    random.NextBytes(block);
-                    file.Write(block);
-                    pages += block.Length / 512;
-                }
-            }
-        }
-
-        return pages;
     }
 }
