@@ -5,13 +5,13 @@
 #
 #   benchmarks/compare.sh                 # full size (1 GiB images, 5 runs each)
 #   SIZE_MIB=64 RUNS=3 benchmarks/compare.sh   # the short mode CI uses
-#   ONLY="P1 P3 P9" benchmarks/compare.sh      # some rows only
+#   ONLY="P1 P3 P9" benchmarks/compare.sh      # some rows only (P7 also gives P8 and the seed's P9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 OUT=${OUT:-artifacts/benchmarks}
-ONLY=${ONLY:-P1 P2 P3 P9}
+ONLY=${ONLY:-P1 P2 P3 P7 P9}
 mkdir -p "$OUT"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -149,6 +149,26 @@ done
 o=$(printf '%s\n' "${ours[@]}" | median); om=$(printf '%s\n' "${ours_mem[@]}" | median)
 rows+=("| P9 | peak memory of sync, ${size} MiB pair (${data_mib} MiB data), cold | ${o} s | — | — | ≤ 200 MiB | $(json bytesSent) B | $((om / 1024)) MiB |")
 rm -f "$work"/p9.*
+fi
+
+if want P7; then
+# P7 and P8: seeds into Azurite (started here on a free loopback port), in one process, alternating: our pipeline at
+# concurrency 8 and 1 against the obvious sequential SDK loop, directly and through a proxy adding 20 ms per request.
+(
+    source scripts/azurite.sh
+    start_azurite >/dev/null
+    dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare "$SIZE_MIB" "$RUNS" >"$work/seed.txt"
+    # P9 for a seed: peak memory of `repl upload` (concurrency 8) of the same kind of image.
+    truncate -s "${SIZE_MIB}M" "$work/p7.img"
+    for ((b = 0; b < SIZE_MIB / 32; b += 2)); do
+        head -c $((32 << 20)) /dev/urandom | dd of="$work/p7.img" bs=1M seek=$((b * 32)) conv=notrunc status=none
+    done
+    read -r s m < <(measure "${repl[@]}" upload "$work/p7.img" --connection-string "$REPL_AZURITE_CONNECTION_STRING" \
+        --container "p9$RANDOM" --create-container --blob p9.vhd --concurrency 8 --checkpoint "$work/p7.checkpoint" --json)
+    echo "ROW | P9 | peak memory of a seed (repl upload, concurrency 8, ${SIZE_MIB} MiB half-zero image into Azurite) | ${s} s | — | — | ≤ 8 × 4 MiB + 100 MiB | $(json bytesUploaded) B | $((m / 1024)) MiB |" >>"$work/seed.txt"
+)
+while IFS= read -r line; do rows+=("${line#ROW }"); done < <(grep '^ROW ' "$work/seed.txt")
+rm -f "$work"/p7.*
 fi
 
 {

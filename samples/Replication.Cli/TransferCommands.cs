@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Replication.Core;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Azure;
@@ -22,16 +23,17 @@ internal static class TransferCommands
         Option<long> maxRate = CliCommand.SizeOption("--max-bytes-per-second", "Bandwidth limit for the data sent (for example 20MiB).", required: false);
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file that lets an interrupted upload resume (default: <disk>.upload-checkpoint)." };
         var breakFence = new Option<bool>("--break-fence") { Description = "Take the replica's writer fence even from a writer that holds it." };
+        var createContainer = new Option<bool>("--create-container") { Description = "Create the Azure container when it does not exist (otherwise a missing container is an error)." };
         var command = new Command("upload", "Seed a replica (an Azure page blob holding a fixed VHD, or a local directory) from a disk; zero runs are not sent, and an interrupted upload resumes.")
         {
-            disk, concurrency, maxRate, checkpoint, breakFence,
+            disk, concurrency, maxRate, checkpoint, breakFence, createContainer,
         };
         target.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk source = VirtualDisk.Open(parse.GetValue(disk)!, DiskOpenOptions.ReadOnlyAccess);
-            IReplicaTarget replica = target.Create(parse);
+            IReplicaTarget replica = target.Create(parse, parse.GetValue(createContainer));
             long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
             bool created = await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
             ReplicaSeedResult seed;
@@ -153,7 +155,7 @@ internal static class TransferCommands
             command.Options.Add(_blob);
         }
 
-        public IReplicaTarget Create(ParseResult parse)
+        public IReplicaTarget Create(ParseResult parse, bool createContainer = false)
         {
             if (parse.GetValue(_directory) is { } directory)
             {
@@ -170,6 +172,19 @@ internal static class TransferCommands
                 ?? throw new ArgumentException($"Give --target DIR, or --container and --blob with --connection-string (or ${ConnectionStringVariable}).");
             string container = parse.GetValue(_container) ?? throw new ArgumentException("--container is required with Azure.");
             string blob = parse.GetValue(_blob) ?? throw new ArgumentException("--blob is required with Azure.");
+            if (createContainer)
+            {
+                try
+                {
+                    new Azure.Storage.Blobs.BlobContainerClient(connectionString, container).CreateIfNotExists();
+                }
+                catch (Azure.RequestFailedException ex)
+                {
+                    // The service's message can echo the request's signature: report the status and code only.
+                    throw new ReplicationException(ReplicationErrorCode.TargetUnavailable, false, $"creating container '{container}' failed: HTTP {ex.Status} {ex.ErrorCode}.");
+                }
+            }
+
             return new AzurePageBlobTarget(connectionString, container, blob);
         }
     }
