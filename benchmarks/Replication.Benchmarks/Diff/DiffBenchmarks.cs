@@ -11,7 +11,7 @@ namespace Replication.Benchmarks.Diff;
 [MemoryDiagnoser]
 public class DiffBenchmarks
 {
-    private const long Size = 1L << 30;
+    private static readonly long Size = BenchmarkSize.Cap(1L << 30);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "repl-bench-" + Guid.NewGuid().ToString("N"));
     private BlockManifest _source = null!;
     private BlockManifest _target = null!;

@@ -14,7 +14,7 @@ namespace Replication.Benchmarks.Diff;
 [MemoryDiagnoser]
 public class ManifestBuildBenchmarks
 {
-    private const long Size = 256L << 20;
+    private static readonly long Size = BenchmarkSize.Cap(256L << 20);
     private const int Chunk = 4 << 20;
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "repl-bench-" + Guid.NewGuid().ToString("N"));
     private VirtualDisk _disk = null!;

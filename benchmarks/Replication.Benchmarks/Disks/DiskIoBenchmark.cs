@@ -9,7 +9,7 @@ namespace Replication.Benchmarks.Disks;
 /// </summary>
 public abstract class DiskIoBenchmark
 {
-    private const long Size = 256L << 20;
+    private static readonly long Size = BenchmarkSize.Cap(256L << 20);
     private DiskFixture _fixture = null!;
     private readonly Dictionary<string, VirtualDisk> _disks = [];
 

@@ -12,7 +12,7 @@ namespace Replication.Benchmarks.Transfer;
 [MemoryDiagnoser]
 public class TransferBenchmarks
 {
-    private const long Size = 256L << 20;
+    private static readonly long Size = BenchmarkSize.Cap(256L << 20);
     private string _path = null!;
     private VirtualDisk _disk = null!;
     private byte[] _buffer = null!;

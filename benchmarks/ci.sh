@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Every benchmark in a short mode, so none of them rots: BenchmarkDotNet's dry job over every suite on small inputs,
+# then the side-by-side comparison with peers on small images. Results are kept under artifacts/benchmarks/. A
+# benchmark that crashes fails this script; a ratio never does (2-core machines are noisy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=artifacts/benchmarks
+mkdir -p "$out"
+REPL_BENCH_MAX_MIB=16 dotnet run -c Release --project benchmarks/Replication.Benchmarks -- \
+    --filter '*' --job dry --exporters github json --artifacts "$out/bdn"
+SIZE_MIB=64 RUNS=3 OUT="$out" ONLY="P1 P2 P3 P7 P9" benchmarks/compare.sh
