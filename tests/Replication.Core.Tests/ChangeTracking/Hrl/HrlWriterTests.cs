@@ -95,6 +95,36 @@ public sealed class HrlWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Flush_may_run_on_another_thread_while_writes_are_appended()
+    {
+        using HrlWriter writer = HrlWriter.Create(_temp.File("concurrent.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 8192));
+        byte[] data = new byte[4096];
+        using var stop = new CancellationTokenSource();
+        Task flusher = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                writer.Flush();
+            }
+        });
+
+        for (int i = 0; i < 3000; i++)
+        {
+            writer.Append(i * 4096L, data);
+            if (i % 10 == 9)
+            {
+                writer.Commit();
+            }
+        }
+
+        stop.Cancel();
+        await flusher;
+        writer.Seal();
+        using HrlReader reader = HrlReader.Open(writer.FilePath);
+        Assert.Equal(3000, reader.ReadRecords().Count());
+    }
+
+    [Fact]
     public void Appending_allocates_nothing_in_steady_state()
     {
         using HrlWriter writer = HrlWriter.Create(_temp.File("alloc.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 64 << 10));
