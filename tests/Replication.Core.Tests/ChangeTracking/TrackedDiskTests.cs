@@ -358,9 +358,15 @@ public sealed class TrackedDiskTests : IDisposable
             }
 
             await Run(600);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            await Run(2000);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            long least = long.MaxValue;
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                await Run(2000);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+
+            return least;
         }
 
         long bareBytes = await Measure(bare);
