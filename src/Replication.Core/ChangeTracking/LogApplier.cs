@@ -219,9 +219,9 @@ public static class LogApplier
             throw new InvalidLogFormatException(
                 log.FilePath,
                 extent.FileOffset,
-                "HRL metadata entry",
+                "HRL data",
                 "ByteOffset",
-                string.Create(CultureInfo.InvariantCulture, $"a write ends at disk offset {extent.End}, beyond the {target.VirtualSize}-byte target {target.FilePath ?? "disk"}"));
+                string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets up to {extent.End}, beyond the {target.VirtualSize}-byte target {target.FilePath ?? "disk"}"));
         }
     }
 
