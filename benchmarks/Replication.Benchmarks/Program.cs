@@ -1,4 +1,9 @@
 using BenchmarkDotNet.Running;
+using Replication.Benchmarks.ChangeTracking;
 
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- --filter '*' [--job short|dry]
+// dotnet run -c Release --project benchmarks/Replication.Benchmarks -- rotation-stall [seconds-per-phase]
+if (args.Length > 0 && args[0] == "rotation-stall") { return await RotationStall.RunAsync(args); }
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -8,7 +8,7 @@ namespace Replication.TestChild;
 /// <summary>
 /// <c>tracked-writes &lt;disk&gt; &lt;logs&gt; &lt;seed&gt; &lt;count&gt; &lt;maxLength&gt; &lt;flushEvery&gt; &lt;rotateEvery&gt;</c>:
 /// performs the workload's writes through a TrackedDisk, printing "w N" before write N is issued, "ack N" once a flush
-/// made every write up to N durable, and "rotating" / "rotated SEQ HASH" around each rotation. The parent kills this
+/// made every write up to N durable, "rotating" / "rotated SEQ HASH N" around each rotation, and "done" once closed. The parent kills this
 /// process with SIGKILL at a random point and checks what survived.
 /// </summary>
 public static class TrackedWrites
@@ -28,7 +28,7 @@ public static class TrackedWrites
         int maxLength = int.Parse(args[5], CultureInfo.InvariantCulture);
         int flushEvery = int.Parse(args[6], CultureInfo.InvariantCulture);
         int rotateEvery = int.Parse(args[7], CultureInfo.InvariantCulture);
-        await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(diskPath), logs, Options);
+        TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(diskPath), logs, Options);
         Console.WriteLine("ready");
         for (int i = 0; i < count; i++)
         {
@@ -57,6 +57,8 @@ public static class TrackedWrites
             }
         }
 
+        // "done" only once the close is durable: a kill before it is a crash like any other.
+        await disk.DisposeAsync();
         Console.WriteLine("done");
         return 0;
     }

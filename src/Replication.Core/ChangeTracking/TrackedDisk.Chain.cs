@@ -169,6 +169,7 @@ public sealed partial class TrackedDisk
         HrlWriter? oldWriter = null;
         long oldEpoch = 0;
         long oldDataBytes = 0;
+        ulong[] oldRegions = [];
         long round = await AcquireFlushLeadershipAsync(
             () =>
             {
@@ -176,6 +177,7 @@ public sealed partial class TrackedDisk
                 oldWriter = _writer;
                 _writer = next;
                 oldEpoch = _epoch++;
+                oldRegions = _epochRegions;
                 _epochRegions = new ulong[_epochRegions.Length];
                 oldDataBytes = _epochDataBytes;
                 _epochDataBytes = 0;
@@ -190,9 +192,16 @@ public sealed partial class TrackedDisk
         {
             state.Logs[state.Logs.FindIndex(l => l.Sequence == old.Sequence)] = sealedEntry;
 
-            // Every write of the old log is durable in it and on the disk: only the new log's regions stay armed.
-            // Writers see the smaller set at once; the file holds a superset until it is replaced.
+            // Every write of the old log is durable in it and on the disk, so its regions could be disarmed; those it
+            // wrote stay armed for one more log anyway, so a region written in every log (a hot spot, or random writes
+            // all over the disk) is not disarmed and re-armed, a state write each time, at every rotation. Writers see
+            // the smaller set at once; the file holds a superset until it is replaced.
             ulong[] disarmed = (ulong[])_epochRegions.Clone();
+            for (int i = 0; i < disarmed.Length; i++)
+            {
+                disarmed[i] |= oldRegions[i];
+            }
+
             _armed = disarmed;
             state.Armed = disarmed;
             return null;

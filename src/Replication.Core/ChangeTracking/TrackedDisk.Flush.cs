@@ -87,11 +87,41 @@ public sealed partial class TrackedDisk
         bool done = false;
         try
         {
+            // The log's fsync and the disk's flush are independent: run them at the same time.
+            if (writer is not null)
+            {
+                _logFsync.Start(writer);
+            }
+
+            Exception? diskFailure = null;
+            try
+            {
+                if (useAsync)
+                {
+                    await _disk.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    _disk.Flush();
+                }
+            }
+            catch (Exception ex)
+            {
+                diskFailure = ex;
+            }
+
             if (writer is not null)
             {
                 try
                 {
-                    writer.Flush();
+                    if (useAsync)
+                    {
+                        await _logFsync.WaitAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        _logFsync.Wait();
+                    }
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
@@ -105,13 +135,9 @@ public sealed partial class TrackedDisk
                 }
             }
 
-            if (useAsync)
+            if (diskFailure is not null)
             {
-                await _disk.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                _disk.Flush();
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(diskFailure);
             }
 
             PersistPending();

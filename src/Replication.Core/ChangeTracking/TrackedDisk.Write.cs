@@ -307,17 +307,39 @@ public sealed partial class TrackedDisk
         }
     }
 
-    /// <summary>Arms the regions of [start, end) durably before a write goes into them (unless another writer just did).</summary>
-    private void Arm(long start, long end) =>
+    /// <summary>
+    /// Arms the regions of [start, end) durably before a write goes into them. Group commit, as for flushes: every region
+    /// requested by the time the state is written is armed by that one write, and a writer whose regions an earlier
+    /// write armed meanwhile writes nothing.
+    /// </summary>
+    private void Arm(long start, long end)
+    {
+        lock (_gate)
+        {
+            SetBits(_armRequests, start, end);
+        }
+
         PersistState(
             next =>
             {
                 ulong[] armed = (ulong[])_armed.Clone();
-                SetBits(armed, start, end);
+                for (int i = 0; i < armed.Length; i++)
+                {
+                    armed[i] |= _armRequests[i];
+                }
+
                 next.Armed = armed;
-                return () => _armed = armed;
+                return () =>
+                {
+                    _armed = armed;
+                    for (int i = 0; i < armed.Length; i++)
+                    {
+                        _armRequests[i] &= ~armed[i];
+                    }
+                };
             },
             skipIf: () => AllSet(_armed, start, end));
+    }
 
     /// <summary>Called under the gate when the log fails: tracking stops, the whole disk needs a resync.</summary>
     private void StopTrackingLocked()

@@ -28,8 +28,9 @@ namespace Replication.Core.ChangeTracking;
 /// <para>
 /// <b>State.</b> The chain, sequence numbers, hashes, resync reasons and write-intent regions are kept in a small
 /// versioned, checksummed file beside the logs, replaced atomically. Before the first write into a region of the disk
-/// (1024 regions by default) since the last rotation, the region is durably marked; after a crash, the marked regions
-/// are exactly where the disk may hold writes no sealed log has, and are reported as the ranges a resync must check.
+/// (1024 regions by default) is durably marked, and a rotation unmarks the regions written in neither the new log nor the
+/// one it sealed; after a crash the marked regions cover every place the disk may hold writes no sealed log has, and are
+/// reported as the ranges a resync must check.
 /// </para>
 /// <para>
 /// <b>Crash recovery.</b> <see cref="Open"/> seals the logs a crash left open (cutting their torn tails: batches whose
@@ -74,6 +75,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
     private ulong[] _epochRegions;
     private long _epochDataBytes;
     private ulong[] _armed;
+    private readonly ulong[] _armRequests;
     private readonly InFlightWrite[] _inFlight = new InFlightWrite[MaxInFlight];
     private int _inFlightCount;
     private long _nextWriteId;
@@ -91,6 +93,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
     private long _flushesStarted;
     private long _flushesCompleted;
     private TaskCompletionSource? _flushDone;
+    private readonly LogFsync _logFsync = new();
 
     private bool _closed;
     private bool _disposed;
@@ -111,6 +114,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
         _activeUniqueId = active.UniqueId;
         _epochRegions = new ulong[state.Armed.Length];
         _armed = (ulong[])state.Armed.Clone();
+        _armRequests = new ulong[state.Armed.Length];
         _captureDataWriteGuid = disk.DataWriteGuid is not null;
         OpenReport = report;
     }

@@ -77,8 +77,9 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             Assert.Equal(ResyncReasons.UncleanShutdown, resync.Reasons);
             Assert.False(resync.WholeDisk);
 
-            // The second log's regions: 1 MiB (two writes) and 3 MiB (the unflushed one), 256 KiB each.
-            Assert.Equal([new DiskExtent(1 << 20, 256 << 10), new DiskExtent(3 << 20, 256 << 10)], resync.Ranges);
+            // The regions of the open log (1 MiB: two writes; 3 MiB: the unflushed one) and of the log sealed before it
+            // (0), which stay armed for one more log; 256 KiB each.
+            Assert.Equal([new DiskExtent(0, 256 << 10), new DiskExtent(1 << 20, 256 << 10), new DiskExtent(3 << 20, 256 << 10)], resync.Ranges);
             Assert.Equal(2, reopened.PendingLogs.Count);
             Assert.Equal(model, ReadAll(reopened));
 
@@ -97,13 +98,17 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         (string path, _) = NewDisk();
         TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
         disk.Write(0, Random(1, 4096));
+
+        // Two rotations: the regions of a sealed log stay armed until the log after it is sealed too.
         await disk.RotateAsync();
+        Assert.Equal(0, (await disk.RotateAsync()).RecordCount);
         disk.Abandon();
 
         using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
         Assert.Equal(ResyncReasons.UncleanShutdown, reopened.Resync.Reasons);
         Assert.Empty(reopened.Resync.Ranges);
         Assert.Equal(0, Assert.Single(reopened.OpenReport.RecoveredLogs).RecordCount);
+        Assert.Equal(3, reopened.PendingLogs.Count);
         ResyncPlan plan = await reopened.BeginResyncAsync();
         Assert.True(await reopened.CompleteResyncAsync(plan));
         Assert.False(reopened.Resync.IsRequired);
