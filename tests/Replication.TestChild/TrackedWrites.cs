@@ -17,7 +17,8 @@ public static class TrackedWrites
     public static TrackedDiskOptions Options { get; } = new(
         logOptions: new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384),
         resyncThreshold: 50,
-        writeIntentRegionSize: 256 << 10);
+        writeIntentRegionSize: 256 << 10,
+        logPreallocation: 1 << 20);
 
     public static async Task<int> RunAsync(string[] args)
     {

@@ -36,19 +36,20 @@ internal sealed class LogFsync : IThreadPoolWorkItem, IValueTaskSource
 
     void IThreadPoolWorkItem.Execute()
     {
+        // The result is set before the event: a synchronous waiter reads it as soon as the event is set.
         try
         {
             _writer!.Flush();
             _writer = null;
-            _done.Set();
             _core.SetResult(true);
         }
         catch (Exception ex)
         {
             _writer = null;
-            _done.Set();
             _core.SetException(ex);
         }
+
+        _done.Set();
     }
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);

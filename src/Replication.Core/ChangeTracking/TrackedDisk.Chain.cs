@@ -145,7 +145,7 @@ public sealed partial class TrackedDisk
         cancellationToken.ThrowIfCancellationRequested();
         var identity = new HrlLogIdentity(Guid.NewGuid(), previous, _disk.DataWriteGuid ?? Guid.Empty);
         string nextPath = ActivePath(sequence);
-        HrlWriter next = HrlWriter.Create(nextPath, identity, _options.TimeProvider, _options.LogOptions);
+        HrlWriter next = CreateLog(LogDirectory, nextPath, identity, _options);
         try
         {
             // Recorded before any write can go to it, so a crash from here on finds both logs in the state.
@@ -206,7 +206,54 @@ public sealed partial class TrackedDisk
             state.Armed = disarmed;
             return null;
         });
+
+        // Writers are already on the new log; the zeros for the one after it are written now, off their path.
+        PrepareSpare(LogDirectory, _options.LogPreallocation);
         return ToSealedLog(sealedEntry);
+    }
+
+    /// <summary>A new log, in the prepared file of zeros when there is one.</summary>
+    private static HrlWriter CreateLog(string directory, string path, HrlLogIdentity identity, TrackedDiskOptions options)
+    {
+        string spare = Path.Combine(directory, SpareName);
+        return options.LogPreallocation > 0 && File.Exists(spare) && new FileInfo(spare).Length == options.LogPreallocation
+            ? HrlWriter.CreateFromZeroedFile(spare, path, identity, options.TimeProvider, options.LogOptions)
+            : HrlWriter.Create(path, identity, options.TimeProvider, options.LogOptions);
+    }
+
+    /// <summary>
+    /// Writes the file of zeros the next log will be created in, unless it exists: beside it first, flushed, then
+    /// renamed, so the name only ever holds a complete file of zeros (a crash leaves a temporary file, removed at open).
+    /// </summary>
+    private static void PrepareSpare(string directory, long length)
+    {
+        string spare = Path.Combine(directory, SpareName);
+        if (length == 0 || File.Exists(spare))
+        {
+            return;
+        }
+
+        string temporary = Path.Combine(directory, "." + SpareName + ".tmp");
+        byte[] zeros = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            Array.Clear(zeros);
+            using (Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(temporary, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+            {
+                for (long offset = 0; offset < length; offset += 1 << 20)
+                {
+                    RandomAccess.Write(handle, zeros.AsSpan(0, 1 << 20), offset);
+                }
+
+                RandomAccess.FlushToDisk(handle);
+            }
+
+            File.Move(temporary, spare, overwrite: false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(zeros);
+        }
     }
 
     /// <summary>

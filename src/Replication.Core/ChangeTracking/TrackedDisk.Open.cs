@@ -47,7 +47,7 @@ public sealed partial class TrackedDisk
         bool newChain = !File.Exists(statePath);
         if (newChain)
         {
-            if (Directory.EnumerateFiles(directory, "*.hrl*").Any())
+            if (Directory.EnumerateFiles(directory, "*.hrl*").Any(f => Path.GetFileName(f) != SpareName))
             {
                 throw new ReplicationException(
                     ReplicationErrorCode.ChainBroken,
@@ -137,7 +137,7 @@ public sealed partial class TrackedDisk
         long sequence = state.NextSequence;
         var identity = new HrlLogIdentity(Guid.NewGuid(), state.ChainTail, dataWriteGuid);
         string activePath = Path.Combine(directory, ActiveName(sequence));
-        HrlWriter writer = HrlWriter.Create(activePath, identity, options.TimeProvider, options.LogOptions);
+        HrlWriter writer = CreateLog(directory, activePath, identity, options);
         try
         {
             state.Logs.Add(new TrackedLogEntry(sequence, TrackedLogStatus.Active, identity.UniqueId, identity.PreviousUniqueId, 0, 0, 0, 0));

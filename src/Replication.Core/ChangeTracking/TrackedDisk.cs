@@ -49,6 +49,7 @@ namespace Replication.Core.ChangeTracking;
 public sealed partial class TrackedDisk : IVirtualDisk
 {
     private const int SectorSize = 512;
+    private const string SpareName = "next.hrl.zeros";
     private const int MaxInFlight = 1024;
 
     private readonly IVirtualDisk _disk;

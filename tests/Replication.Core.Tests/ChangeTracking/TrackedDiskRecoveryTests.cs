@@ -22,7 +22,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
 
     private string Logs => _temp.File("logs");
 
-    private TrackedDiskOptions Opts(bool verify = false) => new(_clock, new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), 50, 256 << 10, verify);
+    private TrackedDiskOptions Opts(bool verify = false) => new(_clock, new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), 50, 256 << 10, verify, logPreallocation: 1 << 20);
 
     private (string Path, string Replica) NewDisk(string kind = "raw")
     {

@@ -133,6 +133,52 @@ public sealed class TrackedDiskTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_rotation_the_next_log_is_written_into_preallocated_zeros_and_sealed_to_its_end()
+    {
+        (string path, byte[] model) = NewDisk();
+        string spare = Path.Combine(Logs, "next.hrl.zeros");
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Options(_clock, preallocation: 2 << 20)))
+        {
+            disk.Write(0, Random(1, 4096));
+            SealedLog first = await disk.RotateAsync();
+            Assert.Equal(2 << 20, new FileInfo(spare).Length);
+
+            // The second log was created before the spare existed; the third is created in it.
+            disk.Write(4096, Random(2, 4096));
+            await disk.RotateAsync();
+            string active = Path.Combine(Logs, $"{disk.ActiveSequenceNumber:D12}.hrl.active");
+            Assert.Equal(2 << 20, new FileInfo(active).Length);
+            Assert.Equal(2 << 20, new FileInfo(spare).Length);
+            byte[] data = Random(3, 8192);
+            disk.Write(8192, data);
+            data.CopyTo(model, 8192);
+            Random(1, 4096).CopyTo(model, 0);
+            Random(2, 4096).CopyTo(model, 4096);
+            SealedLog third = await disk.RotateAsync();
+            Assert.Equal(third.Length, new FileInfo(third.Path).Length);
+            using (HrlReader reader = HrlReader.Open(third.Path))
+            {
+                Assert.Equal((ulong)third.Length, reader.Header.EolLocation);
+                Assert.Single(reader.ReadRecords());
+            }
+
+            HrlIntegrity.VerifySidecar(third.Path);
+            Assert.Equal(first.Length, new FileInfo(first.Path).Length);
+
+            // A crash in a preallocated log: recovery scans the zeros, finds nothing in them, cuts them off.
+            disk.Write(65536, Random(4, 4096));
+            await disk.FlushAsync();
+            disk.Abandon();
+        }
+
+        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Options(_clock, preallocation: 2 << 20));
+        SealedLog recovered = Assert.Single(reopened.OpenReport.RecoveredLogs);
+        Assert.Equal(1, recovered.RecordCount);
+        Assert.Equal(recovered.Length, new FileInfo(recovered.Path).Length);
+        Assert.True(reopened.OpenReport.TornBytesCut >= (2 << 20) - recovered.Length - 4096);
+    }
+
+    [Fact]
     public async Task Released_logs_leave_the_state_and_the_folder()
     {
         (string path, _) = NewDisk();

@@ -8,8 +8,9 @@ namespace Replication.Core.Tests.ChangeTracking;
 /// <summary>Helpers shared by the change tracking tests.</summary>
 internal static class TrackingTestSupport
 {
-    public static TrackedDiskOptions Options(ManualTimeProvider? clock = null, long regionSize = 1 << 20, double threshold = 50) =>
-        new(clock ?? new ManualTimeProvider(HrlTestLogs.Start), new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), threshold, regionSize);
+    /// <summary>Small blocks, buffers, regions and preallocation: many batches, regions and spare files in small tests.</summary>
+    public static TrackedDiskOptions Options(ManualTimeProvider? clock = null, long regionSize = 1 << 20, double threshold = 50, long preallocation = 1 << 20) =>
+        new(clock ?? new ManualTimeProvider(HrlTestLogs.Start), new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), threshold, regionSize, logPreallocation: preallocation);
 
     public static byte[] ReadAll(IVirtualDisk disk)
     {

@@ -100,7 +100,10 @@ public sealed class HrlWriter : IDisposable
     /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
     /// <exception cref="IOException">The file exists or cannot be created.</exception>
     /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
-    public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null) =>
+        Create(path, identity, timeProvider, options, FileMode.CreateNew);
+
+    private static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options, FileMode mode)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -134,7 +137,7 @@ public sealed class HrlWriter : IDisposable
         };
 
         string full = Path.GetFullPath(path);
-        SafeFileHandle handle = File.OpenHandle(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle handle = File.OpenHandle(full, mode, FileAccess.ReadWrite, FileShare.Read);
         try
         {
             Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
@@ -150,6 +153,33 @@ public sealed class HrlWriter : IDisposable
             DeleteAbandoned(full);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates a new log in a file of zeros prepared beforehand (renamed durably to <paramref name="path"/>), so the
+    /// log's appends overwrite allocated space instead of growing the file: a file system then has no allocation to
+    /// journal at each flush. The file stays longer than the log while it is written (a recovery scan reads the zeros
+    /// and finds no block in them) and is cut to the log's end by <see cref="Seal"/>.
+    /// </summary>
+    /// <param name="zeroedFile">A file holding only zeros (holes count), on the same volume; it is consumed.</param>
+    /// <param name="path">The log to create; it must not exist.</param>
+    /// <param name="identity">The log's identifiers.</param>
+    /// <param name="timeProvider">The clock for the header's time stamps.</param>
+    /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
+    /// <exception cref="IOException">The log exists, or the zeroed file does not.</exception>
+    /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
+    public static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(zeroedFile);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            throw new IOException($"{full}: the file already exists.");
+        }
+
+        File.Move(Path.GetFullPath(zeroedFile), full, overwrite: false);
+        return Create(full, identity, timeProvider, options, FileMode.Open);
     }
 
     /// <summary>Appends a write, time-stamped with the writer's clock. See <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/>.</summary>
@@ -352,9 +382,14 @@ public sealed class HrlWriter : IDisposable
         return WriteSealedHeader(handle, header, end, recovered.RecordCount, timeProvider.GetUtcNow());
     }
 
-    /// <summary>Flushes the blocks, then writes and flushes the header that points at them.</summary>
+    /// <summary>Cuts a preallocated file to the log's end, flushes the blocks, then writes and flushes the header that points at them.</summary>
     private static HrlFileHeader WriteSealedHeader(SafeFileHandle handle, HrlFileHeader header, long end, long entries, DateTimeOffset now)
     {
+        if (RandomAccess.GetLength(handle) > end)
+        {
+            RandomAccess.SetLength(handle, end);
+        }
+
         // The blocks must be on disk before a header that points at them.
         RandomAccess.FlushToDisk(handle);
         HrlFileHeader sealedHeader = header with
