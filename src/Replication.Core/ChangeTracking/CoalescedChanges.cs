@@ -63,19 +63,35 @@ public sealed class CoalescedChanges
     public static CoalescedChanges Build(IReadOnlyList<HrlReader> logs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(logs);
-        var sources = new List<(int Log, HrlRecord Record)>();
         HrlReader[] readers = new HrlReader[logs.Count];
+        var enumerations = new IEnumerable<HrlRecord>[logs.Count];
+        long total = 0;
         for (int i = 0; i < logs.Count; i++)
         {
             readers[i] = logs[i] ?? throw new ArgumentException("A log is null.", nameof(logs));
+
+            // Validates every block, and the header's entry count against them, before anything is sized by it.
+            enumerations[i] = readers[i].ReadRecords();
+            total += (long)readers[i].Header.TotalMetadataEntries;
+        }
+
+        if (total > Array.MaxLength / 2)
+        {
+            throw new ArgumentException($"{total} records are more than one coalescing holds.", nameof(logs));
+        }
+
+        var sources = new Source[total];
+        int n = 0;
+        for (int i = 0; i < enumerations.Length; i++)
+        {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (HrlRecord record in readers[i].ReadRecords())
+            foreach (HrlRecord record in enumerations[i])
             {
-                sources.Add((i, record));
+                sources[n++] = new Source(record.DiskOffset, record.FileOffset, (uint)record.Length, i);
             }
         }
 
-        return Build(readers, sources, cancellationToken);
+        return Build(readers, sources.AsSpan(0, n), cancellationToken);
     }
 
     /// <summary>The disk ranges changed, ascending and merged regardless of which log holds them.</summary>
@@ -124,25 +140,25 @@ public sealed class CoalescedChanges
     /// <summary>
     /// The sweep: every record boundary is a point; between two neighbouring points the newest record covering the span
     /// (the largest index among the records started and not ended, kept in a max-heap with lazy removal) owns it.
+    /// Memory: 24 bytes per record for the sources, 28 more while sweeping, 24 per extent kept.
     /// </summary>
-    internal static CoalescedChanges Build(HrlReader[] logs, List<(int Log, HrlRecord Record)> records, CancellationToken cancellationToken)
+    internal static CoalescedChanges Build(HrlReader[] logs, ReadOnlySpan<Source> records, CancellationToken cancellationToken)
     {
-        int n = records.Count;
+        int n = records.Length;
         long loggedBytes = 0;
         long[] starts = new long[n];
         int[] byStart = new int[n];
         long[] points = new long[2 * n];
         for (int i = 0; i < n; i++)
         {
-            HrlRecord record = records[i].Record;
-            starts[i] = record.DiskOffset;
+            starts[i] = records[i].DiskOffset;
             byStart[i] = i;
-            points[2 * i] = record.DiskOffset;
-            points[(2 * i) + 1] = record.DiskOffset + record.Length;
-            loggedBytes += record.Length;
+            points[2 * i] = records[i].DiskOffset;
+            points[(2 * i) + 1] = records[i].End;
+            loggedBytes += records[i].Length;
         }
 
-        Array.Sort((long[])starts.Clone(), byStart);
+        Array.Sort(starts, byStart);
         Array.Sort(points);
         int distinct = 0;
         for (int i = 0; i < points.Length; i++)
@@ -164,13 +180,13 @@ public sealed class CoalescedChanges
             }
 
             long p = points[k];
-            while (next < n && starts[byStart[next]] <= p)
+            while (next < n && starts[next] <= p)
             {
                 active.Enqueue(byStart[next], byStart[next]);
                 next++;
             }
 
-            while (active.Count > 0 && End(records[active.Peek()].Record) <= p)
+            while (active.Count > 0 && records[active.Peek()].End <= p)
             {
                 active.Dequeue();
             }
@@ -180,24 +196,28 @@ public sealed class CoalescedChanges
                 continue;
             }
 
-            (int log, HrlRecord owner) = records[active.Peek()];
+            Source owner = records[active.Peek()];
             long q = points[k + 1];
             long fileOffset = owner.FileOffset + (p - owner.DiskOffset);
             if (extents.Count > 0)
             {
                 CoalescedExtent last = extents[^1];
-                if (last.End == p && last.LogIndex == log && last.FileOffset + last.Length == fileOffset)
+                if (last.End == p && last.LogIndex == owner.Log && last.FileOffset + last.Length == fileOffset)
                 {
                     extents[^1] = last with { Length = last.Length + (q - p) };
                     continue;
                 }
             }
 
-            extents.Add(new CoalescedExtent(p, q - p, log, fileOffset));
+            extents.Add(new CoalescedExtent(p, q - p, owner.Log, fileOffset));
         }
 
         return new CoalescedChanges(logs, [.. extents], n, loggedBytes);
     }
 
-    private static long End(in HrlRecord record) => record.DiskOffset + record.Length;
+    /// <summary>A record as the sweep needs it.</summary>
+    internal readonly record struct Source(long DiskOffset, long FileOffset, uint Length, int Log)
+    {
+        public long End => DiskOffset + Length;
+    }
 }
