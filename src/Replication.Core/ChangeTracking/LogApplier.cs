@@ -14,8 +14,10 @@ namespace Replication.Core.ChangeTracking;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Nothing is written to the target before every check has passed: sidecars, headers, every metadata block of every
-/// log, chain links, and every extent lying inside the target. A log that fails any of them is never partly applied.
+/// Nothing is written to the target before every check has passed: sidecars (or, for a log without one, every
+/// recorded data checksum), headers, every metadata block of every log, chain links, and every extent lying inside the
+/// target. A log that fails any of them is never partly applied. A log without a sidecar whose writer recorded no data
+/// checksums (Hyper-V writes 0) has only its structures checked.
 /// </para>
 /// <para>
 /// Idempotent and restartable: the target receives absolute data at absolute offsets, so applying the same logs again,
@@ -72,8 +74,15 @@ public static class LogApplier
             foreach (string path in logPaths)
             {
                 ArgumentException.ThrowIfNullOrEmpty(path);
-                VerifyIntegrity(path, options.RequireIntegritySidecar, cancellationToken);
-                readers.Add(HrlReader.Open(path));
+                bool hashed = VerifyIntegrity(path, options.RequireIntegritySidecar, cancellationToken);
+                HrlReader reader = HrlReader.Open(path);
+                readers.Add(reader);
+                if (!hashed)
+                {
+                    // Coalescing reads parts of records, which their whole-record checksums cannot cover: without the
+                    // sidecar's hash, every recorded data checksum is checked here, before anything is written.
+                    reader.VerifyData(cancellationToken);
+                }
             }
 
             CheckChain(readers, options.ExpectedPreviousUniqueId);
@@ -201,12 +210,16 @@ public static class LogApplier
         }
     }
 
-    private static void VerifyIntegrity(string path, bool required, CancellationToken cancellationToken)
+    /// <returns>True when the log's sidecar was checked.</returns>
+    private static bool VerifyIntegrity(string path, bool required, CancellationToken cancellationToken)
     {
         if (required || File.Exists(HrlIntegrity.GetSidecarPath(Path.GetFullPath(path))))
         {
             HrlIntegrity.VerifySidecar(path, cancellationToken);
+            return true;
         }
+
+        return false;
     }
 
     private static void CheckBounds(CoalescedChanges changes, IVirtualDisk target)

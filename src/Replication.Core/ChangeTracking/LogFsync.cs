@@ -7,7 +7,7 @@ namespace Replication.Core.ChangeTracking;
 /// Runs a log's fsync on a thread-pool thread while the flush leader flushes the disk, so a flush costs the longer of
 /// the two rather than their sum. One instance per tracked disk, used by one flush leader at a time; allocates nothing.
 /// </summary>
-internal sealed class LogFsync : IThreadPoolWorkItem, IValueTaskSource
+internal sealed class LogFsync : IThreadPoolWorkItem, IValueTaskSource, IDisposable
 {
     private readonly ManualResetEventSlim _done = new(false);
     private ManualResetValueTaskSourceCore<bool> _core;
@@ -33,6 +33,9 @@ internal sealed class LogFsync : IThreadPoolWorkItem, IValueTaskSource
         _done.Wait();
         _core.GetResult(_core.Version);
     }
+
+    /// <summary>Releases the wait handle; call only when no fsync is running.</summary>
+    public void Dispose() => _done.Dispose();
 
     void IThreadPoolWorkItem.Execute()
     {

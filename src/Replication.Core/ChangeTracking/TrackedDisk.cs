@@ -291,6 +291,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
         {
             _disposed = true;
             _control.Dispose();
+            _logFsync.Dispose();
             if (!_leaveOpen)
             {
                 await _disk.DisposeAsync().ConfigureAwait(false);
