@@ -8,7 +8,8 @@ namespace Replication.TestChild;
 /// <summary>
 /// <c>tracked-writes &lt;disk&gt; &lt;logs&gt; &lt;seed&gt; &lt;count&gt; &lt;maxLength&gt; &lt;flushEvery&gt; &lt;rotateEvery&gt;</c>:
 /// performs the workload's writes through a TrackedDisk, printing "w N" before write N is issued, "ack N" once a flush
-/// made every write up to N durable, "rotating" / "rotated SEQ HASH N" around each rotation, and "done" once closed. The parent kills this
+/// made every write up to N durable, "rotating" / "rotated SEQ HASH N" around each rotation, and "closing" / "done"
+/// around the clean close. The parent kills this
 /// process with SIGKILL at a random point and checks what survived.
 /// </summary>
 public static class TrackedWrites
@@ -58,7 +59,9 @@ public static class TrackedWrites
             }
         }
 
-        // "done" only once the close is durable: a kill before it is a crash like any other.
+        // "done" only once the close is durable: a kill before it is a crash like any other; one after "closing" may
+        // find the close complete or not.
+        Console.WriteLine("closing");
         await disk.DisposeAsync();
         Console.WriteLine("done");
         return 0;

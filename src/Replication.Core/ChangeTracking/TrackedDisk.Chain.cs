@@ -228,6 +228,12 @@ public sealed partial class TrackedDisk
     private static void PrepareSpare(string directory, long length)
     {
         string spare = Path.Combine(directory, SpareName);
+        if (File.Exists(spare) && (length == 0 || new FileInfo(spare).Length != length))
+        {
+            // Prepared for other options: of no use now.
+            File.Delete(spare);
+        }
+
         if (length == 0 || File.Exists(spare))
         {
             return;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Replication.Core.ChangeTracking.Hrl;
 
 namespace Replication.Core.ChangeTracking;
@@ -15,6 +16,8 @@ public sealed partial class TrackedDisk
     /// <inheritdoc cref="Flush"/>
     public ValueTask FlushAsync(CancellationToken cancellationToken = default) => FlushCoreAsync(useAsync: true, cancellationToken);
 
+    // Pooled: a flush that waits for its fsync goes asynchronous, and must not allocate a box each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushCoreAsync(bool useAsync, CancellationToken cancellationToken)
     {
         long need;
@@ -82,6 +85,7 @@ public sealed partial class TrackedDisk
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask LeadFlushAsync(bool useAsync, HrlWriter? writer, long round, CancellationToken cancellationToken)
     {
         bool done = false;

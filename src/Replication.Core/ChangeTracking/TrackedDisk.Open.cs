@@ -133,6 +133,10 @@ public sealed partial class TrackedDisk
         }
 
         int removed = RemoveLeftovers(directory, state, ref reasons, ref wholeDisk);
+        if (options.LogPreallocation == 0)
+        {
+            File.Delete(Path.Combine(directory, SpareName));
+        }
 
         long sequence = state.NextSequence;
         var identity = new HrlLogIdentity(Guid.NewGuid(), state.ChainTail, dataWriteGuid);

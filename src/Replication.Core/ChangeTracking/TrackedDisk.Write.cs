@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 
@@ -92,6 +93,7 @@ public sealed partial class TrackedDisk
 
         return AwaitDiskAsync(this, pending, ticket);
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         static async ValueTask AwaitDiskAsync(TrackedDisk self, ValueTask pending, WriteTicket ticket)
         {
             bool written = false;

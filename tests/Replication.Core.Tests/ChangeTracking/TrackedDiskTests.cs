@@ -379,44 +379,48 @@ public sealed class TrackedDiskTests : IDisposable
     }
 
     [Fact]
-    public async Task Tracking_adds_no_allocation_per_write_or_flush_in_steady_state()
+    public void Tracked_writes_and_flushes_allocate_nothing_in_steady_state()
     {
         (string path, _) = NewDisk();
-        string barePath = TrackedDiskKinds.Copy(path, "raw", "bare");
         using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Options(_clock));
-        using VirtualDisk bare = VirtualDisk.Open(barePath);
         byte[] data = Random(1, 4096);
+        byte[] unaligned = Random(2, 3000);
 
-        // The inner disk's own asynchronous I/O may allocate (RandomAccess.WriteAsync does on Linux): measure it bare.
-        async Task<long> Measure(IVirtualDisk target)
+        // Synchronous writes and flushes stay on this thread (a flush blocks while the log is fsynced elsewhere), so
+        // this thread's counter sees everything they allocate.
+        void Run(int count)
         {
-            async Task Run(int count)
+            for (int i = 0; i < count; i++)
             {
-                for (int i = 0; i < count; i++)
+                disk.Write((i % 512) * 4096L, data);
+                disk.Write(((i + 7) % 512 * 4096L) + 100, unaligned);
+                if (i % 64 == 63)
                 {
-                    target.Write((i % 512) * 4096L, data);
-                    await target.WriteAsync(((i + 7) % 512) * 4096L, data);
-                    if (i % 64 == 63)
-                    {
-                        await target.FlushAsync();
-                    }
+                    disk.Flush();
                 }
             }
-
-            await Run(600);
-            long least = long.MaxValue;
-            for (int attempt = 0; attempt < 3; attempt++)
-            {
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                await Run(2000);
-                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-            }
-
-            return least;
         }
 
-        long bareBytes = await Measure(bare);
-        long trackedBytes = await Measure(disk);
-        Assert.True(trackedBytes - bareBytes < 1024, $"tracked {trackedBytes} bytes, bare {bareBytes} bytes for 4000 writes and 31 flushes");
+        Run(600);
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(2000);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
+        Assert.True(least < 1024 + (31 * DebugAllowancePerFlush), $"{least} bytes allocated for 4000 writes (half unaligned) and 31 flushes");
     }
+
+    /// <summary>
+    /// Debug builds compile async state machines as classes, so each call of the flush's async methods allocates one even
+    /// when it completes synchronously; Release builds (scripts/test.sh, the benchmarks) allocate nothing.
+    /// </summary>
+    private const int DebugAllowancePerFlush =
+#if DEBUG
+        512;
+#else
+        0;
+#endif
 }

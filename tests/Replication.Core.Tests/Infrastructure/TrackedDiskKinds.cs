@@ -19,6 +19,26 @@ public static class TrackedDiskKinds
         // "vhdx-fixed", "vhdx-dynamic", "vhdx-differencing",
     ];
 
+    /// <summary>The kinds the SIGKILL crash tests run on: one without blocks, one allocating blocks as it goes.</summary>
+    public static readonly string[] Crash =
+    [
+        "raw",
+        "vhd-dynamic",
+
+        // "vhdx-dynamic",
+    ];
+
+    public static TheoryData<string> CrashData()
+    {
+        var data = new TheoryData<string>();
+        foreach (string kind in Crash)
+        {
+            data.Add(kind);
+        }
+
+        return data;
+    }
+
     public static TheoryData<string> Data()
     {
         var data = new TheoryData<string>();
