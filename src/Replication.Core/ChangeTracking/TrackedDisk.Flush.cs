@@ -127,8 +127,10 @@ public sealed partial class TrackedDisk
                         _logFsync.Wait();
                     }
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
                 {
+                    // The fsync failed, or a writer's failed append stopped tracking (disposing the log) meanwhile: either
+                    // way the log is given up and recorded as failed; the disk's flush below still counts.
                     lock (_gate)
                     {
                         if (ReferenceEquals(_writer, writer))
