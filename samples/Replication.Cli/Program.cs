@@ -4,6 +4,7 @@ using Replication.Cli;
 var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them.");
 root.Subcommands.Add(DiskCommands.Build());
 foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb); }
+root.Subcommands.Add(HrlCommands.Build());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
 {

@@ -2,6 +2,8 @@ using System.Globalization;
 using Replication.Core.Disks;
 using Replication.TestChild;
 
+if (args.Length == 8 && args[0] == "tracked-writes") { return await TrackedWrites.RunAsync(args); }
+
 // disk-writes <path> <seed> <count> <maxLength>: performs the workload's writes in order, flushing after each,
 // and prints "ack N" once write N is durable. The parent kills this process at a random point.
 if (args.Length == 5 && args[0] == "disk-writes")

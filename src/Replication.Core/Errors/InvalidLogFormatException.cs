@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Replication.Core;
 
 /// <summary>
-/// A change log (an HRL file or the integrity sidecar beside it) is corrupt, truncated, torn or not of the expected
-/// format. The message names the file, the byte offset in the file, the structure and the field that failed
+/// A change log (an HRL file or the integrity sidecar beside it), or the change tracking state kept beside a chain of
+/// logs, is corrupt, truncated, torn or not of the expected format. The message names the file, the byte offset in the file, the structure and the field that failed
 /// validation. Never recoverable by retrying: the log must be recovered, replaced or the disk resynchronised.
 /// </summary>
 public class InvalidLogFormatException : ReplicationException

@@ -21,6 +21,12 @@ public enum ReplicationErrorCode
     /// <summary>An I/O failure that may succeed when retried (disk full, device busy).</summary>
     IoFailure = 5,
 
+    /// <summary>
+    /// A change log does not continue the chain it is applied to or listed in (its <c>PreviousUniqueId</c> names
+    /// another log: a gap or a fork), or a log of a chain is missing or was altered.
+    /// </summary>
+    ChainBroken = 6,
+
     // Replica targets and transfer use 100-199, so codes added elsewhere in parallel never collide.
 
     /// <summary>

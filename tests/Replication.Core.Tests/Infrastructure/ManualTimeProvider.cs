@@ -1,11 +1,17 @@
 namespace Replication.Core.Tests.Infrastructure;
 
 /// <summary>A clock that moves only when told to (timers still run on real time).</summary>
-public sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
 {
-    private DateTimeOffset _now = DateTimeOffset.UtcNow;
+    public ManualTimeProvider()
+        : this(DateTimeOffset.UtcNow)
+    {
+    }
 
-    public override DateTimeOffset GetUtcNow() => _now;
+    /// <summary>The time the clock reads; set it, or move it with <see cref="Advance"/>.</summary>
+    public DateTimeOffset Now { get; set; } = now;
 
-    public void Advance(TimeSpan by) => _now += by;
+    public override DateTimeOffset GetUtcNow() => Now;
+
+    public void Advance(TimeSpan by) => Now += by;
 }

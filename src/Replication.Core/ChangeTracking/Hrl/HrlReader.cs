@@ -264,6 +264,22 @@ public sealed partial class HrlReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads raw bytes of the data area: for callers (coalescing, apply) that read parts of several records at once from
+    /// a log whose metadata they already validated with <see cref="ReadRecords()"/>.
+    /// </summary>
+    /// <exception cref="InvalidLogFormatException">The range is not inside the file.</exception>
+    internal void ReadFileRange(long fileOffset, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (fileOffset < HrlFormat.HeaderSize || fileOffset > FileLength - destination.Length)
+        {
+            throw CutShort(FilePath, fileOffset, destination.Length, DataStructureName, "DataLength", FileLength);
+        }
+
+        ReadExactly(_handle, FilePath, fileOffset, destination, DataStructureName, "DataLength");
+    }
+
     /// <summary>Closes the file.</summary>
     public void Dispose() => _handle.Dispose();
 

@@ -22,8 +22,9 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// they reach the log. A batch with more entries than a metadata block holds is split into several blocks.
 /// </para>
 /// <para>
-/// Not thread-safe: one caller appends at a time. After an I/O failure the writer is faulted and every further call
-/// throws; the file stays a valid, unsealed log up to its last complete batch.
+/// One caller appends, commits or seals at a time; <see cref="Flush"/> may run on another thread concurrently with
+/// them (a group commit fsyncs while writers keep appending). After an I/O failure the writer is faulted and every
+/// further call throws; the file stays a valid, unsealed log up to its last complete batch.
 /// </para>
 /// </remarks>
 public sealed class HrlWriter : IDisposable
@@ -45,7 +46,7 @@ public sealed class HrlWriter : IDisposable
     private int _entryCount;
     private long _committedEntries;
     private long _blockCount;
-    private State _state;
+    private volatile State _state;
 
     private HrlWriter(string path, SafeFileHandle handle, TimeProvider timeProvider, HrlFileHeader header, HrlWriterOptions options)
     {
@@ -99,7 +100,10 @@ public sealed class HrlWriter : IDisposable
     /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
     /// <exception cref="IOException">The file exists or cannot be created.</exception>
     /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
-    public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null) =>
+        Create(path, identity, timeProvider, options, FileMode.CreateNew);
+
+    private static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options, FileMode mode)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -133,7 +137,7 @@ public sealed class HrlWriter : IDisposable
         };
 
         string full = Path.GetFullPath(path);
-        SafeFileHandle handle = File.OpenHandle(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        SafeFileHandle handle = File.OpenHandle(full, mode, FileAccess.ReadWrite, FileShare.Read);
         try
         {
             Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
@@ -149,6 +153,33 @@ public sealed class HrlWriter : IDisposable
             DeleteAbandoned(full);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Creates a new log in a file of zeros prepared beforehand (renamed durably to <paramref name="path"/>), so the
+    /// log's appends overwrite allocated space instead of growing the file: a file system then has no allocation to
+    /// journal at each flush. The file stays longer than the log while it is written (a recovery scan reads the zeros
+    /// and finds no block in them) and is cut to the log's end by <see cref="Seal"/>.
+    /// </summary>
+    /// <param name="zeroedFile">A file holding only zeros (holes count), on the same volume; it is consumed.</param>
+    /// <param name="path">The log to create; it must not exist.</param>
+    /// <param name="identity">The log's identifiers.</param>
+    /// <param name="timeProvider">The clock for the header's time stamps.</param>
+    /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
+    /// <exception cref="IOException">The log exists, or the zeroed file does not.</exception>
+    /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
+    public static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(zeroedFile);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            throw new IOException($"{full}: the file already exists.");
+        }
+
+        File.Move(Path.GetFullPath(zeroedFile), full, overwrite: false);
+        return Create(full, identity, timeProvider, options, FileMode.Open);
     }
 
     /// <summary>Appends a write, time-stamped with the writer's clock. See <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/>.</summary>
@@ -185,24 +216,32 @@ public sealed class HrlWriter : IDisposable
         }
 
         uint timeStamp = HrlTimestamp.FromDateTimeOffset(time);
-        BeginWrite();
-        if (_entryCount == _capacity)
+        EnsureWritable();
+        try
         {
-            WriteMetadataBlock();
-        }
+            if (_entryCount == _capacity)
+            {
+                WriteMetadataBlock();
+            }
 
-        var entry = new HrlMetadataEntry(
-            (ulong)diskOffset,
-            0,
-            (uint)data.Length,
-            timeStamp,
-            HrlFormat.MetaOperationWrite,
-            HrlChecksum.Compute(data),
-            0);
-        entry.WriteWithChecksum(_metadata.AsSpan(HrlMetadataHeader.Size + (_entryCount * HrlMetadataEntry.Size), HrlMetadataEntry.Size));
-        WriteData(data);
-        _entryCount++;
-        EndWrite();
+            var entry = new HrlMetadataEntry(
+                (ulong)diskOffset,
+                0,
+                (uint)data.Length,
+                timeStamp,
+                HrlFormat.MetaOperationWrite,
+                HrlChecksum.Compute(data),
+                0);
+            entry.WriteWithChecksum(_metadata.AsSpan(HrlMetadataHeader.Size + (_entryCount * HrlMetadataEntry.Size), HrlMetadataEntry.Size));
+            WriteData(data);
+            _entryCount++;
+        }
+        catch (Exception)
+        {
+            // The in-memory state may no longer match the file.
+            _state = State.Faulted;
+            throw;
+        }
     }
 
     /// <summary>
@@ -213,26 +252,46 @@ public sealed class HrlWriter : IDisposable
     /// <exception cref="IOException">The write failed; the writer is faulted.</exception>
     public void Commit()
     {
-        BeginWrite();
+        EnsureWritable();
         if (_entryCount > 0)
         {
-            WriteMetadataBlock();
+            try
+            {
+                WriteMetadataBlock();
+            }
+            catch (Exception)
+            {
+                _state = State.Faulted;
+                throw;
+            }
         }
-
-        EndWrite();
     }
 
-    /// <summary>Makes every committed batch durable (fsync). Appended but uncommitted entries are not written by it.</summary>
+    /// <summary>
+    /// Makes every committed batch durable (fsync). Appended but uncommitted entries are not written by it. May be
+    /// called while another thread appends or commits: it covers every batch whose <see cref="Commit"/> returned before
+    /// it was called. A failed fsync faults the writer: what reached the disk is then unknown.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The writer is faulted.</exception>
+    /// <exception cref="IOException">The fsync failed; the writer is faulted.</exception>
     public void Flush()
     {
-        ObjectDisposedException.ThrowIf(_state == State.Disposed, this);
-        if (_state == State.Faulted)
+        State state = _state;
+        ObjectDisposedException.ThrowIf(state == State.Disposed, this);
+        if (state == State.Faulted)
         {
             throw new InvalidOperationException($"{FilePath}: the log writer failed earlier and can no longer be used.");
         }
 
-        RandomAccess.FlushToDisk(_handle);
+        try
+        {
+            RandomAccess.FlushToDisk(_handle);
+        }
+        catch (Exception)
+        {
+            _state = State.Faulted;
+            throw;
+        }
     }
 
     /// <summary>
@@ -245,27 +304,105 @@ public sealed class HrlWriter : IDisposable
     /// <exception cref="InvalidOperationException">The writer is sealed or faulted.</exception>
     public HrlFileHeader Seal()
     {
-        BeginWrite();
-        if (_entryCount > 0 || _blockCount == 0)
+        EnsureWritable();
+        try
         {
-            WriteMetadataBlock();
+            if (_entryCount > 0 || _blockCount == 0)
+            {
+                WriteMetadataBlock();
+            }
+
+            HrlFileHeader sealedHeader = WriteSealedHeader(
+                _handle,
+                _header,
+                CommittedLength,
+                _committedEntries,
+                _timeProvider.GetUtcNow());
+            _state = State.Sealed;
+            return sealedHeader;
+        }
+        catch (Exception)
+        {
+            _state = State.Faulted;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Seals a log that was left open for writing (<c>EOLLocation</c> 0, after a crash): finds its valid prefix with
+    /// <see cref="HrlReader.Recover"/>, cuts the torn tail off the file, gives a log without any complete batch one
+    /// empty metadata block (as <see cref="Seal"/> does for an empty log), and writes the sealed header. The records
+    /// kept are exactly those <see cref="HrlReader.ReadRecords(HrlRecoveryResult)"/> returns for the prefix. A log that
+    /// is already sealed is left untouched. Idempotent: a crash during this call leaves a log it seals the same way.
+    /// </summary>
+    /// <param name="path">The log file.</param>
+    /// <param name="timeProvider">The clock for <c>LastModifiedTimeStamp</c>.</param>
+    /// <param name="recovered">What the recovery scan found before the tail was cut (its <c>TornBytes</c> are what was cut).</param>
+    /// <param name="cancellationToken">Cancels the scan; the file is not modified before the scan completes.</param>
+    /// <returns>The header of the sealed log.</returns>
+    /// <exception cref="InvalidLogFormatException">The file's header is not a valid HRL header.</exception>
+    /// <exception cref="ReplicationException">The file does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>
+    public static HrlFileHeader SealRecovered(string path, TimeProvider timeProvider, out HrlRecoveryResult recovered, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        string full = Path.GetFullPath(path);
+        HrlFileHeader header;
+        using (HrlReader reader = HrlReader.Open(full))
+        {
+            recovered = reader.Recover(cancellationToken);
+            header = reader.Header;
+            if (reader.IsClosedCleanly)
+            {
+                return header;
+            }
+        }
+
+        using SafeFileHandle handle = File.OpenHandle(full, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        long end = recovered.ValidLength;
+        RandomAccess.SetLength(handle, end);
+        if (recovered.BlockCount == 0)
+        {
+            // A sealed log has at least one metadata block for the traversal to start from.
+            byte[] block = ArrayPool<byte>.Shared.Rent((int)header.MetadataSize);
+            try
+            {
+                Span<byte> empty = block.AsSpan(0, (int)header.MetadataSize);
+                empty.Clear();
+                new HrlMetadataHeader(0, 0, 0).WriteWithChecksum(empty);
+                RandomAccess.Write(handle, empty, HrlFormat.HeaderSize);
+                end = HrlFormat.HeaderSize + empty.Length;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+        }
+
+        return WriteSealedHeader(handle, header, end, recovered.RecordCount, timeProvider.GetUtcNow());
+    }
+
+    /// <summary>Cuts a preallocated file to the log's end, flushes the blocks, then writes and flushes the header that points at them.</summary>
+    private static HrlFileHeader WriteSealedHeader(SafeFileHandle handle, HrlFileHeader header, long end, long entries, DateTimeOffset now)
+    {
+        if (RandomAccess.GetLength(handle) > end)
+        {
+            RandomAccess.SetLength(handle, end);
         }
 
         // The blocks must be on disk before a header that points at them.
-        RandomAccess.FlushToDisk(_handle);
-        long end = CommittedLength;
-        HrlFileHeader sealedHeader = _header with
+        RandomAccess.FlushToDisk(handle);
+        HrlFileHeader sealedHeader = header with
         {
             EolLocation = (ulong)end,
             CurrentSize = (ulong)end,
-            LastModifiedTimeStamp = HrlTimestamp.FromDateTimeOffset(_timeProvider.GetUtcNow()),
-            TotalMetadataEntries = (ulong)_committedEntries,
+            LastModifiedTimeStamp = HrlTimestamp.FromDateTimeOffset(now),
+            TotalMetadataEntries = (ulong)entries,
         };
         Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
         sealedHeader = sealedHeader.WriteWithChecksum(buffer);
-        RandomAccess.Write(_handle, buffer, 0);
-        RandomAccess.FlushToDisk(_handle);
-        _state = State.Sealed;
+        RandomAccess.Write(handle, buffer, 0);
+        RandomAccess.FlushToDisk(handle);
         return sealedHeader;
     }
 
@@ -288,21 +425,17 @@ public sealed class HrlWriter : IDisposable
         _metadata = [];
     }
 
-    private void BeginWrite()
+    private void EnsureWritable()
     {
-        ObjectDisposedException.ThrowIf(_state == State.Disposed, this);
-        if (_state != State.Open)
+        State state = _state;
+        ObjectDisposedException.ThrowIf(state == State.Disposed, this);
+        if (state != State.Open)
         {
-            throw new InvalidOperationException(_state == State.Sealed
+            throw new InvalidOperationException(state == State.Sealed
                 ? $"{FilePath}: the log is sealed."
                 : $"{FilePath}: the log writer failed earlier and can no longer be used.");
         }
-
-        // Stays faulted if the I/O below throws: the in-memory state may then no longer match the file.
-        _state = State.Faulted;
     }
-
-    private void EndWrite() => _state = State.Open;
 
     private void WriteData(ReadOnlySpan<byte> data)
     {

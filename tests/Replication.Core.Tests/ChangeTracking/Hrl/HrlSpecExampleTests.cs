@@ -212,7 +212,7 @@ public sealed class HrlSpecExampleTests : IDisposable
     }
 
     /// <summary>The example log, field by field from the printed values and the spec's field table.</summary>
-    private static byte[] RenderExample()
+    internal static byte[] RenderExample()
     {
         byte[] log = new byte[EolLocation];
         Span<byte> header = log.AsSpan(0, HeaderSize);

@@ -1,5 +1,7 @@
 using Replication.Core.ChangeTracking.Hrl;
 
+using Replication.Core.Tests.Infrastructure;
+
 namespace Replication.Core.Tests.ChangeTracking.Hrl;
 
 /// <summary>One write the test appended, as the reader must give it back.</summary>

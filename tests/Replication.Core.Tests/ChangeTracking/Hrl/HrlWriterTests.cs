@@ -95,6 +95,76 @@ public sealed class HrlWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Flush_may_run_on_another_thread_while_writes_are_appended()
+    {
+        using HrlWriter writer = HrlWriter.Create(_temp.File("concurrent.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 8192));
+        byte[] data = new byte[4096];
+        using var stop = new CancellationTokenSource();
+        Task flusher = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                writer.Flush();
+            }
+        });
+
+        for (int i = 0; i < 3000; i++)
+        {
+            writer.Append(i * 4096L, data);
+            if (i % 10 == 9)
+            {
+                writer.Commit();
+            }
+        }
+
+        stop.Cancel();
+        await flusher;
+        writer.Seal();
+        using HrlReader reader = HrlReader.Open(writer.FilePath);
+        Assert.Equal(3000, reader.ReadRecords().Count());
+    }
+
+    [Fact]
+    public void A_log_created_in_preallocated_zeros_is_cut_to_its_end_when_sealed_or_recovered()
+    {
+        foreach (bool seal in new[] { true, false })
+        {
+            string zeros = _temp.File($"zeros-{seal}");
+            File.WriteAllBytes(zeros, new byte[1 << 20]);
+            string path = _temp.File($"prealloc-{seal}.hrl");
+            using (HrlWriter writer = HrlWriter.CreateFromZeroedFile(zeros, path, Identity, _clock, new HrlWriterOptions(metadataSize: 1024)))
+            {
+                Assert.False(File.Exists(zeros));
+                Assert.Equal(1 << 20, new FileInfo(path).Length);
+                writer.Append(4096, HrlTestLogs.Data(new Random(1), 8));
+                writer.Commit();
+                writer.Flush();
+                writer.Append(0, HrlTestLogs.Data(new Random(2), 2));
+                if (seal)
+                {
+                    HrlFileHeader header = writer.Seal();
+                    Assert.Equal((ulong)new FileInfo(path).Length, header.EolLocation);
+                }
+            }
+
+            if (!seal)
+            {
+                HrlFileHeader recovered = HrlWriter.SealRecovered(path, _clock, out HrlRecoveryResult result);
+                Assert.Equal(1 << 20, result.FileLength);
+                Assert.Equal((ulong)new FileInfo(path).Length, recovered.EolLocation);
+            }
+
+            using HrlReader reader = HrlReader.Open(path);
+            Assert.Equal(seal ? 2 : 1, reader.ReadRecords().Count());
+        }
+
+        File.WriteAllBytes(_temp.File("taken.hrl"), [1]);
+        File.WriteAllBytes(_temp.File("zeros"), new byte[4096]);
+        Assert.Throws<IOException>(() => HrlWriter.CreateFromZeroedFile(_temp.File("zeros"), _temp.File("taken.hrl"), Identity, _clock));
+        Assert.True(File.Exists(_temp.File("zeros")));
+    }
+
+    [Fact]
     public void Appending_allocates_nothing_in_steady_state()
     {
         using HrlWriter writer = HrlWriter.Create(_temp.File("alloc.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 64 << 10));
@@ -115,9 +185,17 @@ public sealed class HrlWriterTests : IDisposable
         }
 
         Run(500);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Run(5000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // The least of three runs: under a loaded parallel test run the runtime itself (tiering) occasionally allocates
+        // a few KiB on the measuring thread, which is not the writer's doing.
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Run(5000);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+
         Assert.True(allocated < 1024, $"{allocated} bytes allocated for 5000 appends");
     }
 }

@@ -1,0 +1,347 @@
+using System.Globalization;
+using Replication.Core.ChangeTracking.Hrl;
+using Replication.Core.Disks;
+using Replication.Core.IO;
+
+namespace Replication.Core.ChangeTracking;
+
+public sealed partial class TrackedDisk
+{
+    /// <summary>
+    /// Starts or resumes tracking <paramref name="disk"/> with its logs in <paramref name="logDirectory"/>. A folder without
+    /// a state file starts a new chain. Otherwise the chain is recovered: logs a crash left open are sealed (torn tails cut),
+    /// a rotation or release a crash interrupted is completed, the sealed logs are checked against the state, the disk's
+    /// DataWriteGuid is compared with the one recorded, the resync reasons found are recorded, and a new active log starts.
+    /// </summary>
+    /// <param name="disk">The disk to track; writable. Disposed with the tracked disk unless <paramref name="leaveOpen"/>.</param>
+    /// <param name="logDirectory">The folder for the logs and the state file; created when missing. One disk per folder.</param>
+    /// <param name="options">Clock, log layout, resync threshold; <see cref="TrackedDiskOptions.Default"/> when null.</param>
+    /// <param name="leaveOpen">True to leave <paramref name="disk"/> open when the tracked disk is disposed.</param>
+    /// <exception cref="NotSupportedException">The disk is read-only.</exception>
+    /// <exception cref="ArgumentException">The folder's state tracks a disk of another size.</exception>
+    /// <exception cref="InvalidLogFormatException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
+    /// <exception cref="ReplicationException">The folder holds logs but no state file (<see cref="ReplicationErrorCode.ChainBroken"/>).</exception>
+    public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        ArgumentException.ThrowIfNullOrEmpty(logDirectory);
+        options ??= TrackedDiskOptions.Default;
+        if (disk.IsReadOnly)
+        {
+            throw new NotSupportedException($"{disk.FilePath ?? "disk"}: a tracked disk must be writable.");
+        }
+
+        if (disk.VirtualSize <= 0 || disk.VirtualSize % SectorSize != 0)
+        {
+            throw new ArgumentException($"{disk.FilePath ?? "disk"}: a tracked disk's size must be a positive multiple of 512 bytes.", nameof(disk));
+        }
+
+        string directory = Path.GetFullPath(logDirectory);
+        Directory.CreateDirectory(directory);
+        string statePath = Path.Combine(directory, ChangeTrackingState.FileName);
+        Guid dataWriteGuid = disk.DataWriteGuid ?? Guid.Empty;
+        ResyncReasons reasons = ResyncReasons.None;
+        bool wholeDisk = false;
+        var ranges = new List<DiskExtent>();
+        ChangeTrackingState state;
+        bool newChain = !File.Exists(statePath);
+        if (newChain)
+        {
+            if (Directory.EnumerateFiles(directory, "*.hrl*").Any(f => Path.GetFileName(f) != SpareName))
+            {
+                throw new ReplicationException(
+                    ReplicationErrorCode.ChainBroken,
+                    false,
+                    $"{directory}: the folder holds logs but no {ChangeTrackingState.FileName}; the chain cannot be trusted. Move the logs away to start a new chain (the replica then needs a full resync).");
+            }
+
+            int shift = options.RegionShiftFor(disk.VirtualSize);
+            state = new ChangeTrackingState
+            {
+                VirtualSize = disk.VirtualSize,
+                RegionShift = shift,
+                Armed = new ulong[ChangeTrackingState.WordsFor(disk.VirtualSize, shift)],
+                LastDataWriteGuid = dataWriteGuid,
+                ClosedCleanly = true,
+            };
+        }
+        else
+        {
+            state = ChangeTrackingState.Read(statePath);
+            if (state.VirtualSize != disk.VirtualSize)
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"{directory}: the chain tracks a disk of {state.VirtualSize} bytes, but {disk.FilePath ?? "this disk"} has {disk.VirtualSize}."),
+                    nameof(disk));
+            }
+
+            if (dataWriteGuid != state.LastDataWriteGuid)
+            {
+                // Changed while tracking was off (or, after a crash, renewed by a first write whose record did not
+                // become durable): nothing says where, so the whole disk.
+                reasons |= ResyncReasons.DataWriteGuidChanged;
+                wholeDisk = true;
+            }
+        }
+
+        bool clean = state.Logs.TrueForAll(l => l.Status == TrackedLogStatus.Sealed);
+        if (!clean)
+        {
+            reasons |= ResyncReasons.UncleanShutdown;
+            ranges.AddRange(ChangeTrackingState.ArmedRanges(state.Armed, state.RegionShift, state.VirtualSize));
+        }
+
+        var recoveredLogs = new List<SealedLog>();
+        long torn = 0;
+        long recoveredRecords = 0;
+        for (int i = 0; i < state.Logs.Count; i++)
+        {
+            TrackedLogEntry entry = state.Logs[i];
+            if (entry.Status == TrackedLogStatus.Sealed)
+            {
+                if (!CheckSealed(directory, entry, options.VerifyPendingLogsOnOpen))
+                {
+                    reasons |= ResyncReasons.ChainBroken;
+                    wholeDisk = true;
+                }
+
+                continue;
+            }
+
+            TrackedLogEntry? finished = FinishLog(directory, options.TimeProvider, entry, out HrlRecoveryResult recovered);
+            if (finished is not TrackedLogEntry sealedEntry)
+            {
+                // The log is gone or unreadable: the chain has a gap from here on.
+                reasons |= ResyncReasons.ChainBroken;
+                wholeDisk = true;
+                state.Logs.RemoveRange(i, state.Logs.Count - i);
+                break;
+            }
+
+            state.Logs[i] = sealedEntry;
+            torn += recovered.TornBytes;
+            recoveredRecords += sealedEntry.RecordCount;
+            recoveredLogs.Add(new SealedLog(
+                sealedEntry.Sequence,
+                sealedEntry.UniqueId,
+                sealedEntry.PreviousUniqueId,
+                Path.Combine(directory, SealedName(sealedEntry.Sequence)),
+                sealedEntry.Length,
+                sealedEntry.Hash,
+                sealedEntry.RecordCount,
+                sealedEntry.DataBytes));
+        }
+
+        int removed = RemoveLeftovers(directory, state, ref reasons, ref wholeDisk);
+        if (options.LogPreallocation == 0)
+        {
+            File.Delete(Path.Combine(directory, SpareName));
+        }
+
+        long sequence = state.NextSequence;
+        var identity = new HrlLogIdentity(Guid.NewGuid(), state.ChainTail, dataWriteGuid);
+        string activePath = Path.Combine(directory, ActiveName(sequence));
+        HrlWriter writer = CreateLog(directory, activePath, identity, options);
+        try
+        {
+            state.Logs.Add(new TrackedLogEntry(sequence, TrackedLogStatus.Active, identity.UniqueId, identity.PreviousUniqueId, 0, 0, 0, 0));
+            state.NextSequence = sequence + 1;
+            state.ClosedCleanly = false;
+            state.Armed = new ulong[state.Armed.Length];
+            state.LastDataWriteGuid = dataWriteGuid;
+            if (reasons != ResyncReasons.None)
+            {
+                state.Reasons |= reasons;
+                if (wholeDisk)
+                {
+                    state.WholeDisk = true;
+                    state.Ranges.Clear();
+                }
+
+                state.AddRanges(ranges);
+                state.Generation++;
+            }
+
+            state.Write(statePath);
+        }
+        catch (Exception)
+        {
+            writer.Dispose();
+            File.Delete(activePath);
+            throw;
+        }
+
+        var report = new TrackingOpenReport(newChain, clean, recoveredLogs, torn, recoveredRecords, removed);
+        return new TrackedDisk(disk, directory, options, leaveOpen, state, writer, report);
+    }
+
+    /// <summary>
+    /// Seals a log the state lists as active or being sealed, whatever step it was left at: open (recovered: torn tail
+    /// cut), sealed but not renamed, or renamed without its sidecar. Idempotent.
+    /// </summary>
+    /// <returns>The sealed entry; null when the file is gone, unreadable, or another log.</returns>
+    private static TrackedLogEntry? FinishLog(string directory, TimeProvider timeProvider, TrackedLogEntry entry, out HrlRecoveryResult recovered)
+    {
+        string active = Path.Combine(directory, ActiveName(entry.Sequence));
+        string sealedPath = Path.Combine(directory, SealedName(entry.Sequence));
+        recovered = default;
+        try
+        {
+            if (File.Exists(active))
+            {
+                HrlFileHeader header = HrlWriter.SealRecovered(active, timeProvider, out recovered);
+                if (header.UniqueId != entry.UniqueId || header.PreviousUniqueId != entry.PreviousUniqueId)
+                {
+                    return null;
+                }
+
+                DurableFile.Move(active, sealedPath, overwrite: true);
+            }
+            else if (!File.Exists(sealedPath))
+            {
+                return null;
+            }
+
+            long records = 0;
+            long dataBytes = 0;
+            using (HrlReader reader = HrlReader.Open(sealedPath))
+            {
+                if (reader.Header.UniqueId != entry.UniqueId || reader.Header.PreviousUniqueId != entry.PreviousUniqueId)
+                {
+                    return null;
+                }
+
+                foreach (HrlRecord record in reader.ReadRecords())
+                {
+                    records++;
+                    dataBytes += record.Length;
+                }
+            }
+
+            HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
+            return entry with
+            {
+                Status = TrackedLogStatus.Sealed,
+                Length = sidecar.LogLength,
+                Hash = sidecar.Hash,
+                RecordCount = records,
+                DataBytes = dataBytes,
+            };
+        }
+        catch (InvalidLogFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Checks a sealed log against its state entry: present, same length, same identity and link; rewrites a missing or
+    /// damaged sidecar from the state (which is checksummed); with <paramref name="hash"/>, hashes the whole file too.
+    /// </summary>
+    private static bool CheckSealed(string directory, TrackedLogEntry entry, bool hash)
+    {
+        string path = Path.Combine(directory, SealedName(entry.Sequence));
+        try
+        {
+            if (!File.Exists(path) || new FileInfo(path).Length != entry.Length)
+            {
+                return false;
+            }
+
+            using (HrlReader reader = HrlReader.Open(path))
+            {
+                if (!reader.IsClosedCleanly || reader.Header.UniqueId != entry.UniqueId || reader.Header.PreviousUniqueId != entry.PreviousUniqueId)
+                {
+                    return false;
+                }
+            }
+
+            var expected = new HrlSidecar(entry.Length, entry.UniqueId, entry.Hash);
+            string sidecarPath = HrlIntegrity.GetSidecarPath(path);
+            HrlSidecar? existing = null;
+            if (File.Exists(sidecarPath))
+            {
+                try
+                {
+                    existing = HrlIntegrity.ReadSidecar(path);
+                }
+                catch (InvalidLogFormatException)
+                {
+                    existing = null;
+                }
+            }
+
+            if (existing != expected)
+            {
+                byte[] bytes = new byte[HrlSidecar.Size];
+                expected.WriteTo(bytes);
+                DurableFile.WriteAllBytes(sidecarPath, bytes);
+            }
+
+            return !hash || HrlIntegrity.ComputeHash(path) == entry.Hash;
+        }
+        catch (InvalidLogFormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Removes what interrupted operations leave behind: temporary files, logs (and sidecars) already released, and
+    /// empty active logs a crash left unlisted (created before the state named them, or dropped by a close). A listed
+    /// sequence is never touched; an unlisted log that holds records is kept and breaks the chain.
+    /// </summary>
+    private static int RemoveLeftovers(string directory, ChangeTrackingState state, ref ResyncReasons reasons, ref bool wholeDisk)
+    {
+        var listed = new HashSet<long>(state.Logs.Select(l => l.Sequence));
+        int removed = 0;
+        foreach (string file in Directory.EnumerateFiles(directory))
+        {
+            string name = Path.GetFileName(file);
+            if (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                File.Delete(file);
+                removed++;
+                continue;
+            }
+
+            if (name.Length < 16 || !long.TryParse(name.AsSpan(0, 12), NumberStyles.None, CultureInfo.InvariantCulture, out long sequence) ||
+                !name.AsSpan(12).StartsWith(".hrl", StringComparison.Ordinal) || listed.Contains(sequence))
+            {
+                continue;
+            }
+
+            string suffix = name[16..];
+            if (suffix == ".active")
+            {
+                long records;
+                try
+                {
+                    using HrlReader reader = HrlReader.Open(file);
+                    records = reader.Recover().RecordCount;
+                }
+                catch (InvalidLogFormatException)
+                {
+                    records = 0;
+                }
+
+                if (records > 0)
+                {
+                    reasons |= ResyncReasons.ChainBroken;
+                    wholeDisk = true;
+                    continue;
+                }
+
+                File.Delete(file);
+                removed++;
+            }
+            else if ((suffix.Length == 0 || suffix == HrlIntegrity.SidecarExtension) && sequence < state.NextSequence)
+            {
+                File.Delete(file);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

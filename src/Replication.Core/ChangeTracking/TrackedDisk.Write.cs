@@ -1,0 +1,418 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using Replication.Core.ChangeTracking.Hrl;
+using Replication.Core.Disks;
+
+namespace Replication.Core.ChangeTracking;
+
+public sealed partial class TrackedDisk
+{
+    private enum BeginOutcome
+    {
+        Proceed,
+        Wait,
+        Arm,
+        Persist,
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Logged, then written to the disk; returns when both are issued. Durable after the next <see cref="Flush"/>. A
+    /// write overlapping one still in flight waits for it, so the log's order is the disk's.
+    /// </remarks>
+    /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>); the write was not performed.</exception>
+    public void Write(long offset, ReadOnlySpan<byte> source)
+    {
+        CheckWrite(offset, source.Length);
+        if (source.IsEmpty)
+        {
+            return;
+        }
+
+        WriteTicket ticket;
+        while (true)
+        {
+            BeginOutcome outcome = TryBegin(offset, source, out ticket, out Task? wait);
+            if (outcome == BeginOutcome.Proceed)
+            {
+                break;
+            }
+
+            WaitForBegin(outcome, offset, source.Length, wait);
+        }
+
+        bool written = false;
+        try
+        {
+            _disk.Write(ticket.DiskOffset, ticket.Cover is null ? source : ticket.Cover.AsSpan(0, ticket.Length));
+            written = true;
+        }
+        finally
+        {
+            End(ticket, written);
+        }
+    }
+
+    /// <inheritdoc cref="Write"/>
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    {
+        CheckWrite(offset, source.Length);
+        if (source.IsEmpty)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (TryBegin(offset, source.Span, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
+        {
+            return WriteSlowAsync(offset, source, cancellationToken);
+        }
+
+        return WriteDiskAsync(ticket, source, cancellationToken);
+    }
+
+    private ValueTask WriteDiskAsync(WriteTicket ticket, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        ValueTask pending;
+        try
+        {
+            pending = _disk.WriteAsync(ticket.DiskOffset, ticket.Cover is null ? source : ticket.Cover.AsMemory(0, ticket.Length), cancellationToken);
+        }
+        catch (Exception)
+        {
+            End(ticket, written: false);
+            throw;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            pending.GetAwaiter().GetResult();
+            End(ticket, written: true);
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitDiskAsync(this, pending, ticket);
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        static async ValueTask AwaitDiskAsync(TrackedDisk self, ValueTask pending, WriteTicket ticket)
+        {
+            bool written = false;
+            try
+            {
+                await pending.ConfigureAwait(false);
+                written = true;
+            }
+            finally
+            {
+                self.End(ticket, written);
+            }
+        }
+    }
+
+    private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        WriteTicket ticket;
+        while (true)
+        {
+            BeginOutcome outcome = TryBegin(offset, source.Span, out ticket, out Task? wait);
+            if (outcome == BeginOutcome.Proceed)
+            {
+                break;
+            }
+
+            if (outcome == BeginOutcome.Wait)
+            {
+                await wait!.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                WaitForBegin(outcome, offset, source.Length, wait);
+            }
+        }
+
+        await WriteDiskAsync(ticket, source, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void WaitForBegin(BeginOutcome outcome, long offset, int length, Task? wait)
+    {
+        switch (outcome)
+        {
+            case BeginOutcome.Wait:
+                wait!.GetAwaiter().GetResult();
+                break;
+            case BeginOutcome.Arm:
+                Arm(offset & ~(long)(SectorSize - 1), AlignUp(offset + length));
+                break;
+            default:
+                PersistPending();
+                break;
+        }
+    }
+
+    private void CheckWrite(long offset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (offset > VirtualSize || length > VirtualSize - offset)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(offset),
+                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
+        }
+    }
+
+    private static long AlignUp(long value) => (value + SectorSize - 1) & ~(long)(SectorSize - 1);
+
+    /// <summary>
+    /// Under the gate: checks that nothing overlapping is in flight and that the regions are armed, widens an unaligned
+    /// write to whole sectors, appends it to the log and registers it in flight. Allocates nothing on this path.
+    /// </summary>
+    private BeginOutcome TryBegin(long offset, ReadOnlySpan<byte> source, out WriteTicket ticket, out Task? wait)
+    {
+        long start = offset & ~(long)(SectorSize - 1);
+        long end = AlignUp(offset + source.Length);
+        ticket = default;
+        wait = null;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (_persistNeeded)
+            {
+                return BeginOutcome.Persist;
+            }
+
+            if (_inFlightCount == MaxInFlight || OverlapsInFlightLocked(start, end))
+            {
+                wait = ChangedLocked();
+                return BeginOutcome.Wait;
+            }
+
+            HrlWriter? writer = _writer;
+            if (writer is not null && !AllSet(_armed, start, end))
+            {
+                return BeginOutcome.Arm;
+            }
+
+            byte[]? cover = null;
+            ReadOnlySpan<byte> logged = source;
+            if (start != offset || end != offset + source.Length)
+            {
+                cover = ArrayPool<byte>.Shared.Rent((int)(end - start));
+                try
+                {
+                    FillCover(offset, source, start, end, cover);
+                }
+                catch (Exception)
+                {
+                    ArrayPool<byte>.Shared.Return(cover);
+                    throw;
+                }
+
+                logged = cover.AsSpan(0, (int)(end - start));
+            }
+
+            if (writer is not null)
+            {
+                try
+                {
+                    BeforeLogAppend?.Invoke();
+                    writer.Append(start, logged);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    StopTrackingLocked();
+                    if (cover is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(cover);
+                    }
+
+                    return BeginOutcome.Persist;
+                }
+
+                SetBits(_epochRegions, start, end);
+                _epochDataBytes += end - start;
+            }
+
+            long id = ++_nextWriteId;
+            _inFlight[_inFlightCount++] = new InFlightWrite { Id = id, Start = start, End = end, Epoch = _epoch };
+            ticket = new WriteTicket(id, start, (int)(end - start), cover, writer is not null);
+            return BeginOutcome.Proceed;
+        }
+    }
+
+    /// <summary>The covering sectors: the partial head and tail sectors as the disk holds them, the new bytes between.</summary>
+    private void FillCover(long offset, ReadOnlySpan<byte> source, long start, long end, byte[] cover)
+    {
+        if (offset != start)
+        {
+            _disk.Read(start, cover.AsSpan(0, SectorSize));
+        }
+
+        long tail = end - SectorSize;
+        if (end != offset + source.Length && (tail != start || offset == start))
+        {
+            _disk.Read(tail, cover.AsSpan((int)(tail - start), SectorSize));
+        }
+
+        source.CopyTo(cover.AsSpan((int)(offset - start)));
+    }
+
+    /// <summary>Removes the write from the in-flight set; records a failed disk write of a logged write.</summary>
+    private void End(WriteTicket ticket, bool written)
+    {
+        bool persist = false;
+        lock (_gate)
+        {
+            for (int i = 0; i < _inFlightCount; i++)
+            {
+                if (_inFlight[i].Id == ticket.Id)
+                {
+                    _inFlight[i] = _inFlight[--_inFlightCount];
+                    break;
+                }
+            }
+
+            SignalChangedLocked();
+            if (!written && ticket.Logged)
+            {
+                _pendingReasons |= ResyncReasons.DiskWriteFailed;
+                _pendingRanges.Add(new DiskExtent(ticket.DiskOffset, ticket.Length));
+                _persistNeeded = true;
+                persist = true;
+            }
+            else if (written && _captureDataWriteGuid && _disk.DataWriteGuid is Guid current && current != _state.LastDataWriteGuid)
+            {
+                // A VHDX renews its DataWriteGuid with the first write of each open; recording the new one now lets the
+                // next open tell a change made while tracking was off from this session's own writes.
+                _captureDataWriteGuid = false;
+                _persistNeeded = true;
+                persist = true;
+            }
+        }
+
+        if (ticket.Cover is not null)
+        {
+            ArrayPool<byte>.Shared.Return(ticket.Cover);
+        }
+
+        if (persist)
+        {
+            if (written)
+            {
+                PersistPending();
+            }
+            else
+            {
+                TryPersistPending();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Arms the regions of [start, end) durably before a write goes into them. Group commit, as for flushes: every region
+    /// requested by the time the state is written is armed by that one write, and a writer whose regions an earlier
+    /// write armed meanwhile writes nothing.
+    /// </summary>
+    private void Arm(long start, long end)
+    {
+        lock (_gate)
+        {
+            SetBits(_armRequests, start, end);
+        }
+
+        PersistState(
+            next =>
+            {
+                ulong[] armed = (ulong[])_armed.Clone();
+                for (int i = 0; i < armed.Length; i++)
+                {
+                    armed[i] |= _armRequests[i];
+                }
+
+                next.Armed = armed;
+                return () =>
+                {
+                    _armed = armed;
+                    for (int i = 0; i < armed.Length; i++)
+                    {
+                        _armRequests[i] &= ~armed[i];
+                    }
+                };
+            },
+            skipIf: () => AllSet(_armed, start, end));
+    }
+
+    /// <summary>Called under the gate when the log fails: tracking stops, the whole disk needs a resync.</summary>
+    private void StopTrackingLocked()
+    {
+        _writer?.Dispose();
+        _writer = null;
+        _pendingReasons |= ResyncReasons.LogWriteFailed;
+        _pendingWholeDisk = true;
+        _persistNeeded = true;
+    }
+
+    private bool OverlapsInFlightLocked(long start, long end)
+    {
+        for (int i = 0; i < _inFlightCount; i++)
+        {
+            if (_inFlight[i].Start < end && start < _inFlight[i].End)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool AnyInFlightLocked(long throughEpoch)
+    {
+        for (int i = 0; i < _inFlightCount; i++)
+        {
+            if (_inFlight[i].Epoch <= throughEpoch)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A task completed at the next change of the in-flight set (created only when someone waits).</summary>
+    private Task ChangedLocked() => (_changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    private void SignalChangedLocked()
+    {
+        TaskCompletionSource? changed = _changed;
+        if (changed is not null)
+        {
+            _changed = null;
+            changed.TrySetResult();
+        }
+    }
+
+    private bool AllSet(ulong[] bits, long start, long end)
+    {
+        for (long r = start >> _regionShift; r <= (end - 1) >> _regionShift; r++)
+        {
+            if ((bits[r >> 6] & (1UL << (int)(r & 63))) == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void SetBits(ulong[] bits, long start, long end)
+    {
+        for (long r = start >> _regionShift; r <= (end - 1) >> _regionShift; r++)
+        {
+            bits[r >> 6] |= 1UL << (int)(r & 63);
+        }
+    }
+
+    /// <summary>A write registered in flight: where it goes on the disk and, when widened, the covering sectors.</summary>
+    private readonly record struct WriteTicket(long Id, long DiskOffset, int Length, byte[]? Cover, bool Logged);
+}
