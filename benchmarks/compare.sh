@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 OUT=${OUT:-artifacts/benchmarks}
-ONLY=${ONLY:-P1 P2 P3 P7 P9}
+ONLY=${ONLY:-P1 P2 P3 P6 P7 P9}
 mkdir -p "$OUT"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -128,6 +128,45 @@ rows+=("| P3 | block manifest of a $((2 * SIZE_MIB)) MiB file in page cache | ${
 rm -f "$work"/p3.*
 fi
 
+if want P6; then
+# P6 (change tracking): apply a sealed HRL log to a replica file, against dd writing the same byte count with
+# conv=fdatasync. The log is `repl hrl diff` of two images that differ in a quarter of their 64 KiB blocks (random) or
+# in every other 1 MiB (runs); ours includes checking the log's XxHash128 sidecar, coalescing and a final flush.
+p6_base="$work/p6-base.img"
+head -c $((SIZE_MIB << 20)) /dev/urandom > "$p6_base"
+for shape in random runs; do
+    changed="$work/p6-$shape.img"
+    cp "$p6_base" "$changed"
+    if [[ $shape == random ]]; then
+        blocks=$((SIZE_MIB * 16))
+        for ((k = 0; k < blocks / 4; k++)); do
+            dd if=/dev/urandom of="$changed" bs=64K count=1 seek=$(( (RANDOM * 32768 + RANDOM) % blocks )) conv=notrunc status=none
+        done
+    else
+        for ((m = 0; m < SIZE_MIB; m += 2)); do
+            dd if=/dev/urandom of="$changed" bs=1M count=1 seek=$m conv=notrunc status=none
+        done
+    fi
+    rm -f "$work/p6.hrl" "$work/p6.hrl.xxh128"
+    "${repl[@]}" hrl diff "$p6_base" "$changed" -o "$work/p6.hrl" --json > "$work/p6-diff.json"
+    bytes=$(sed -E 's/.*"dataBytes":([0-9]+).*/\1/' "$work/p6-diff.json")
+    head -c "$bytes" /dev/urandom > "$work/p6-payload.bin"
+    ours=(); peer=(); ours_mem=(); peer_mem=()
+    for ((i = 0; i < RUNS; i++)); do
+        cp "$p6_base" "$work/p6-ours.img"
+        cp "$p6_base" "$work/p6-peer.img"
+        sync
+        read -r s m < <(measure "${repl[@]}" hrl apply "$work/p6-ours.img" "$work/p6.hrl"); ours+=("$s"); ours_mem+=("$m")
+        read -r s m < <(measure dd if="$work/p6-payload.bin" of="$work/p6-peer.img" bs=1M conv=notrunc,fdatasync status=none); peer+=("$s"); peer_mem+=("$m")
+    done
+    cmp "$work/p6-ours.img" "$changed"
+    o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+    om=$(printf '%s\n' "${ours_mem[@]}" | median); pm=$(printf '%s\n' "${peer_mem[@]}" | median)
+    rows+=("| P6 | apply a sealed log to a ${SIZE_MIB} MiB replica: $((bytes >> 20)) MiB in $shape extents | ${o} s | dd conv=fdatasync ${p} s | $(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}') | ≤ 1.43 (throughput ≥ 0.7) | $((bytes >> 20)) MiB written | $((om / 1024)) MiB vs $((pm / 1024)) MiB |")
+done
+rm -f "$work"/p6-*
+fi
+
 if want P9; then
 # P9: peak memory of sync over an 8×SIZE_MIB pair (sparse: a sixteenth of it data), cold, 1% of regions touched.
 size=$((8 * SIZE_MIB)); data_mib=$((SIZE_MIB / 2)); ((data_mib > 0)) || data_mib=1
@@ -170,43 +209,6 @@ if want P7; then
 while IFS= read -r line; do rows+=("${line#ROW }"); done < <(grep '^ROW ' "$work/seed.txt")
 rm -f "$work"/p7.*
 fi
-
-# P6 (change tracking): apply a sealed HRL log to a replica file, against dd writing the same byte count with
-# conv=fdatasync. The log is `repl hrl diff` of two images that differ in a quarter of their 64 KiB blocks (random) or
-# in every other 1 MiB (runs); ours includes checking the log's XxHash128 sidecar, coalescing and a final flush.
-p6_base="$work/p6-base.img"
-head -c $((SIZE_MIB << 20)) /dev/urandom > "$p6_base"
-for shape in random runs; do
-    changed="$work/p6-$shape.img"
-    cp "$p6_base" "$changed"
-    if [[ $shape == random ]]; then
-        blocks=$((SIZE_MIB * 16))
-        for ((k = 0; k < blocks / 4; k++)); do
-            dd if=/dev/urandom of="$changed" bs=64K count=1 seek=$(( (RANDOM * 32768 + RANDOM) % blocks )) conv=notrunc status=none
-        done
-    else
-        for ((m = 0; m < SIZE_MIB; m += 2)); do
-            dd if=/dev/urandom of="$changed" bs=1M count=1 seek=$m conv=notrunc status=none
-        done
-    fi
-    rm -f "$work/p6.hrl" "$work/p6.hrl.xxh128"
-    "${repl[@]}" hrl diff "$p6_base" "$changed" -o "$work/p6.hrl" --json > "$work/p6-diff.json"
-    bytes=$(sed -E 's/.*"dataBytes":([0-9]+).*/\1/' "$work/p6-diff.json")
-    head -c "$bytes" /dev/urandom > "$work/p6-payload.bin"
-    ours=(); peer=(); ours_mem=(); peer_mem=()
-    for ((i = 0; i < RUNS; i++)); do
-        cp "$p6_base" "$work/p6-ours.img"
-        cp "$p6_base" "$work/p6-peer.img"
-        sync
-        read -r s m < <(measure "${repl[@]}" hrl apply "$work/p6-ours.img" "$work/p6.hrl"); ours+=("$s"); ours_mem+=("$m")
-        read -r s m < <(measure dd if="$work/p6-payload.bin" of="$work/p6-peer.img" bs=1M conv=notrunc,fdatasync status=none); peer+=("$s"); peer_mem+=("$m")
-    done
-    cmp "$work/p6-ours.img" "$changed"
-    o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
-    om=$(printf '%s\n' "${ours_mem[@]}" | median); pm=$(printf '%s\n' "${peer_mem[@]}" | median)
-    rows+=("| P6 | apply a sealed log to a ${SIZE_MIB} MiB replica: $((bytes >> 20)) MiB in $shape extents | ${o} s | dd conv=fdatasync ${p} s | $(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}') | ≤ 1.43 (throughput ≥ 0.7) | $((bytes >> 20)) MiB written | $((om / 1024)) MiB vs $((pm / 1024)) MiB |")
-done
-rm -f "$work"/p6-*
 
 {
     echo "Side by side, medians of $RUNS alternating runs each, $(nproc) cores, $(date -u +%Y-%m-%d)."
