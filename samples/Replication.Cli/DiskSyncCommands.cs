@@ -20,7 +20,7 @@ internal static class DiskSyncCommands
         var path = new Argument<string>("disk") { Description = "The disk to hash (any format)." };
         var output = new Option<string>("--output", "-o") { Description = "The manifest file to write (replaced atomically).", Required = true };
         (Option<long> blockSize, Option<long> fineBlockSize) = BlockSizeOptions();
-        var command = new Command("manifest", "Write a disk's block manifest: an XxHash128 per block and an XxHash3 per fine block.")
+        var command = new Command("manifest", "Write a disk's block manifest: an XxHash128 per fine block and, per block, the XxHash128 of its fine hashes.")
         {
             path, output, blockSize, fineBlockSize,
         };

@@ -13,8 +13,8 @@ public sealed class BlockDiff
     /// <summary>Bytes one coarse block hash costs on the wire (its XxHash128; zero blocks are hash 0).</summary>
     public const int CoarseHashWireBytes = 16;
 
-    /// <summary>Bytes one fine block hash costs on the wire (its XxHash3-64).</summary>
-    public const int FineHashWireBytes = 8;
+    /// <summary>Bytes one fine block hash costs on the wire (its XxHash128).</summary>
+    public const int FineHashWireBytes = 16;
 
     /// <summary>Bytes that name a differing coarse block on the wire (its index).</summary>
     public const int BlockIndexWireBytes = 4;
@@ -58,7 +58,8 @@ public sealed class BlockDiff
 
     /// <summary>
     /// Compares <paramref name="source"/> with <paramref name="target"/>. A coarse block whose hashes differ while all
-    /// its fine hashes match (a 64-bit collision) is reported whole, so it is never missed.
+    /// its fine hashes match (which the Merkle coarse hash makes impossible short of a corrupt file) is reported whole, so it
+    /// is never missed.
     /// </summary>
     /// <exception cref="InvalidManifestException">The manifests differ in virtual size or block sizes (names <paramref name="target"/>'s field), or a run of fine hashes fails its checksum.</exception>
     public static BlockDiff Compare(BlockManifest source, BlockManifest target, CancellationToken cancellationToken = default)
@@ -94,8 +95,8 @@ public sealed class BlockDiff
         long coarse = source.CoarseBlockSize;
         long fine = source.FineBlockSize;
         totals.ManifestBytes += (long)source.CoarseBlockCount * CoarseHashWireBytes;
-        ulong[] sourceFine = ArrayPool<ulong>.Shared.Rent(perCoarse);
-        ulong[] targetFine = ArrayPool<ulong>.Shared.Rent(perCoarse);
+        UInt128[] sourceFine = ArrayPool<UInt128>.Shared.Rent(perCoarse);
+        UInt128[] targetFine = ArrayPool<UInt128>.Shared.Rent(perCoarse);
         try
         {
             DiffRange pending = default;
@@ -123,7 +124,7 @@ public sealed class BlockDiff
 
                     anyFine = true;
                     long start = blockStart + (f * fine);
-                    var run = new DiffRange(start, Math.Min(fine, blockEnd - start), sourceFine[f] == 0);
+                    var run = new DiffRange(start, Math.Min(fine, blockEnd - start), sourceFine[f] == UInt128.Zero);
                     if (Clip(run, from) is { } clipped && Merge(ref pending, clipped, totals) is { } ready)
                     {
                         yield return ready;
@@ -132,7 +133,8 @@ public sealed class BlockDiff
 
                 if (!anyFine)
                 {
-                    // The 128-bit hashes differ but every 64-bit fine hash matches: a collision. Send the whole block.
+                    // The coarse hashes differ but every fine hash matches: the coarse hash is the hash of the fine
+                    // hashes, so this takes a corrupt manifest. Send the whole block rather than trust either.
                     var whole = new DiffRange(blockStart, blockEnd - blockStart, source.GetBlockHash(block) == UInt128.Zero);
                     if (Clip(whole, from) is { } clipped && Merge(ref pending, clipped, totals) is { } ready)
                     {
@@ -149,8 +151,8 @@ public sealed class BlockDiff
         }
         finally
         {
-            ArrayPool<ulong>.Shared.Return(targetFine);
-            ArrayPool<ulong>.Shared.Return(sourceFine);
+            ArrayPool<UInt128>.Shared.Return(targetFine);
+            ArrayPool<UInt128>.Shared.Return(sourceFine);
         }
     }
 

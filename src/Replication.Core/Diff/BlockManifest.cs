@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 using Replication.Core.Disks;
@@ -7,21 +6,23 @@ using Replication.Core.Disks;
 namespace Replication.Core.Diff;
 
 /// <summary>
-/// The block checksums of a disk, kept in a versioned, checksummed file: per coarse block an XxHash128 and a zero flag,
-/// and per fine block inside it a 64-bit XxHash3. The coarse table is held in memory (32 bytes per coarse block); fine
-/// hashes stay in the file and are read, and checked, only for the coarse blocks a diff needs.
+/// The block checksums of a disk, kept in a versioned, checksummed file: per fine block an XxHash128 of its bytes, and
+/// per coarse block a zero flag and the XxHash128 of its run of fine hashes (a one-level Merkle tree, so every byte is
+/// hashed once). The coarse table is held in memory (32 bytes per coarse block); fine hashes stay in the file and are
+/// read, and checked, only for the coarse blocks a diff needs.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A block that reads as zeros has hash 0 at both levels, whatever its size, so zero blocks compare equal without
-/// being hashed; a non-zero block whose hash would be 0 is stored as 1, so 0 means zeros exactly.
+/// being hashed; a non-zero block whose hash would be 0 is stored as 1, so 0 means zeros exactly. A coarse block is
+/// zero exactly when all its fine hashes are 0.
 /// </para>
 /// <para>
-/// Collisions: two different coarse blocks are taken for equal only if their 128-bit hashes collide (about 2^-128 per
-/// pair for data not crafted against XxHash). Inside a differing coarse block a changed fine block is missed only if its
-/// 64-bit hash collides (about 2^-64 per changed fine block: one miss in ~10^19 changed 4 KiB pages); and when every
-/// fine hash of a differing coarse block matches, the whole coarse block is sent, so a single-page collision is caught
-/// by the 128-bit level. The hashes are not cryptographic: they detect change, not an adversary.
+/// Collisions: two coarse blocks are taken for equal when their hashes match, which for blocks with different fine
+/// hashes happens only on a 128-bit collision (about 2^-128 per pair for data not crafted against XxHash); equal fine
+/// hashes in turn differ in content only on a 128-bit collision of a fine block. Inside a differing coarse block a
+/// changed fine block is missed only if its 128-bit hash collides (about 2^-128 per changed fine block). The hashes are
+/// not cryptographic: they detect change, not an adversary.
 /// </para>
 /// <para>Instances are immutable and thread-safe; dispose to close the file.</para>
 /// </remarks>
@@ -109,7 +110,7 @@ public sealed partial class BlockManifest : IDisposable
         }
     }
 
-    /// <summary>The XxHash128 of coarse block <paramref name="index"/>; 0 when the block reads as zeros.</summary>
+    /// <summary>The hash of coarse block <paramref name="index"/> (the XxHash128 of its fine hashes); 0 when the block reads as zeros.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The index is outside the manifest.</exception>
     public UInt128 GetBlockHash(int index)
     {
@@ -123,14 +124,14 @@ public sealed partial class BlockManifest : IDisposable
     public bool IsZeroBlock(int index) => GetBlockHash(index) == UInt128.Zero;
 
     /// <summary>
-    /// Reads the fine hashes of coarse block <paramref name="index"/> (0 for a fine block that reads as zeros) into
+    /// Reads the fine hashes of coarse block <paramref name="index"/> (XxHash128s; 0 for a fine block that reads as zeros) into
     /// <paramref name="destination"/>, after checking them against the block's entry, and returns how many there are
     /// (fewer than <see cref="FineBlocksPerCoarseBlock"/> only for a short last block).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The index is outside the manifest.</exception>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="FineBlocksPerCoarseBlock"/>.</exception>
     /// <exception cref="InvalidManifestException">The file changed since it was opened and the run fails its checksum.</exception>
-    public int ReadFineHashes(int index, Span<ulong> destination)
+    public int ReadFineHashes(int index, Span<UInt128> destination)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _hashes.Length);
@@ -140,11 +141,11 @@ public sealed partial class BlockManifest : IDisposable
         }
 
         (long first, int count) = FineRun(_header, index);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(count * sizeof(ulong));
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(count * ManifestHeader.FineHashSize);
         try
         {
-            Span<byte> run = buffer.AsSpan(0, count * sizeof(ulong));
-            long offset = _header.FineTableOffset + (first * sizeof(ulong));
+            Span<byte> run = buffer.AsSpan(0, count * ManifestHeader.FineHashSize);
+            long offset = _header.FineTableOffset + (first * ManifestHeader.FineHashSize);
             ReadExactly(_file, FilePath, offset, run, "manifest fine hashes");
             if (XxHash3.HashToUInt64(run) != _fineChecksums[index])
             {
@@ -153,7 +154,7 @@ public sealed partial class BlockManifest : IDisposable
 
             for (int i = 0; i < count; i++)
             {
-                destination[i] = BinaryPrimitives.ReadUInt64LittleEndian(run[(i * sizeof(ulong))..]);
+                destination[i] = ManifestHeader.ReadUInt128(run[(i * ManifestHeader.FineHashSize)..]);
             }
 
             return count;
@@ -317,7 +318,7 @@ public sealed partial class BlockManifest : IDisposable
 
     private static void VerifyFineRuns(SafeFileHandle file, string path, ManifestHeader header, ulong[] fineChecksums)
     {
-        int runBytes = header.CoarseBlockSize / header.FineBlockSize * sizeof(ulong);
+        int runBytes = header.CoarseBlockSize / header.FineBlockSize * ManifestHeader.FineHashSize;
         int runsPerRead = Math.Max(1, (1 << 20) / runBytes);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(runsPerRead * runBytes);
         try
@@ -326,9 +327,9 @@ public sealed partial class BlockManifest : IDisposable
             {
                 int runs = Math.Min(runsPerRead, fineChecksums.Length - first);
                 long firstFine = FineRun(header, first).First;
-                long endFine = Math.Min(header.FineBlockCount, (long)(first + runs) * (runBytes / sizeof(ulong)));
-                long offset = header.FineTableOffset + (firstFine * sizeof(ulong));
-                Span<byte> bytes = buffer.AsSpan(0, (int)((endFine - firstFine) * sizeof(ulong)));
+                long endFine = Math.Min(header.FineBlockCount, (long)(first + runs) * (runBytes / ManifestHeader.FineHashSize));
+                long offset = header.FineTableOffset + (firstFine * ManifestHeader.FineHashSize);
+                Span<byte> bytes = buffer.AsSpan(0, (int)((endFine - firstFine) * ManifestHeader.FineHashSize));
                 ReadExactly(file, path, offset, bytes, "manifest fine hashes");
                 for (int r = 0; r < runs; r++)
                 {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
@@ -169,7 +168,7 @@ internal sealed class ManifestBuilder : IDisposable
     {
         int blocksPerChunk = _chunkSize / _coarse;
         byte[] data = ArrayPool<byte>.Shared.Rent(_chunkSize);
-        byte[] fineHashes = ArrayPool<byte>.Shared.Rent(_chunkSize / _fine * sizeof(ulong));
+        byte[] fineHashes = ArrayPool<byte>.Shared.Rent(_chunkSize / _fine * ManifestHeader.FineHashSize);
         bool[] hasData = ArrayPool<bool>.Shared.Rent(blocksPerChunk);
         try
         {
@@ -265,8 +264,8 @@ internal sealed class ManifestBuilder : IDisposable
         ClearGap(data, cursor, runLength);
         long hashed = HashBlocks(data.AsSpan(0, runLength), fineHashes, hasData, firstBlock, count);
         long firstFine = (long)firstBlock * (_coarse / _fine);
-        int fineBytes = (int)((ManifestHeader.CeilDiv(runStart + runLength, _fine) - firstFine) * sizeof(ulong));
-        RandomAccess.Write(_file, fineHashes.AsSpan(0, fineBytes), _geometry.FineTableOffset + (firstFine * sizeof(ulong)));
+        int fineBytes = (int)((ManifestHeader.CeilDiv(runStart + runLength, _fine) - firstFine) * ManifestHeader.FineHashSize);
+        RandomAccess.Write(_file, fineHashes.AsSpan(0, fineBytes), _geometry.FineTableOffset + (firstFine * ManifestHeader.FineHashSize));
         for (int i = 0; i < count; i++)
         {
             Volatile.Write(ref _state[firstBlock + i], Done);
@@ -303,19 +302,58 @@ internal sealed class ManifestBuilder : IDisposable
         }
     }
 
-    /// <summary>The coarse hash of a block as the builder computes it: 0 for zeros, else its XxHash128 (1 if that is 0).</summary>
-    internal static UInt128 HashCoarseBlock(ReadOnlySpan<byte> block)
+    /// <summary>
+    /// The hash of a coarse block as the builder computes it, from its bytes: the XxHash128 of its fine hashes, 0 for
+    /// zeros (see <see cref="HashBlock"/>).
+    /// </summary>
+    internal static UInt128 HashCoarseBlock(ReadOnlySpan<byte> block, int fineBlockSize)
     {
-        if (block.IndexOfAnyExcept((byte)0) < 0)
+        byte[] fineRun = ArrayPool<byte>.Shared.Rent((int)ManifestHeader.CeilDiv(block.Length, fineBlockSize) * ManifestHeader.FineHashSize);
+        try
+        {
+            return HashBlock(block, fineBlockSize, fineRun);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(fineRun);
+        }
+    }
+
+    /// <summary>
+    /// Hashes one coarse block, each byte once: writes the XxHash128 of each fine block (0 when it reads as zeros, 1 when
+    /// the real hash is 0) to <paramref name="fineRun"/> as 16 little-endian bytes, and returns the XxHash128 of that
+    /// run (0 when every fine hash is 0, 1 when the real hash is 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static UInt128 HashBlock(ReadOnlySpan<byte> block, int fineBlockSize, Span<byte> fineRun)
+    {
+        int fines = (int)ManifestHeader.CeilDiv(block.Length, fineBlockSize);
+        fineRun = fineRun[..(fines * ManifestHeader.FineHashSize)];
+        bool any = false;
+        for (int f = 0; f < fines; f++)
+        {
+            int at = f * fineBlockSize;
+            ReadOnlySpan<byte> piece = block.Slice(at, Math.Min(fineBlockSize, block.Length - at));
+            UInt128 h = UInt128.Zero;
+            if (piece.ContainsAnyExcept((byte)0))
+            {
+                h = XxHash128.HashToUInt128(piece);
+                h = h == UInt128.Zero ? UInt128.One : h;
+                any = true;
+            }
+
+            ManifestHeader.WriteUInt128(fineRun[(f * ManifestHeader.FineHashSize)..], h);
+        }
+
+        if (!any)
         {
             return UInt128.Zero;
         }
 
-        UInt128 hash = XxHash128.HashToUInt128(block);
+        UInt128 hash = XxHash128.HashToUInt128(fineRun);
         return hash == UInt128.Zero ? UInt128.One : hash;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private long HashBlocks(ReadOnlySpan<byte> run, byte[] fineHashes, bool[] hasData, int firstBlock, int count)
     {
         int perCoarse = _coarse / _fine;
@@ -325,7 +363,7 @@ internal sealed class ManifestBuilder : IDisposable
             int blockStart = i * _coarse;
             ReadOnlySpan<byte> block = run.Slice(blockStart, Math.Min(_coarse, run.Length - blockStart));
             int fines = (int)ManifestHeader.CeilDiv(block.Length, _fine);
-            Span<byte> fineRun = fineHashes.AsSpan(i * perCoarse * sizeof(ulong), fines * sizeof(ulong));
+            Span<byte> fineRun = fineHashes.AsSpan(i * perCoarse * ManifestHeader.FineHashSize, fines * ManifestHeader.FineHashSize);
             UInt128 hash = UInt128.Zero;
             if (!hasData[i])
             {
@@ -333,27 +371,8 @@ internal sealed class ManifestBuilder : IDisposable
             }
             else
             {
-                bool any = false;
-                for (int f = 0; f < fines; f++)
-                {
-                    ReadOnlySpan<byte> piece = block.Slice(f * _fine, Math.Min(_fine, block.Length - (f * _fine)));
-                    ulong h = 0;
-                    if (piece.IndexOfAnyExcept((byte)0) >= 0)
-                    {
-                        h = XxHash3.HashToUInt64(piece);
-                        h = h == 0 ? 1 : h;
-                        any = true;
-                    }
-
-                    BinaryPrimitives.WriteUInt64LittleEndian(fineRun[(f * sizeof(ulong))..], h);
-                }
-
-                if (any)
-                {
-                    hash = XxHash128.HashToUInt128(block);
-                    hash = hash == UInt128.Zero ? UInt128.One : hash;
-                    hashed += block.Length;
-                }
+                hash = HashBlock(block, _fine, fineRun);
+                hashed += hash == UInt128.Zero ? 0 : block.Length;
             }
 
             _hashes[firstBlock + i] = hash;
@@ -479,7 +498,7 @@ internal sealed class ManifestBuilder : IDisposable
     private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header)
     {
         byte[] entry = new byte[ManifestBlockEntry.Size];
-        byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * sizeof(ulong));
+        byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * ManifestHeader.FineHashSize);
         try
         {
             for (int i = 0; i < _hashes.Length; i++)
@@ -492,8 +511,8 @@ internal sealed class ManifestBuilder : IDisposable
                 }
 
                 (long first, int count) = BlockManifest.FineRun(header, i);
-                Span<byte> fines = run.AsSpan(0, count * sizeof(ulong));
-                if (RandomAccess.Read(file, fines, header.FineTableOffset + (first * sizeof(ulong))) != fines.Length
+                Span<byte> fines = run.AsSpan(0, count * ManifestHeader.FineHashSize);
+                if (RandomAccess.Read(file, fines, header.FineTableOffset + (first * ManifestHeader.FineHashSize)) != fines.Length
                     || XxHash3.HashToUInt64(fines) != parsed.FineChecksum)
                 {
                     continue;

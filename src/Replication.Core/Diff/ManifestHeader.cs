@@ -7,7 +7,7 @@ namespace Replication.Core.Diff;
 /// The 128-byte header at offset 0 of a block manifest file (little-endian):
 /// <code>
 ///   0  Magic "REPLMFST"      8      48  Stamp (disk fingerprint)    16
-///   8  Version (1)           2      64  TableChecksum (XxHash128)   16
+///   8  Version (2)           2      64  TableChecksum (XxHash128)   16
 ///  10  HeaderSize (128)      2      80  Reserved, zero              40
 ///  12  Flags (bit 0 partial) 4     120  Checksum (XxHash3-64 of 0..120) 8
 ///  16  VirtualSize           8
@@ -22,7 +22,14 @@ namespace Replication.Core.Diff;
 internal readonly struct ManifestHeader
 {
     public const int Size = 128;
-    public const ushort CurrentVersion = 1;
+    /// <summary>
+    /// The format version: 2 since fine hashes are XxHash128 (16 bytes) and a block's hash is the XxHash128 of its run
+    /// of fine hashes. Version 1 (64-bit fine hashes, coarse hashes over the bytes) is rejected, not converted.
+    /// </summary>
+    public const ushort CurrentVersion = 2;
+
+    /// <summary>Bytes of one fine hash in the file (an XxHash128, little-endian).</summary>
+    public const int FineHashSize = 16;
 
     /// <summary>The largest virtual size a manifest describes: 1 PiB.</summary>
     public const long MaxVirtualSize = 1L << 50;
@@ -82,7 +89,7 @@ internal readonly struct ManifestHeader
     public long FineTableOffset => Size + (CoarseBlockCount * ManifestBlockEntry.Size);
 
     /// <summary>The exact length of a file holding this manifest.</summary>
-    public long FileLength => FineTableOffset + (FineBlockCount * sizeof(ulong));
+    public long FileLength => FineTableOffset + (FineBlockCount * FineHashSize);
 
     /// <summary>
     /// Reads and validates a header: magic, version, header size, checksum, then every field that sizes something.

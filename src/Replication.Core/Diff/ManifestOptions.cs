@@ -4,7 +4,7 @@ namespace Replication.Core.Diff;
 
 /// <summary>
 /// How a <see cref="BlockManifest"/> cuts a disk: coarse blocks (compared first, one XxHash128 each) and fine blocks
-/// inside them (compared only where a coarse block differs, one 64-bit XxHash3 each), and how many threads hash.
+/// inside them (compared only where a coarse block differs, one XxHash128 each), and how many threads hash.
 /// Immutable; validated when constructed.
 /// </summary>
 public sealed class ManifestOptions

@@ -347,7 +347,7 @@ internal sealed class ResyncRun
                 long offset = (long)block * Coarse;
                 int length = (int)Math.Min(Coarse, _target.VirtualSize - offset);
                 await _target.ReadAsync(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                UInt128 hash = ManifestBuilder.HashCoarseBlock(buffer.AsSpan(0, length));
+                UInt128 hash = ManifestBuilder.HashCoarseBlock(buffer.AsSpan(0, length), Fine);
                 _result.BytesRead += length;
                 _result.BytesHashed += hash == UInt128.Zero ? 0 : length;
                 if (hash != manifest.GetBlockHash(block))

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
 
@@ -79,6 +80,9 @@ public sealed class DiskSyncVerbTests
         Assert.Equal(differing, sync.GetProperty("bytesWritten").GetInt64());
         Assert.Equal(dry.GetProperty("manifestBytes").GetInt64(), sync.GetProperty("manifestBytes").GetInt64());
         Assert.InRange(sync.GetProperty("manifestBytes").GetInt64(), 1, differing);
+        Assert.Equal(
+            DiffModel.ManifestBytes(source, target, ManifestOptions.DefaultCoarseBlockSize, ManifestOptions.DefaultFineBlockSize),
+            sync.GetProperty("manifestBytes").GetInt64());
         Assert.Equal("rebuilt", sync.GetProperty("targetManifest").GetString());
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
         Assert.True(File.Exists(targetPath + ".manifest"));

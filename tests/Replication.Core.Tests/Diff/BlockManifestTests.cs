@@ -26,7 +26,7 @@ public sealed class BlockManifestTests
         Assert.Equal(size, manifest.VirtualSize);
         Assert.Equal((size + Coarse - 1) / Coarse, manifest.CoarseBlockCount);
         Assert.Equal((size + Fine - 1) / Fine, manifest.FineBlockCount);
-        ulong[] fines = new ulong[Coarse / Fine];
+        UInt128[] fines = new UInt128[Coarse / Fine];
         int zeroBlocks = 0;
         long hashed = 0;
         for (int block = 0; block < manifest.CoarseBlockCount; block++)
@@ -35,14 +35,15 @@ public sealed class BlockManifestTests
             bool zero = data.IndexOfAnyExcept((byte)0) < 0;
             zeroBlocks += zero ? 1 : 0;
             hashed += zero ? 0 : data.Length;
-            Assert.Equal(zero ? UInt128.Zero : XxHash128.HashToUInt128(data), manifest.GetBlockHash(block));
+            Assert.Equal(DiffModel.BlockHash(data, Fine), manifest.GetBlockHash(block));
             Assert.Equal(zero, manifest.IsZeroBlock(block));
             int count = manifest.ReadFineHashes(block, fines);
             Assert.Equal((data.Length + Fine - 1) / Fine, count);
             for (int f = 0; f < count; f++)
             {
                 ReadOnlySpan<byte> piece = data.Slice(f * Fine, Math.Min(Fine, data.Length - (f * Fine)));
-                Assert.Equal(piece.IndexOfAnyExcept((byte)0) < 0 ? 0UL : XxHash3.HashToUInt64(piece), fines[f]);
+                Assert.Equal(piece.IndexOfAnyExcept((byte)0) < 0 ? UInt128.Zero : XxHash128.HashToUInt128(piece), fines[f]);
+                Assert.Equal(DiffModel.FineHash(piece), fines[f]);
             }
         }
 
@@ -211,7 +212,7 @@ public sealed class BlockManifestTests
         using VirtualDisk changed = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         using ManifestBuildResult rebuilt = await ManifestBuilder.BuildAsync(changed, dir.File("m"), dir.File("m.partial"), options, true, 2 << 20, null, null, CancellationToken.None);
         Assert.Equal(content.Length, rebuilt.BytesHashed);
-        Assert.Equal(XxHash128.HashToUInt128(content.AsSpan(0, 1 << 20)), rebuilt.Manifest.GetBlockHash(0));
+        Assert.Equal(DiffModel.BlockHash(content.AsSpan(0, 1 << 20), 4096), rebuilt.Manifest.GetBlockHash(0));
     }
 
     [Fact]

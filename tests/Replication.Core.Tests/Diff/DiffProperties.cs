@@ -48,6 +48,7 @@ public sealed class DiffProperties
             Assert.Equal(expectedBytes, diff.ChangedBytes);
             Assert.Equal(expectedZero, diff.ZeroBytes);
             Assert.Equal(size, diff.BytesCompared);
+            Assert.Equal(DiffModel.ManifestBytes(source, target, coarse, fine), diff.ManifestBytes);
         }
 
         var options = new ResyncOptions(manifestOptions, dir.File("target.manifest"), dir.File("sync.checkpoint"));

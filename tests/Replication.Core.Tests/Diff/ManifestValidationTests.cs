@@ -48,7 +48,8 @@ public sealed class ManifestValidationTests : IDisposable
     public static TheoryData<string, int, long, int, string> HeaderFields() => new()
     {
         // name, offset, value, width in bytes, expected field
-        { "version 2", ManifestHeader.VersionOffset, 2, 2, "manifest header.Version" },
+        { "version 1 (64-bit fine hashes)", ManifestHeader.VersionOffset, 1, 2, "manifest header.Version" },
+        { "version 3", ManifestHeader.VersionOffset, 3, 2, "manifest header.Version" },
         { "version 0", ManifestHeader.VersionOffset, 0, 2, "manifest header.Version" },
         { "header size", ManifestHeader.HeaderSizeOffset, 64, 2, "manifest header.HeaderSize" },
         { "unknown flag", ManifestHeader.FlagsOffset, 0x80, 4, "manifest header.Flags" },
@@ -193,11 +194,11 @@ public sealed class ManifestValidationTests : IDisposable
     public void A_flipped_fine_hash_is_caught_by_its_block_entry()
     {
         byte[] bytes = (byte[])_valid.Clone();
-        long fineHashOfBlock1 = FineTableOffset + ((Coarse / Fine) * 8) + 40;
+        long fineHashOfBlock1 = FineTableOffset + ((Coarse / Fine) * ManifestHeader.FineHashSize) + 40;
         bytes[fineHashOfBlock1] ^= 0x10;
         InvalidManifestException ex = Rejected(bytes, "fine hash");
         Assert.Equal("manifest fine hashes of block 1", ex.Field);
-        Assert.Equal(FineTableOffset + ((Coarse / Fine) * 8), ex.Offset);
+        Assert.Equal(FineTableOffset + ((Coarse / Fine) * ManifestHeader.FineHashSize), ex.Offset);
     }
 
     [Property(MaxTest = 300)]

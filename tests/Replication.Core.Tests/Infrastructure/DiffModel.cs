@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
 using Replication.Core.Disks;
 
 namespace Replication.Core.Tests.Infrastructure;
@@ -45,6 +47,79 @@ public static class DiffModel
         }
 
         return zero;
+    }
+
+    /// <summary>The manifest's fine hash of <paramref name="piece"/>, computed here: 0 for zeros, else its XxHash128 (1 for 0).</summary>
+    public static UInt128 FineHash(ReadOnlySpan<byte> piece)
+    {
+        if (!piece.ContainsAnyExcept((byte)0))
+        {
+            return UInt128.Zero;
+        }
+
+        UInt128 hash = XxHash128.HashToUInt128(piece);
+        return hash == UInt128.Zero ? UInt128.One : hash;
+    }
+
+    /// <summary>
+    /// The manifest's hash of a coarse block, computed here: 0 for zeros, else the XxHash128 of its fine hashes laid end
+    /// to end as 16-byte little-endian values (1 for 0).
+    /// </summary>
+    public static UInt128 BlockHash(ReadOnlySpan<byte> block, int fineBlockSize)
+    {
+        if (!block.ContainsAnyExcept((byte)0))
+        {
+            return UInt128.Zero;
+        }
+
+        int fines = (block.Length + fineBlockSize - 1) / fineBlockSize;
+        byte[] run = new byte[fines * 16];
+        for (int f = 0; f < fines; f++)
+        {
+            UInt128 h = FineHash(block.Slice(f * fineBlockSize, Math.Min(fineBlockSize, block.Length - (f * fineBlockSize))));
+            BinaryPrimitives.WriteUInt64LittleEndian(run.AsSpan(f * 16), (ulong)h);
+            BinaryPrimitives.WriteUInt64LittleEndian(run.AsSpan((f * 16) + 8), (ulong)(h >> 64));
+        }
+
+        UInt128 hash = XxHash128.HashToUInt128(run);
+        return hash == UInt128.Zero ? UInt128.One : hash;
+    }
+
+    /// <summary>
+    /// The wire cost of the metadata a resync of <paramref name="target"/> to <paramref name="source"/> exchanges: 16
+    /// bytes per coarse block; per differing coarse block a 4-byte index and 16 bytes per fine block; 16 bytes per range,
+    /// ranges being maximal runs of differing fine blocks that agree on whether the source reads as zeros.
+    /// </summary>
+    public static long ManifestBytes(byte[] source, byte[] target, int coarseBlockSize, int fineBlockSize)
+    {
+        long bytes = 0;
+        for (long offset = 0; offset < source.Length; offset += coarseBlockSize)
+        {
+            int length = (int)Math.Min(coarseBlockSize, source.Length - offset);
+            bytes += 16;
+            if (!source.AsSpan((int)offset, length).SequenceEqual(target.AsSpan((int)offset, length)))
+            {
+                bytes += 4 + (16L * ((length + fineBlockSize - 1) / fineBlockSize));
+            }
+        }
+
+        bool? previousZero = null;
+        for (long offset = 0; offset < source.Length; offset += fineBlockSize)
+        {
+            int length = (int)Math.Min(fineBlockSize, source.Length - offset);
+            ReadOnlySpan<byte> s = source.AsSpan((int)offset, length);
+            if (s.SequenceEqual(target.AsSpan((int)offset, length)))
+            {
+                previousZero = null;
+                continue;
+            }
+
+            bool zero = !s.ContainsAnyExcept((byte)0);
+            bytes += previousZero == zero ? 0 : 16;
+            previousZero = zero;
+        }
+
+        return bytes;
     }
 
     /// <summary>Random data in scattered runs with zero regions between them.</summary>
