@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=artifacts/benchmarks
 mkdir -p "$out"
-REPL_BENCH_MAX_MIB=16 dotnet run -c Release --project benchmarks/Replication.Benchmarks -- \
-    --filter '*' --job dry --exporters github json --artifacts "$out/bdn"
+(
+    # The Azurite suite seeds into a real emulator; every other suite ignores it.
+    source scripts/azurite.sh
+    start_azurite >/dev/null
+    REPL_BENCH_MAX_MIB=16 dotnet run -c Release --project benchmarks/Replication.Benchmarks -- \
+        --filter '*' --job dry --exporters github json --artifacts "$out/bdn"
+)
 SIZE_MIB=64 RUNS=3 OUT="$out" ONLY="P1 P2 P3 P6 P7 P9" benchmarks/compare.sh

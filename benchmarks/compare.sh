@@ -207,7 +207,9 @@ if want P7; then
 (
     source scripts/azurite.sh
     start_azurite >/dev/null
-    dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare "$SIZE_MIB" "$RUNS" >"$work/seed.txt"
+    # At most 3 runs: Azurite keeps deleted blobs' bytes in memory until its own collection runs, and 5 runs of five
+    # 1 GiB seeds exceed its in-memory store (half the machine's memory).
+    dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare "$SIZE_MIB" "$((RUNS < 3 ? RUNS : 3))" >"$work/seed.txt"
     # P9 for a seed: peak memory of `repl upload` (concurrency 8) of the same kind of image.
     truncate -s "${SIZE_MIB}M" "$work/p7.img"
     for ((b = 0; b < SIZE_MIB / 32; b += 2)); do
