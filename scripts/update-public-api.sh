@@ -3,6 +3,7 @@
 # PublicAPI.Unshipped.txt, and drops declared symbols that no longer exist (RS0017). Review the diff: the public
 # API changes on purpose only.
 set -euo pipefail
+export LC_ALL=C  # one sort order on every machine
 cd "$(dirname "$0")/.."
 for project in src/*/; do
     name=$(basename "$project")

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Replication.Core;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace Replication.Core;
 /// The message names the file, the byte offset in the file and the field that failed validation.
 /// Never recoverable by retrying: the file must be repaired or replaced.
 /// </summary>
-public class InvalidDiskFormatException : ReplicationException
+public class InvalidDiskFormatException : InvalidFileFormatException
 {
     /// <summary>Creates the exception for a field at an offset of a file.</summary>
     /// <param name="filePath">The file that holds the bad structure (may be null for in-memory images).</param>
@@ -16,14 +14,11 @@ public class InvalidDiskFormatException : ReplicationException
     /// <param name="detail">What is wrong with it.</param>
     /// <param name="innerException">The underlying failure, if any.</param>
     public InvalidDiskFormatException(string? filePath, long offset, string field, string detail, Exception? innerException = null)
-        : base(ReplicationErrorCode.InvalidFormat, false, Format(filePath, offset, field, detail), innerException)
+        : base(filePath, offset, field, detail, innerException)
     {
-        FilePath = filePath;
-        Offset = offset;
-        Field = field;
     }
 
-    /// <summary>Creates the exception with a message only.</summary>
+    /// <summary>Creates the exception with a generic message.</summary>
     public InvalidDiskFormatException()
         : this(null, 0, "unknown", "invalid disk format")
     {
@@ -31,27 +26,13 @@ public class InvalidDiskFormatException : ReplicationException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidDiskFormatException(string message)
-        : base(ReplicationErrorCode.InvalidFormat, false, message)
+        : base(message)
     {
-        Field = "unknown";
     }
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidDiskFormatException(string message, Exception innerException)
-        : base(ReplicationErrorCode.InvalidFormat, false, message, innerException)
+        : base(message, innerException)
     {
-        Field = "unknown";
     }
-
-    /// <summary>The file that holds the bad structure, when known.</summary>
-    public string? FilePath { get; }
-
-    /// <summary>Byte offset in the file of the structure or field that failed validation.</summary>
-    public long Offset { get; }
-
-    /// <summary>The structure and field that failed validation.</summary>
-    public string Field { get; }
-
-    private static string Format(string? filePath, long offset, string field, string detail) =>
-        string.Create(CultureInfo.InvariantCulture, $"{filePath ?? "<memory>"}: invalid {field} at offset {offset} (0x{offset:X}): {detail}");
 }

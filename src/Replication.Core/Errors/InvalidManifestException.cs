@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Replication.Core;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Replication.Core;
 /// file, the byte offset in the file and the field that failed validation. Such a file is never trusted; retrying does
 /// not help: delete it (it is rebuilt from the disk) or supply the right one.
 /// </summary>
-public class InvalidManifestException : ReplicationException
+public class InvalidManifestException : InvalidFileFormatException
 {
     /// <summary>Creates the exception for a field at an offset of a file.</summary>
     /// <param name="filePath">The manifest or checkpoint file (null for one held in memory).</param>
@@ -17,11 +15,8 @@ public class InvalidManifestException : ReplicationException
     /// <param name="detail">What is wrong with it.</param>
     /// <param name="innerException">The underlying failure, if any.</param>
     public InvalidManifestException(string? filePath, long offset, string field, string detail, Exception? innerException = null)
-        : base(ReplicationErrorCode.InvalidFormat, false, Format(filePath, offset, field, detail), innerException)
+        : base(filePath, offset, field, detail, innerException)
     {
-        FilePath = filePath;
-        Offset = offset;
-        Field = field;
     }
 
     /// <summary>Creates the exception with a generic message.</summary>
@@ -32,27 +27,13 @@ public class InvalidManifestException : ReplicationException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidManifestException(string message)
-        : base(ReplicationErrorCode.InvalidFormat, false, message)
+        : base(message)
     {
-        Field = "unknown";
     }
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidManifestException(string message, Exception innerException)
-        : base(ReplicationErrorCode.InvalidFormat, false, message, innerException)
+        : base(message, innerException)
     {
-        Field = "unknown";
     }
-
-    /// <summary>The manifest or checkpoint file, when known.</summary>
-    public string? FilePath { get; }
-
-    /// <summary>Byte offset in the file of the structure or field that failed validation.</summary>
-    public long Offset { get; }
-
-    /// <summary>The structure and field that failed validation.</summary>
-    public string Field { get; }
-
-    private static string Format(string? filePath, long offset, string field, string detail) =>
-        string.Create(CultureInfo.InvariantCulture, $"{filePath ?? "<memory>"}: invalid {field} at offset {offset} (0x{offset:X}): {detail}");
 }
