@@ -26,7 +26,7 @@ public class InvalidDiskFormatException : InvalidFileFormatException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidDiskFormatException(string message)
-        : base(message)
+        : base(message, null)
     {
     }
 

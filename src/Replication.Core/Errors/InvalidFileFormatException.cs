@@ -15,7 +15,7 @@ public abstract class InvalidFileFormatException : ReplicationException
     /// <param name="field">The structure and field that failed, for example <c>VHD footer.Checksum</c>.</param>
     /// <param name="detail">What is wrong with it.</param>
     /// <param name="innerException">The underlying failure, if any.</param>
-    protected InvalidFileFormatException(string? filePath, long offset, string field, string detail, Exception? innerException = null)
+    protected InvalidFileFormatException(string? filePath, long offset, string field, string detail, Exception? innerException)
         : this(filePath, offset, field, field, detail, innerException)
     {
     }
@@ -36,7 +36,7 @@ public abstract class InvalidFileFormatException : ReplicationException
     }
 
     /// <summary>Creates the exception with a message only (the field is unknown).</summary>
-    protected InvalidFileFormatException(string message, Exception? innerException = null)
+    protected InvalidFileFormatException(string message, Exception? innerException)
         : base(ReplicationErrorCode.InvalidFormat, false, message, innerException)
     {
         Field = "unknown";

@@ -29,7 +29,7 @@ public class InvalidLogFormatException : InvalidFileFormatException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidLogFormatException(string message)
-        : base(message)
+        : base(message, null)
     {
         Structure = "log";
     }

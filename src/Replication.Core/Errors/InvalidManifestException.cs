@@ -27,7 +27,7 @@ public class InvalidManifestException : InvalidFileFormatException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidManifestException(string message)
-        : base(message)
+        : base(message, null)
     {
     }
 
