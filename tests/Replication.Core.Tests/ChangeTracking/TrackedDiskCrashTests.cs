@@ -155,7 +155,13 @@ public sealed class TrackedDiskCrashTests
             Assert.True(closing || !report.WasClosedCleanly, context);
             Assert.True(!done || report.WasClosedCleanly, context);
             Assert.Equal(!report.WasClosedCleanly, resync.Reasons.HasFlag(ResyncReasons.UncleanShutdown));
-            Assert.False(resync.WholeDisk, $"{context}: {resync}");
+            // A VHDX renews its DataWriteGuid with the session's first write. Killed after that renewal and before the
+            // tracker records the new GUID (the first write had not returned), the next open cannot tell this session's
+            // write from an edit made while tracking was off, and asks for a whole-disk resync: the safe side. Never
+            // otherwise.
+            bool firstWriteWindow = lastStarted <= 0 && resync.Reasons.HasFlag(ResyncReasons.DataWriteGuidChanged);
+            Assert.True(!resync.WholeDisk || firstWriteWindow, $"{context}: {resync}");
+            IReadOnlyList<DiskExtent> mayDiffer = resync.WholeDisk ? [new DiskExtent(0, Size)] : resync.Ranges;
 
             IReadOnlyList<SealedLog> pending = disk.PendingLogs;
             foreach ((long sequence, string hash) in sealedBeforeKill)
@@ -184,7 +190,7 @@ public sealed class TrackedDiskCrashTests
             }
 
             DifferOnlyInside(model, replica, inFlight, $"{context}: logs vs acknowledged writes");
-            DifferOnlyInside(replica, current, resync.Ranges, $"{context}: replica vs disk outside the reported ranges");
+            DifferOnlyInside(replica, current, mayDiffer, $"{context}: replica vs disk outside the reported ranges");
         }
 
         // Closed cleanly this time: the next open finds nothing to recover, and the reasons are still there.
