@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Replication.Cli;
 
 var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them.");
@@ -13,4 +14,16 @@ if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.Help
     return 2;
 }
 
-return await parsed.InvokeAsync().ConfigureAwait(false);
+// SIGINT and SIGTERM cancel the running verb, which saves its checkpoint and releases its fence before the process
+// exits (130 or 143); System.CommandLine's own handling is off so that nothing is cut short.
+using var interrupt = new CancellationTokenSource();
+using PosixSignalRegistration onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+using PosixSignalRegistration onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, interrupt.Token).ConfigureAwait(false);
+
+void Interrupted(PosixSignalContext context)
+{
+    context.Cancel = true;
+    CliCommand.Signal = context.Signal;
+    interrupt.Cancel();
+}

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Replication.Core;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Azure;
@@ -24,18 +25,21 @@ internal static class TransferCommands
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint file that lets an interrupted upload resume (default: <disk>.upload-checkpoint)." };
         var breakFence = new Option<bool>("--break-fence") { Description = "Take the replica's writer fence even from a writer that holds it." };
         var createContainer = new Option<bool>("--create-container") { Description = "Create the Azure container when it does not exist (otherwise a missing container is an error)." };
+        var create = new Option<bool>("--create") { Description = "Create the --target directory when it does not exist (otherwise a missing directory is an error)." };
         var command = new Command("upload", "Seed a replica (an Azure page blob holding a fixed VHD, or a local directory) from a disk; zero runs are not sent, and an interrupted upload resumes.")
         {
-            disk, concurrency, maxRate, checkpoint, breakFence, createContainer,
+            disk, concurrency, maxRate, checkpoint, breakFence, createContainer, create,
         };
         target.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk source = VirtualDisk.Open(parse.GetValue(disk)!, DiskOpenOptions.ReadOnlyAccess);
-            IReplicaTarget replica = target.Create(parse, parse.GetValue(createContainer));
+            IReplicaTarget replica = target.Create(parse, parse.GetValue(createContainer), parse.GetValue(create));
             long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
-            bool created = await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
+            bool created = await CreateReplicaAsync(replica, size, cancellationToken).ConfigureAwait(false);
+            string checkpointPath = parse.GetValue(checkpoint) ?? DefaultCheckpoint(source.FilePath!);
+            CliCommand.ResumeHint = $"the checkpoint {checkpointPath} is saved and the replica's fence released: run the same command again to resume";
             ReplicaSeedResult seed;
             await using (IReplicaWriter writer = await replica.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = parse.GetValue(breakFence) }, cancellationToken).ConfigureAwait(false))
             {
@@ -44,10 +48,12 @@ internal static class TransferCommands
                     MaxConcurrency = parse.GetValue(concurrency),
                     MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
                     DestinationKnownZero = created,
-                    CheckpointPath = parse.GetValue(checkpoint) ?? source.FilePath + ".upload-checkpoint",
+                    CheckpointPath = checkpointPath,
                 };
 
-                // A replica that already holds a seed and its manifest is re-seeded by manifest: only what differs is sent.
+                // A replica that already holds a seed is re-seeded by manifest: only what differs is sent. Its stored
+                // manifest is used only when the replica's stamp and a sample show nothing else changed it; otherwise the
+                // replica is hashed first.
                 seed = await ReplicaSeeder.SeedAsync(source, replica, writer, new ReplicaSeedOptions { Transfer = options, IgnoreStoredManifest = created }, cancellationToken).ConfigureAwait(false);
             }
 
@@ -59,6 +65,9 @@ internal static class TransferCommands
                 .Add("virtualSize", size)
                 .Add("created", created)
                 .Add("mode", seed.Mode == ReplicaSeedMode.ByManifest ? "manifest" : "full")
+                .Add("replicaManifest", seed.ReplicaManifest switch { TargetManifestOrigin.Verified => "verified", TargetManifestOrigin.Rebuilt => "rebuilt", _ => null })
+                .Add("replicaManifestRejection", seed.ReplicaManifestRejection)
+                .Add("replicaBytesRead", seed.ReplicaBytesRead)
                 .Add("bytesDiffering", seed.BytesDiffering)
                 .Add("bytesRead", result.BytesRead)
                 .Add("bytesUploaded", result.BytesSent)
@@ -128,14 +137,55 @@ internal static class TransferCommands
         return command;
     }
 
+    /// <summary>
+    /// Creates the replica (and the local site's directory, when the caller allowed it); when that fails, a directory
+    /// made for it is removed again, so a refused target leaves nothing behind.
+    /// </summary>
+    private static async Task<bool> CreateReplicaAsync(IReplicaTarget replica, long size, CancellationToken cancellationToken)
+    {
+        string? made = replica is LocalDirectoryTarget local && !Directory.Exists(local.Location) ? local.Location : null;
+        try
+        {
+            return await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (made is not null)
+        {
+            Directory.Delete(made, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <c>DISK.upload-checkpoint</c> beside the disk; for a file name too long to take the suffix, a shortened name made
+    /// unique by a hash of the full path.
+    /// </summary>
+    internal static string DefaultCheckpoint(string diskPath)
+    {
+        const string Suffix = ".upload-checkpoint";
+        const int NameLimit = 255;
+        string name = Path.GetFileName(diskPath);
+        if (System.Text.Encoding.UTF8.GetByteCount(name) + Suffix.Length <= NameLimit)
+        {
+            return diskPath + Suffix;
+        }
+
+        string hash = System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(diskPath)).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+        string prefix = name[..Math.Min(name.Length, 100)];
+        while (System.Text.Encoding.UTF8.GetByteCount(prefix) > 100)
+        {
+            prefix = prefix[..^1];
+        }
+
+        return Path.Combine(Path.GetDirectoryName(diskPath)!, $"{prefix}-{hash}{Suffix}");
+    }
+
     /// <summary>The target options every transfer verb takes: Azure (connection string, container, blob) or --target DIR.</summary>
     private sealed class Target
     {
         private readonly Option<string?> _directory = new("--target") { Description = "A local directory target instead of Azure." };
-        private readonly Option<string> _replicaFormat = new("--replica-format")
+        private readonly Option<string?> _replicaFormat = new("--replica-format")
         {
-            Description = "The local replica file's format: vhd (fixed, the default), vhdx (fixed) or raw.",
-            DefaultValueFactory = _ => "vhd",
+            Description = "The local replica file's format when the site is new: vhd (fixed, the default), vhdx (fixed) or raw. A site keeps the format its replica was created with.",
         };
         private readonly Option<string?> _connectionString = new("--connection-string")
         {
@@ -155,7 +205,10 @@ internal static class TransferCommands
             command.Options.Add(_blob);
         }
 
-        public IReplicaTarget Create(ParseResult parse, bool createContainer = false)
+        /// <param name="parse">The verb's parsed options.</param>
+        /// <param name="createContainer">Create a missing Azure container.</param>
+        /// <param name="createDirectory">Whether a missing local directory may be created (by the replica's creation); null for a verb that creates nothing.</param>
+        public IReplicaTarget Create(ParseResult parse, bool createContainer = false, bool? createDirectory = null)
         {
             if (parse.GetValue(_directory) is { } directory)
             {
@@ -164,8 +217,21 @@ internal static class TransferCommands
                     throw new ArgumentException("--target takes the place of --connection-string, --container and --blob; give one or the other.");
                 }
 
-                DiskFormat format = parse.GetValue(_replicaFormat) switch { "raw" => DiskFormat.Raw, "vhdx" => DiskFormat.Vhdx, _ => DiskFormat.Vhd };
-                return new LocalDirectoryTarget(directory, new LocalDirectoryTargetOptions { ReplicaFormat = format });
+                DiskFormat? format = parse.GetValue(_replicaFormat) switch { "raw" => DiskFormat.Raw, "vhdx" => DiskFormat.Vhdx, "vhd" => DiskFormat.Vhd, _ => null };
+                var local = new LocalDirectoryTarget(directory, new LocalDirectoryTargetOptions { ReplicaFormat = format });
+                if (createDirectory != true && !Directory.Exists(local.Location))
+                {
+                    throw new ArgumentException(createDirectory is null
+                        ? $"{local.Location}: no such directory."
+                        : $"{local.Location}: no such directory (pass --create to make a new site there).");
+                }
+
+                return local;
+            }
+
+            if (parse.GetValue(_replicaFormat) is not null)
+            {
+                throw new ArgumentException("--replica-format applies to a local --target only (an Azure replica is always a fixed VHD).");
             }
 
             string connectionString = parse.GetValue(_connectionString) ?? Environment.GetEnvironmentVariable(ConnectionStringVariable)

@@ -49,6 +49,9 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
 
     public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
+    public ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(StoredManifest.None("The null writer keeps no manifest."));
+
     public ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("The null writer keeps no recovery points.");
 

@@ -1,17 +1,17 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using Replication.Core.Disks;
+using Replication.Core.IO;
 
 namespace Replication.Core.Diff;
 
 /// <summary>
-/// A cheap fingerprint of a disk's files, taken without reading data: for the disk and each parent, the VHDX
-/// DataWriteGuid where the format has one (the format renews it before the first data write after an open, and it
-/// ignores header-only updates such as a clean close), otherwise the file length and last-write time; folded into 128
-/// bits. A manifest records the stamp of the disk it
-/// was built from; a different stamp means the disk may have changed since. Equal stamps are evidence, not proof (a
-/// write within the file system's timestamp granularity, or a tool that restores timestamps, keeps the stamp), which is
-/// why a stored manifest is also verified on a sample before it is trusted.
+/// A cheap fingerprint of a disk's files, taken without reading data: for the disk and each parent, the file's
+/// identity and change times (<see cref="FileStamp"/>: device, inode, length, modification and change time), the VHDX
+/// DataWriteGuid where the format has one, and the disk's geometry; folded into 128 bits. A manifest records the stamp
+/// of the disk it was built from; a different stamp means the disk may have changed since. Any write through the file
+/// system moves the change time, which no tool can set back, so a write by another program, a restored backup or a
+/// replaced file is caught; a manifest with a matching stamp is also verified on a sample before it is trusted.
 /// </summary>
 internal readonly record struct DiskStamp(UInt128 Value)
 {
@@ -34,13 +34,7 @@ internal readonly record struct DiskStamp(UInt128 Value)
             }
 
             record.Clear();
-            if (d.DataWriteGuid is null)
-            {
-                var info = new FileInfo(path);
-                BinaryPrimitives.WriteInt64LittleEndian(record, info.Length);
-                BinaryPrimitives.WriteInt64LittleEndian(record[8..], info.LastWriteTimeUtc.Ticks);
-            }
-
+            BinaryPrimitives.WriteUInt128LittleEndian(record, FileStamp.Of(path));
             BinaryPrimitives.WriteInt64LittleEndian(record[16..], d.VirtualSize);
             BinaryPrimitives.WriteInt32LittleEndian(record[24..], (int)d.Format);
             BinaryPrimitives.WriteInt32LittleEndian(record[28..], (int)d.DiskType);

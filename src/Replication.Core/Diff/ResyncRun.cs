@@ -11,7 +11,6 @@ internal sealed class ResyncRun
     /// <summary>Largest piece read from the source and written to the target at once.</summary>
     internal const int CopyChunkSize = 4 << 20;
 
-    private const int MinimumSampleBlocks = 16;
     private const int PiecesInFlight = 4;
     private const long CopyProgressStep = 16L << 20;
 
@@ -327,41 +326,17 @@ internal sealed class ResyncRun
     private async Task<int?> SampleMatchesAsync(BlockManifest manifest, CancellationToken cancellationToken)
     {
         SetPhase(ResyncPhase.VerifyingTarget);
-        int blocks = manifest.CoarseBlockCount;
-        int count = (int)Math.Min(blocks, Math.Max(MinimumSampleBlocks, Math.Ceiling(blocks * _options.SampleFraction)));
-        Random random = _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared;
-        var chosen = new HashSet<int>();
-        for (int j = blocks - count; j < blocks; j++)
-        {
-            // Floyd's algorithm: count distinct indices, uniformly, in count steps.
-            int pick = random.Next(j + 1);
-            chosen.Add(chosen.Contains(pick) ? j : pick);
-        }
-
-        int[] sample = [.. chosen.Order()];
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Coarse);
-        try
-        {
-            foreach (int block in sample)
+        return await ManifestSample.FindMismatchAsync(
+            manifest,
+            (offset, destination, ct) => _target.ReadAsync(offset, destination, ct),
+            _options.SampleFraction,
+            _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared,
+            (read, hashed) =>
             {
-                long offset = (long)block * Coarse;
-                int length = (int)Math.Min(Coarse, _target.VirtualSize - offset);
-                await _target.ReadAsync(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                UInt128 hash = ManifestBuilder.HashCoarseBlock(buffer.AsSpan(0, length), Fine);
-                _result.BytesRead += length;
-                _result.BytesHashed += hash == UInt128.Zero ? 0 : length;
-                if (hash != manifest.GetBlockHash(block))
-                {
-                    return block;
-                }
-            }
-
-            return null;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+                _result.BytesRead += read;
+                _result.BytesHashed += hashed;
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private void Compare(BlockManifest source, BlockManifest target, long cursor, bool resumedCopy, CancellationToken cancellationToken)

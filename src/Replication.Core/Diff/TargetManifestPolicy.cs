@@ -4,8 +4,8 @@ namespace Replication.Core.Diff;
 public enum TargetManifestPolicy
 {
     /// <summary>
-    /// Trust a stored manifest when it is intact, has the right geometry, its stamp matches the target (file lengths,
-    /// last-write times, DataWriteGuids) and a random sample of its coarse blocks re-hashed from the target matches;
+    /// Trust a stored manifest when it is intact, has the right geometry, its stamp matches the target (file identities,
+    /// lengths, modification and change times, DataWriteGuids) and a random sample of its coarse blocks re-hashed from the target matches;
     /// otherwise rebuild it from the target. The default.
     /// </summary>
     VerifyStampAndSample = 0,

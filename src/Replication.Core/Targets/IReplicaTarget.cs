@@ -73,9 +73,13 @@ public interface IReplicaTarget
     /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.NotFound"/> when no replica exists.</exception>
     ValueTask<IVirtualDisk> OpenReplicaAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Opens the block manifest stored beside the replica, or returns null when none has been written.</summary>
+    /// <summary>
+    /// Opens the block manifest stored beside the replica when it still describes the replica as it is now: its recorded
+    /// replica stamp equals the replica's current one. Otherwise (none stored, the replica written by anything else since,
+    /// restored, replaced, resized, or a writer holding the fence right now) the result carries no content and says why.
+    /// </summary>
     /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.IntegrityCheckFailed"/> when it no longer matches its hash.</exception>
-    ValueTask<Stream?> OpenManifestAsync(CancellationToken cancellationToken = default);
+    ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The recovery points, oldest first.</summary>
     IAsyncEnumerable<RecoveryPoint> ListRecoveryPointsAsync(CancellationToken cancellationToken = default);

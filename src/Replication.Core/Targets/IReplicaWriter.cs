@@ -7,6 +7,9 @@ namespace Replication.Core.Targets;
 /// fence changes nothing.
 /// </summary>
 /// <remarks>
+/// The stored manifest describes the replica exactly or is not given out: the first change to the replica's data after
+/// the writer took the fence, or after it last wrote the manifest, durably withdraws the stored manifest before the
+/// change is made, and <see cref="WriteManifestAsync"/> records the replica's stamp with the new one.
 /// Writes of disjoint ranges may run concurrently. Offsets and lengths are multiples of 512. Each call is one attempt:
 /// a transient failure is thrown as a recoverable <see cref="ReplicationException"/> and the caller (the transfer
 /// pipeline) retries it; every write is idempotent, so a retry after a lost reply is harmless. Disposing releases the
@@ -57,9 +60,19 @@ public interface IReplicaWriter : IAsyncDisposable
 
     /// <summary>
     /// Replaces the block manifest with <paramref name="content"/> (read to the end) atomically: a reader sees the old
-    /// or the new manifest, never a mix, and the new one is durable when this returns.
+    /// or the new manifest, never a mix, and the new one is durable when this returns. The caller guarantees that the
+    /// content describes the replica as it is now (every write completed); the target flushes the replica and records
+    /// its stamp with the manifest, so that any later change, by this writer or anything else, withdraws it.
     /// </summary>
     ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Opens the stored block manifest when it still describes the replica as this writer found it when it took the
+    /// fence (the replica's stamp then equals the one recorded with the manifest) and this writer has changed nothing
+    /// since; otherwise the result carries no content and says why.
+    /// </summary>
+    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.IntegrityCheckFailed"/> when it no longer matches its hash.</exception>
+    ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Records the replica as it is now as a new recovery point, durable when this returns. Writes completed before the

@@ -5,18 +5,20 @@ using Replication.Core.Targets;
 namespace Replication.Core.Transfer;
 
 /// <summary>
-/// Seeds a replica, or re-seeds one by block manifest: the source is hashed into a manifest, compared with the manifest
-/// the target stored after its last completed seed, and only the differing fine blocks are sent. The new manifest is
-/// stored on the target once the replica is flushed.
+/// Seeds a replica, or re-seeds one by block manifest: the source is hashed into a manifest, compared with a manifest
+/// of the replica, and only the differing fine blocks are sent. The replica's manifest is the one the target stored
+/// after the last completed seed when it can be trusted — its recorded replica stamp matches (nothing else wrote the
+/// replica since) and a random sample of the replica re-hashes to it — and otherwise one hashed from the replica now.
+/// The source's manifest is stored on the target once the replica is flushed.
 /// </summary>
 /// <remarks>
-/// The stored manifest is removed before the first byte of the replica changes, so an interrupted seed never leaves a
-/// manifest that describes bytes the replica no longer holds: the next run sends everything (resuming from the
-/// transfer checkpoint when one was set) instead of trusting a stale record.
+/// The writer withdraws the stored manifest before the first byte of the replica changes, so an interrupted seed never
+/// leaves a manifest that describes bytes the replica no longer holds; the next run resumes from the transfer
+/// checkpoint when one was kept, and otherwise hashes the replica rather than trusting a stale record.
 /// </remarks>
 public static class ReplicaSeeder
 {
-    /// <summary>Makes the replica equal to <paramref name="source"/>, sending as little as the stored manifest allows.</summary>
+    /// <summary>Makes the replica equal to <paramref name="source"/>, sending as little as a trusted replica manifest allows.</summary>
     /// <param name="source">The disk to copy; it must not change while the seed runs.</param>
     /// <param name="target">The target holding the replica and its manifest.</param>
     /// <param name="writer">The fenced writer of that target's replica.</param>
@@ -40,27 +42,34 @@ public static class ReplicaSeeder
         {
             using ManifestBuildResult built = await BlockManifest.BuildAsync(
                 source, Path.Combine(work, "source.manifest"), options.Manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
-            (BlockDiff? diff, string? problem) = options.IgnoreStoredManifest
-                ? (null, null)
-                : await CompareWithStoredAsync(built.Manifest, target, Path.Combine(work, "target.manifest"), cancellationToken).ConfigureAwait(false);
-
-            // From here on the replica changes: its stored manifest must not outlive an interrupted run.
-            await writer.WriteManifestAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-            TransferResult transfer = diff is null
-                ? await TransferPipeline.SeedAsync(source, writer, options.Transfer, cancellationToken).ConfigureAwait(false)
-                : await TransferPipeline.CopyRangesAsync(source, writer, diff.Ranges, options.Transfer with { CheckpointPath = null }, cancellationToken).ConfigureAwait(false);
+            var result = new ReplicaSeedResult { ManifestBytesHashed = built.BytesHashed };
+            BlockManifest? replica = options.IgnoreStoredManifest
+                ? null
+                : await ReplicaManifestAsync(built.Manifest, target, writer, options, Path.Combine(work, "replica.manifest"), result, cancellationToken).ConfigureAwait(false);
+            using (replica)
+            {
+                if (replica is null)
+                {
+                    result.Mode = ReplicaSeedMode.Full;
+                    result.BytesDiffering = source.VirtualSize;
+                    result.Transfer = await TransferPipeline.SeedAsync(source, writer, options.Transfer, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    BlockDiff diff = BlockDiff.Compare(built.Manifest, replica, cancellationToken);
+                    result.Mode = ReplicaSeedMode.ByManifest;
+                    result.BytesDiffering = diff.ChangedBytes;
+                    result.Transfer = await TransferPipeline.CopyRangesAsync(
+                        source, writer, diff.Ranges, options.Transfer with { CheckpointPath = null }, cancellationToken).ConfigureAwait(false);
+                }
+            }
 
             await using (FileStream manifest = File.OpenRead(built.Manifest.FilePath))
             {
                 await writer.WriteManifestAsync(manifest, cancellationToken).ConfigureAwait(false);
             }
 
-            return new ReplicaSeedResult(
-                diff is null ? ReplicaSeedMode.Full : ReplicaSeedMode.ByManifest,
-                diff?.ChangedBytes ?? source.VirtualSize,
-                built.BytesHashed,
-                problem,
-                transfer);
+            return result;
         }
         finally
         {
@@ -68,39 +77,75 @@ public static class ReplicaSeeder
         }
     }
 
-    /// <summary>The diff against the target's stored manifest, or null and the reason it cannot be used.</summary>
-    private static async Task<(BlockDiff? Diff, string? Problem)> CompareWithStoredAsync(
-        BlockManifest source, IReplicaTarget target, string copyPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// The replica's manifest: the stored one when its stamp and a sample agree with the replica, else one hashed from the
+    /// replica now; null when a full, checkpointed seed is to resume instead.
+    /// </summary>
+    private static async Task<BlockManifest?> ReplicaManifestAsync(
+        BlockManifest source,
+        IReplicaTarget target,
+        IReplicaWriter writer,
+        ReplicaSeedOptions options,
+        string path,
+        ReplicaSeedResult result,
+        CancellationToken cancellationToken)
     {
-        Stream? stored = await target.OpenManifestAsync(cancellationToken).ConfigureAwait(false);
-        if (stored is null)
+        string? rejection;
+        await using (StoredManifest stored = await writer.OpenManifestAsync(cancellationToken).ConfigureAwait(false))
         {
-            return (null, null);
-        }
-
-        await using (stored.ConfigureAwait(false))
-        {
-            if (stored.CanSeek && stored.Length == 0)
+            rejection = stored.Rejection;
+            if (stored.Content is { } content)
             {
-                return (null, "the stored manifest is empty (a seed was interrupted)");
-            }
-
-            FileStream copy = File.Create(copyPath);
-            await using (copy.ConfigureAwait(false))
-            {
-                await stored.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                FileStream copy = File.Create(path);
+                await using (copy.ConfigureAwait(false))
+                {
+                    await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
 
-        try
+        if (rejection is null)
         {
-            using BlockManifest manifest = BlockManifest.Open(copyPath);
-            return (BlockDiff.Compare(source, manifest, cancellationToken), null);
+            BlockManifest? manifest = null;
+            try
+            {
+                manifest = BlockManifest.Open(path);
+                manifest.EnsureGeometry(source.VirtualSize, source.CoarseBlockSize, source.FineBlockSize);
+                int? mismatch = await ManifestSample.FindMismatchAsync(
+                    manifest,
+                    (offset, destination, ct) => writer.ReadAsync(offset, destination, ct),
+                    options.SampleFraction,
+                    options.RandomSeed is { } seed ? new Random(seed) : Random.Shared,
+                    (read, _) => result.ReplicaBytesRead += read,
+                    cancellationToken).ConfigureAwait(false);
+                if (mismatch is null)
+                {
+                    result.ReplicaManifest = TargetManifestOrigin.Verified;
+                    return manifest;
+                }
+
+                rejection = $"{writer.Location}: coarse block {mismatch} of the replica does not match its stored manifest (changed outside this tool)";
+            }
+            catch (InvalidManifestException ex)
+            {
+                // Damaged, of another version or cut differently: never trusted.
+                rejection = ex.Message;
+            }
+
+            manifest?.Dispose();
         }
-        catch (InvalidManifestException ex)
+
+        result.ReplicaManifestRejection = rejection;
+        if (options.Transfer.CheckpointPath is { } checkpoint && File.Exists(checkpoint))
         {
-            // A stored manifest that is damaged, empty or of other block sizes is never trusted: send everything.
-            return (null, ex.Message);
+            // An interrupted full seed of this source: its checkpoint knows what was sent.
+            return null;
         }
+
+        using IVirtualDisk replica = await target.OpenReplicaAsync(cancellationToken).ConfigureAwait(false);
+        ManifestBuildResult rebuilt = await BlockManifest.BuildAsync(replica, path + ".rebuilt", options.Manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
+        result.ReplicaManifest = TargetManifestOrigin.Rebuilt;
+        result.ReplicaBytesRead += rebuilt.BytesRead;
+        return rebuilt.Manifest;
     }
 }

@@ -26,7 +26,7 @@ public sealed class TransferVerbTests
         DiskAssert.FilesEqual(source, back);
 
         string local = dir.File("local");
-        Repl.Run("upload", source, "--target", local, "--replica-format", "raw", "--json").Json();
+        Repl.Run("upload", source, "--target", local, "--create", "--replica-format", "raw", "--json").Json();
         Repl.Run("download", "--target", local, "--replica-format", "raw", dir.File("local.img"), "--json").Json();
         DiskAssert.FilesEqual(source, dir.File("local.img"));
     }

@@ -122,7 +122,7 @@ public sealed class ResyncTests : IDisposable
     }
 
     [Fact]
-    public async Task A_target_changed_behind_an_unchanged_stamp_is_caught_by_the_sample()
+    public async Task A_target_written_with_its_mtime_and_size_restored_is_caught_by_its_change_time()
     {
         (byte[] source, byte[] target) = Scenario(5);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
@@ -136,8 +136,27 @@ public sealed class ResyncTests : IDisposable
 
         File.SetLastWriteTimeUtc(targetPath, stamp);
 
-        // 12 blocks and at least 16 sampled: every block is checked, so the change cannot hide.
+        // Size and modification time are as the manifest recorded them; the change time, which no tool can set back, is not.
         ResyncResult result = await SyncAsync(sourcePath, targetPath, Options());
+        Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
+        Assert.Contains("stamp differs", result.TargetManifestRejection, StringComparison.Ordinal);
+        Assert.Equal(source, SyncDisks.ReadAll(targetPath));
+    }
+
+    [Fact]
+    public async Task A_target_changed_while_its_stamp_is_not_checked_is_caught_by_the_sample()
+    {
+        (byte[] source, byte[] target) = Scenario(5);
+        string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
+        string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
+        await SyncAsync(sourcePath, targetPath, Options());
+        using (VirtualDisk t = VirtualDisk.Open(targetPath))
+        {
+            t.Write(3_000_000, new byte[] { 9 });
+        }
+
+        // 12 blocks and at least 16 sampled: every block is checked, so the change cannot hide.
+        ResyncResult result = await SyncAsync(sourcePath, targetPath, Options(policy: TargetManifestPolicy.VerifySample));
         Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
         Assert.Contains("block 2 of the target does not match", result.TargetManifestRejection, StringComparison.Ordinal);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
@@ -365,8 +384,9 @@ public sealed class ResyncTests : IDisposable
         }
     }
 
-    private ResyncOptions Options(bool dryRun = false, long interval = ResyncOptions.DefaultCheckpointInterval, int parallelism = 0) =>
-        new(new ManifestOptions(Blocks.CoarseBlockSize, Blocks.FineBlockSize, parallelism), _dir.File("target.manifest"), _dir.File("target.sync"), dryRun: dryRun, checkpointInterval: interval, randomSeed: 1);
+    private ResyncOptions Options(
+        bool dryRun = false, long interval = ResyncOptions.DefaultCheckpointInterval, int parallelism = 0, TargetManifestPolicy policy = TargetManifestPolicy.VerifyStampAndSample) =>
+        new(new ManifestOptions(Blocks.CoarseBlockSize, Blocks.FineBlockSize, parallelism), _dir.File("target.manifest"), _dir.File("target.sync"), policy, dryRun: dryRun, checkpointInterval: interval, randomSeed: 1);
 
     private static async Task<ResyncResult> SyncAsync(
         string sourcePath,

@@ -164,15 +164,16 @@ public abstract class ReplicaTargetContractTests : IDisposable
     {
         IReplicaTarget target = await NewTargetAsync();
         await target.CreateReplicaAsync(Size);
-        Assert.Null(await target.OpenManifestAsync());
+        Assert.Null((await target.OpenManifestAsync()).Content);
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
             await writer.WriteManifestAsync(new MemoryStream(RandomBytes(100_000, 3)));
             await writer.WriteManifestAsync(new MemoryStream(RandomBytes(6_000_000, 4)));
         }
 
-        await using Stream? manifest = await SameTarget(target).OpenManifestAsync();
-        Assert.NotNull(manifest);
+        await using StoredManifest stored = await SameTarget(target).OpenManifestAsync();
+        Stream? manifest = stored.Content;
+        Assert.True(manifest is not null, stored.Rejection);
         var copy = new MemoryStream();
         await manifest.CopyToAsync(copy);
         Assert.True(copy.ToArray().AsSpan().SequenceEqual(RandomBytes(6_000_000, 4)));
@@ -298,7 +299,7 @@ public abstract class ReplicaTargetContractTests : IDisposable
         await current.WriteAsync(2 << 20, new byte[512]);
         using IVirtualDisk replica = await target.OpenReplicaAsync();
         DiskAssert.ContentEquals(model, replica);
-        Assert.Null(await target.OpenManifestAsync());
+        Assert.Null((await target.OpenManifestAsync()).Content);
         Assert.Equal([point.Id], (await ToListAsync(target.ListRecoveryPointsAsync())).Select(p => p.Id));
     }
 

@@ -1,3 +1,4 @@
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Local;
@@ -51,7 +52,8 @@ public sealed class ReplicaSeederTests : IDisposable
 
         ReplicaSeedResult second = await SeedAsync(sourcePath, target);
         Assert.Equal(ReplicaSeedMode.ByManifest, second.Mode);
-        Assert.Null(second.StoredManifestProblem);
+        Assert.Equal(TargetManifestOrigin.Verified, second.ReplicaManifest);
+        Assert.Null(second.ReplicaManifestRejection);
         Assert.Equal(4 * 4096, second.BytesDiffering);
         Assert.Equal(3 * 4096, second.Transfer.BytesSent); // the zeroed page is cleared, not sent
         await AssertReplicaEqualsAsync(target, content);
@@ -71,19 +73,21 @@ public sealed class ReplicaSeederTests : IDisposable
         IReplicaTarget target = await NewTargetAsync(kind);
         await SeedAsync(sourcePath, target);
 
-        // An interrupted seed leaves an empty manifest; a damaged one fails its checksums.
+        // An empty manifest, and a damaged one that fails its checksums, each stored for a replica that drifted from
+        // what any manifest says.
         foreach (byte[] stored in new[] { Array.Empty<byte>(), Damaged(await ReadManifestAsync(target)) })
         {
             await using (IReplicaWriter writer = await target.AcquireWriterAsync())
             {
-                await writer.WriteManifestAsync(new MemoryStream(stored));
-                await writer.WriteAsync(1 << 20, new byte[512]); // the replica drifted from what any manifest says
+                await writer.WriteAsync(1 << 20, new byte[512]);
                 await writer.FlushAsync();
+                await writer.WriteManifestAsync(new MemoryStream(stored));
             }
 
             ReplicaSeedResult reseed = await SeedAsync(sourcePath, target);
-            Assert.Equal(ReplicaSeedMode.Full, reseed.Mode);
-            Assert.NotNull(reseed.StoredManifestProblem);
+            Assert.Equal(ReplicaSeedMode.ByManifest, reseed.Mode);
+            Assert.Equal(TargetManifestOrigin.Rebuilt, reseed.ReplicaManifest);
+            Assert.NotNull(reseed.ReplicaManifestRejection);
             await AssertReplicaEqualsAsync(target, content);
         }
     }
@@ -116,7 +120,8 @@ public sealed class ReplicaSeederTests : IDisposable
 
     private static async Task<byte[]> ReadManifestAsync(IReplicaTarget target)
     {
-        await using Stream stored = (await target.OpenManifestAsync())!;
+        await using StoredManifest manifest = await target.OpenManifestAsync();
+        Stream stored = manifest.Content ?? throw new InvalidOperationException(manifest.Rejection);
         using var copy = new MemoryStream();
         await stored.CopyToAsync(copy);
         return copy.ToArray();

@@ -31,6 +31,7 @@ public class AzurePageBlobTarget : IReplicaTarget
     internal const string ManifestMetadata = "repl_manifest";
     internal const string HashMetadata = "repl_xxh128";
     internal const string LabelMetadata = "repl_label";
+    internal const string ReplicaStampMetadata = "repl_replica_stamp";
     private const int BlockSize = 4 << 20;
     private const long MaxBlobSize = 8L << 40;
 
@@ -103,7 +104,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         BlockBlobClient blob = _staging.GetBlockBlobClient(LogPrefix + name);
         if (await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false) is { } existing)
         {
-            return await SameAsExistingAsync(name, content, expectedHash, existing, cancellationToken).ConfigureAwait(false);
+            return await SameAsExistingAsync(name, content, expectedHash, (existing.Hash, existing.Length), cancellationToken).ConfigureAwait(false);
         }
 
         (UInt128 hash, long length, List<string> blocks) = await StageBlocksAsync(blob, content, cancellationToken).ConfigureAwait(false);
@@ -132,7 +133,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         if (conflict is not null)
         {
             // Staged concurrently, or by an earlier attempt whose answer was lost.
-            (UInt128 Hash, long Length)? raced = await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false);
+            (UInt128 Hash, long Length, string? Stamp)? raced = await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false);
             return raced is { } r && r.Hash == hash && r.Length == length
                 ? new StagedLog(name, length, hash)
                 : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{Location}: a log named '{name}' with other content is already staged.", innerException: conflict);
@@ -258,7 +259,21 @@ public class AzurePageBlobTarget : IReplicaTarget
         await RunAsync(async ct => await PageBlobDisk.OpenAsync(PageBlob, Location, ct).ConfigureAwait(false), "opening the replica", cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc />
-    public virtual async ValueTask<Stream?> OpenManifestAsync(CancellationToken cancellationToken = default)
+    public virtual ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
+        OpenManifestAsync(expectedStamp: null, cancellationToken);
+
+    /// <summary>
+    /// The page blob's stamp: its ETag (which every change to its pages, size or metadata moves), sequence number and
+    /// length, as text kept in the manifest blob's metadata.
+    /// </summary>
+    internal static string Stamp(ETag etag, long sequenceNumber, long length) =>
+        string.Create(CultureInfo.InvariantCulture, $"{etag.ToString().Trim('"')};{sequenceNumber};{length}");
+
+    /// <summary>
+    /// The stored manifest when its recorded replica stamp is <paramref name="expectedStamp"/> (a writer's view) or,
+    /// when that is null, the page blob's stamp now; otherwise none, with the reason.
+    /// </summary>
+    internal async ValueTask<StoredManifest> OpenManifestAsync(string? expectedStamp, CancellationToken cancellationToken)
     {
         BlobProperties properties;
         try
@@ -267,16 +282,35 @@ public class AzurePageBlobTarget : IReplicaTarget
         }
         catch (ReplicaTargetException ex) when (ex.ServiceErrorCode == "BlobNotFound")
         {
-            return null;
+            return StoredManifest.None($"{Location}: no replica exists.");
         }
 
         if (!properties.Metadata.TryGetValue(ManifestMetadata, out string? name))
         {
-            return null;
+            return StoredManifest.None($"{Location}: no manifest is stored.");
         }
 
-        return await DownloadVerifiedAsync(_container.GetBlockBlobClient(name), "the manifest", cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{Location}: the manifest blob '{name}' the replica names is missing.");
+        expectedStamp ??= Stamp(properties.ETag, properties.BlobSequenceNumber, properties.ContentLength);
+        BlockBlobClient blob = _container.GetBlockBlobClient(name);
+        (UInt128 Hash, long Length, string? Stamp)? recorded = await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false);
+        if (recorded is null)
+        {
+            return StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.");
+        }
+
+        if (recorded.Value.Stamp is null)
+        {
+            return StoredManifest.None($"{Location}: the manifest records no replica stamp (its writer stopped before recording it, or an older version stored it).");
+        }
+
+        if (!string.Equals(recorded.Value.Stamp, expectedStamp, StringComparison.Ordinal))
+        {
+            return StoredManifest.None(
+                $"{Location}: the replica changed since its manifest was stored (its ETag, sequence number or size differs: written, resized or replaced by something other than this writer).");
+        }
+
+        Stream? content = await DownloadVerifiedAsync(blob, "the manifest", cancellationToken).ConfigureAwait(false);
+        return content is null ? StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.") : StoredManifest.Current(content);
     }
 
     /// <inheritdoc />
@@ -395,13 +429,13 @@ public class AzurePageBlobTarget : IReplicaTarget
             : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{Location}: a log named '{name}' with other content is already staged.");
     }
 
-    private async ValueTask<(UInt128 Hash, long Length)?> TryGetHashAsync(BlobBaseClient blob, CancellationToken cancellationToken)
+    private async ValueTask<(UInt128 Hash, long Length, string? Stamp)?> TryGetHashAsync(BlobBaseClient blob, CancellationToken cancellationToken)
     {
         try
         {
-            BlobProperties properties = await RunAsync(async ct => (await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading a staged log", cancellationToken).ConfigureAwait(false);
+            BlobProperties properties = await RunAsync(async ct => (await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading a blob's properties", cancellationToken).ConfigureAwait(false);
             return properties.Metadata.TryGetValue(HashMetadata, out string? text) && ReplicaRequests.TryParseHash(text, out UInt128 hash)
-                ? (hash, properties.ContentLength)
+                ? (hash, properties.ContentLength, properties.Metadata.TryGetValue(ReplicaStampMetadata, out string? stamp) ? stamp : null)
                 : null;
         }
         catch (ReplicaTargetException ex) when (ex.ServiceErrorCode == "BlobNotFound" || (ex.Status == 404 && ex.ServiceErrorCode is null))

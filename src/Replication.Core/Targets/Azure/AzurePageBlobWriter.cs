@@ -25,11 +25,15 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     private readonly PageBlobRequestConditions _conditions;
     private readonly TimeSpan _duration;
     private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _manifestGate = new(1, 1);
+    private string _stamp;
+    private volatile bool _manifestWithdrawn;
     private volatile string? _lost;
     private int _disposed;
 
-    private AzurePageBlobWriter(AzurePageBlobTarget target, BlobLeaseClient lease, long sequenceNumber, long virtualSize, DateTimeOffset? expiresAt)
+    private AzurePageBlobWriter(AzurePageBlobTarget target, BlobLeaseClient lease, long sequenceNumber, long virtualSize, DateTimeOffset? expiresAt, string stamp)
     {
+        _stamp = stamp;
         _target = target;
         _blob = target.PageBlob;
         _lease = lease;
@@ -79,11 +83,18 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Options.TimeProvider.GetUtcNow() + duration;
         try
         {
+            // The replica as the lease found it, before this writer changes anything (the sequence number below included):
+            // the stored manifest is trusted only when it was recorded for exactly this state. Under the lease no one
+            // else can change the blob in between.
+            BlobProperties found = await target.RunAsync(
+                async ct => (await blob.GetPropertiesAsync(new BlobRequestConditions { LeaseId = lease.LeaseId }, ct).ConfigureAwait(false)).Value,
+                "reading the replica",
+                cancellationToken).ConfigureAwait(false);
             PageBlobInfo info = await target.RunAsync(
                 async ct => (await blob.UpdateSequenceNumberAsync(SequenceNumberAction.Increment, conditions: new PageBlobRequestConditions { LeaseId = lease.LeaseId }, cancellationToken: ct).ConfigureAwait(false)).Value,
                 "advancing the replica's sequence number",
                 cancellationToken).ConfigureAwait(false);
-            return new AzurePageBlobWriter(target, lease, info.BlobSequenceNumber, size, expires);
+            return new AzurePageBlobWriter(target, lease, info.BlobSequenceNumber, size, expires, AzurePageBlobTarget.Stamp(found.ETag, found.BlobSequenceNumber, found.ContentLength));
         }
         catch
         {
@@ -128,6 +139,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     {
         ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
         ThrowIfLost();
+        await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
         for (int done = 0; done < data.Length;)
         {
             ReadOnlyMemory<byte> piece = data.Slice(done, Math.Min(MaxPageWrite, data.Length - done));
@@ -155,6 +167,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     {
         ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
         ThrowIfLost();
+        await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
         for (long done = 0; done < length;)
         {
             long n = Math.Min(MaxClear, length - done);
@@ -200,32 +213,68 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     {
         ArgumentNullException.ThrowIfNull(content);
         ThrowIfLost();
-        string name = $"{_blob.Name}.manifest-{Guid.NewGuid():N}";
-        BlockBlobClient manifest = _target.PageBlob.GetParentBlobContainerClient().GetBlockBlobClient(name);
-        (UInt128 hash, _, List<string> blocks) = await _target.StageBlocksAsync(manifest, content, cancellationToken).ConfigureAwait(false);
-        await _target.RunAsync(
-            ct => manifest.CommitBlockListAsync(blocks, new CommitBlockListOptions { Metadata = new Dictionary<string, string> { [AzurePageBlobTarget.HashMetadata] = ReplicaRequests.FormatHash(hash) } }, ct),
-            "committing the manifest",
-            cancellationToken).ConfigureAwait(false);
-
-        // The switch to the new manifest is the fenced step: the page blob's metadata changes only under this writer's lease.
-        BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
-        var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
-        metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? previous);
-        metadata[AzurePageBlobTarget.ManifestMetadata] = name;
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "switching to the new manifest", cancellationToken).ConfigureAwait(false);
-        }
-        catch (ReplicaTargetException ex)
-        {
-            await manifest.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-            throw Fenced(ex);
-        }
+            string name = $"{_blob.Name}.manifest-{Guid.NewGuid():N}";
+            BlockBlobClient manifest = _target.PageBlob.GetParentBlobContainerClient().GetBlockBlobClient(name);
+            (UInt128 hash, _, List<string> blocks) = await _target.StageBlocksAsync(manifest, content, cancellationToken).ConfigureAwait(false);
+            var manifestMetadata = new Dictionary<string, string> { [AzurePageBlobTarget.HashMetadata] = ReplicaRequests.FormatHash(hash) };
+            await _target.RunAsync(
+                ct => manifest.CommitBlockListAsync(blocks, new CommitBlockListOptions { Metadata = manifestMetadata }, ct),
+                "committing the manifest",
+                cancellationToken).ConfigureAwait(false);
 
-        if (previous is not null && previous != name)
+            // The switch to the new manifest is the fenced step: the page blob's metadata changes only under this writer's lease.
+            BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
+            var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
+            metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? previous);
+            metadata[AzurePageBlobTarget.ManifestMetadata] = name;
+            BlobInfo switched;
+            try
+            {
+                switched = await _target.RunAsync(
+                    async ct => (await _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
+                    "switching to the new manifest",
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (ReplicaTargetException ex)
+            {
+                await manifest.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                throw Fenced(ex);
+            }
+
+            // The replica's stamp after that switch is the state the manifest describes: any later change to the blob,
+            // by anyone, moves its ETag. Until it is recorded the manifest carries no stamp and is not trusted.
+            string stamp = AzurePageBlobTarget.Stamp(switched.ETag, FenceEpoch, properties.ContentLength);
+            manifestMetadata[AzurePageBlobTarget.ReplicaStampMetadata] = stamp;
+            await _target.RunAsync(ct => manifest.SetMetadataAsync(manifestMetadata, cancellationToken: ct), "recording the replica's stamp", cancellationToken).ConfigureAwait(false);
+            _stamp = stamp;
+            _manifestWithdrawn = false;
+
+            if (previous is not null && previous != name)
+            {
+                await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(previous).DeleteIfExistsAsync(cancellationToken: ct), "deleting the old manifest", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
         {
-            await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(previous).DeleteIfExistsAsync(cancellationToken: ct), "deleting the old manifest", cancellationToken).ConfigureAwait(false);
+            _manifestGate.Release();
+        }
+    }
+
+    public async ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default)
+    {
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _manifestWithdrawn
+                ? StoredManifest.None($"{Location}: this writer changed the replica since its manifest was stored.")
+                : await _target.OpenManifestAsync(_stamp, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _manifestGate.Release();
         }
     }
 
@@ -299,6 +348,50 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             Conditions = conditions,
             TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = md5 },
         };
+    }
+
+    /// <summary>
+    /// Removes the manifest the replica names, under this writer's lease, before the first change to the data it
+    /// describes: an interrupted writer never leaves a manifest that describes bytes the replica no longer holds.
+    /// </summary>
+    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    {
+        if (_manifestWithdrawn)
+        {
+            return;
+        }
+
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_manifestWithdrawn)
+            {
+                return;
+            }
+
+            BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
+            if (properties.Metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? name))
+            {
+                var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
+                metadata.Remove(AzurePageBlobTarget.ManifestMetadata);
+                try
+                {
+                    await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "withdrawing the manifest", cancellationToken).ConfigureAwait(false);
+                }
+                catch (ReplicaTargetException ex)
+                {
+                    throw Fenced(ex);
+                }
+
+                await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct), "deleting the withdrawn manifest", cancellationToken).ConfigureAwait(false);
+            }
+
+            _manifestWithdrawn = true;
+        }
+        finally
+        {
+            _manifestGate.Release();
+        }
     }
 
     private void ThrowIfLost()

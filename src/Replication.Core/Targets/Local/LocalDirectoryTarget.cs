@@ -20,30 +20,30 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
 {
     private readonly LocalDirectoryTargetOptions _options;
 
-    /// <summary>Uses <paramref name="directory"/>, creating it (and its sub-folders) when missing.</summary>
-    /// <exception cref="ArgumentException">The path is empty.</exception>
-    /// <exception cref="IOException">The directory cannot be created.</exception>
+    /// <summary>
+    /// Uses <paramref name="directory"/>. Nothing is created here: the directory (and its sub-folders) is created by the
+    /// first call that stores something (<see cref="CreateReplicaAsync"/>, <see cref="PutLogAsync"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is empty, or names a file.</exception>
+    /// <exception cref="ReplicaTargetException">
+    /// <see cref="ReplicationErrorCode.Conflict"/> when the directory holds a replica in another format than
+    /// <see cref="LocalDirectoryTargetOptions.ReplicaFormat"/> asks for, or replicas in more than one format: a site holds
+    /// one replica, in the format it was created with.
+    /// </exception>
     public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _options = options ?? LocalDirectoryTargetOptions.Default;
         Location = Path.GetFullPath(directory);
-        ReplicaPath = Path.Combine(Location, "replica" + _options.ReplicaFormat switch
+        if (File.Exists(Location))
         {
-            DiskFormat.Raw => ".img",
-            DiskFormat.Vhdx => ".vhdx",
-            _ => ".vhd",
-        });
+            throw new ArgumentException($"{Location} is a file, not a directory.", nameof(directory));
+        }
+
+        ReplicaFormat = ResolveFormat(Location, _options.ReplicaFormat);
+        ReplicaPath = Path.Combine(Location, ReplicaFileName(ReplicaFormat));
         LogsDirectory = Path.Combine(Location, "logs");
         PointsDirectory = Path.Combine(Location, "points");
-        foreach (string dir in new[] { Location, LogsDirectory, PointsDirectory })
-        {
-            if (!Directory.Exists(dir))
-            {
-                Directory.CreateDirectory(dir);
-                DirectorySync.Flush(Path.GetDirectoryName(dir)!);
-            }
-        }
     }
 
     /// <inheritdoc />
@@ -51,6 +51,9 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
 
     /// <summary>The replica's file.</summary>
     public string ReplicaPath { get; }
+
+    /// <summary>The replica's format: the one the site's replica was created with, or the one a new replica gets.</summary>
+    public DiskFormat ReplicaFormat { get; }
 
     internal string LogsDirectory { get; }
 
@@ -83,6 +86,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
                 : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{path}: a log named '{name}' with other content is already staged.");
         }
 
+        EnsureDirectory(LogsDirectory);
         (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, cancellationToken).ConfigureAwait(false);
         return new StagedLog(name, storedLength, stored);
     }
@@ -91,6 +95,11 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     public async IAsyncEnumerable<StagedLog> ListLogsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.CompletedTask.ConfigureAwait(false);
+        if (!Directory.Exists(LogsDirectory))
+        {
+            yield break;
+        }
+
         var names = Directory.EnumerateFiles(LogsDirectory, "*.log")
             .Select(Path.GetFileName)
             .Select(f => f![..^4])
@@ -147,9 +156,10 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
                     ReplicationErrorCode.Conflict, false, $"{ReplicaPath}: a replica of {existing} bytes exists; it cannot become {virtualSize} bytes.");
         }
 
+        EnsureDirectory(PointsDirectory);
         string temporary = ReplicaPath + ".creating";
         File.Delete(temporary);
-        var options = new DiskCreateOptions { Format = _options.ReplicaFormat, Type = DiskType.Fixed, VirtualSize = virtualSize };
+        var options = new DiskCreateOptions { Format = ReplicaFormat, Type = DiskType.Fixed, VirtualSize = virtualSize };
         using (VirtualDisk disk = VirtualDisk.Create(temporary, options))
         {
             await disk.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -178,8 +188,11 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     }
 
     /// <inheritdoc />
-    public async ValueTask<Stream?> OpenManifestAsync(CancellationToken cancellationToken = default) =>
-        await SealedFile.OpenVerifiedAsync(ManifestPath, cancellationToken).ConfigureAwait(false);
+    public async ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default)
+    {
+        UInt128? stamp = File.Exists(ReplicaPath) ? ReplicaStamp(null) : null;
+        return await OpenManifestAsync(stamp, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<RecoveryPoint> ListRecoveryPointsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -219,19 +232,23 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
             throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{ReplicaPath}: no replica exists; create it first.");
         }
 
+        EnsureDirectory(PointsDirectory);
         LocalFence fence = await LocalFence.AcquireAsync(
             FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         VirtualDisk? replica = null;
         UndoLog? undo = null;
         try
         {
+            // The replica as the fence found it, before this writer changes anything: the stored manifest is trusted
+            // only when it was recorded for exactly this state.
+            UInt128 fileStamp = FileStamp.Of(ReplicaPath);
             replica = OpenReplicaFile(writable: true);
             if (PointIds().LastOrDefault() is var newest and > 0)
             {
                 undo = UndoLog.Open(Path.Combine(PointsDirectory, UndoLog.FileName(newest)), writable: true);
             }
 
-            return new LocalReplicaWriter(this, fence, replica, undo);
+            return new LocalReplicaWriter(this, fence, replica, undo, CombineStamp(fileStamp, replica.DataWriteGuid));
         }
         catch
         {
@@ -242,9 +259,58 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         }
     }
 
+    /// <summary>The replica's stamp: its file's identity and change times, and its DataWriteGuid when it is a VHDX.</summary>
+    /// <param name="open">The replica when it is open (its DataWriteGuid is read from it), or null to read it from the file.</param>
+    internal UInt128 ReplicaStamp(VirtualDisk? open)
+    {
+        UInt128 file = FileStamp.Of(ReplicaPath);
+        if (open is not null || ReplicaFormat != DiskFormat.Vhdx)
+        {
+            return CombineStamp(file, open?.DataWriteGuid);
+        }
+
+        using VirtualDisk disk = VirtualDisk.Open(ReplicaPath, DiskOpenOptions.ReadOnlyAccess);
+        return CombineStamp(file, disk.DataWriteGuid);
+    }
+
+    /// <summary>
+    /// The stored manifest when its recorded stamp is <paramref name="replicaStamp"/>; otherwise none, with the reason.
+    /// </summary>
+    internal async ValueTask<StoredManifest> OpenManifestAsync(UInt128? replicaStamp, CancellationToken cancellationToken)
+    {
+        if (replicaStamp is null)
+        {
+            return StoredManifest.None($"{Location}: no replica exists.");
+        }
+
+        if (SealedFile.ReadStampedHeader(ManifestPath) is not { } header)
+        {
+            return StoredManifest.None($"{Location}: no manifest is stored.");
+        }
+
+        if (header.Stamp == UInt128.Zero)
+        {
+            return StoredManifest.None($"{ManifestPath}: the manifest records no replica stamp (stored by an older version).");
+        }
+
+        if (header.Stamp != replicaStamp)
+        {
+            return StoredManifest.None(
+                $"{ReplicaPath}: the replica changed since its manifest was stored (its stamp differs: written, restored or replaced by something other than this tool).");
+        }
+
+        Stream? content = await SealedFile.OpenVerifiedAsync(ManifestPath, cancellationToken).ConfigureAwait(false);
+        return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content);
+    }
+
     internal List<long> PointIds()
     {
         var ids = new List<long>();
+        if (!Directory.Exists(PointsDirectory))
+        {
+            return ids;
+        }
+
         foreach (string file in Directory.EnumerateFiles(PointsDirectory, "*.undo"))
         {
             if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id))
@@ -276,4 +342,67 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     }
 
     private string LogPath(string name) => Path.Combine(LogsDirectory, name + ".log");
+
+    private static UInt128 CombineStamp(UInt128 file, Guid? dataWriteGuid)
+    {
+        if (dataWriteGuid is not { } guid)
+        {
+            return file;
+        }
+
+        Span<byte> bytes = stackalloc byte[32];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes, file);
+        guid.TryWriteBytes(bytes[16..]);
+        UInt128 value = System.IO.Hashing.XxHash128.HashToUInt128(bytes);
+        return value == UInt128.Zero ? UInt128.One : value;
+    }
+
+    private static string ReplicaFileName(DiskFormat format) => "replica" + format switch
+    {
+        DiskFormat.Raw => ".img",
+        DiskFormat.Vhdx => ".vhdx",
+        _ => ".vhd",
+    };
+
+    /// <summary>The format of the replica the directory holds, checked against the one asked for; VHD for a new site.</summary>
+    private static DiskFormat ResolveFormat(string location, DiskFormat? requested)
+    {
+        DiskFormat[] present = [.. new[] { DiskFormat.Vhd, DiskFormat.Vhdx, DiskFormat.Raw }.Where(f => File.Exists(Path.Combine(location, ReplicaFileName(f))))];
+        if (present.Length > 1)
+        {
+            throw new ReplicaTargetException(
+                ReplicationErrorCode.Conflict,
+                false,
+                $"{location}: the site holds replicas in more than one format ({string.Join(", ", present.Select(ReplicaFileName))}); a site holds one replica: keep the right one and remove the others and the manifest.");
+        }
+
+        if (present.Length == 1 && requested is { } asked && asked != present[0])
+        {
+            throw new ReplicaTargetException(
+                ReplicationErrorCode.Conflict,
+                false,
+                $"{location}: the site's replica is {FormatName(present[0])} ({ReplicaFileName(present[0])}); it cannot also hold a {FormatName(asked)} one. Use the site's format, or another site.");
+        }
+
+        return present.Length == 1 ? present[0] : requested ?? DiskFormat.Vhd;
+    }
+
+    private static string FormatName(DiskFormat format) => format switch
+    {
+        DiskFormat.Raw => "raw",
+        DiskFormat.Vhdx => "vhdx",
+        _ => "vhd",
+    };
+
+    private void EnsureDirectory(string directory)
+    {
+        foreach (string dir in new[] { Location, directory })
+        {
+            if (!Directory.Exists(dir))
+            {
+                Directory.CreateDirectory(dir);
+                DirectorySync.Flush(Path.GetDirectoryName(dir)!);
+            }
+        }
+    }
 }

@@ -5,14 +5,28 @@ namespace Replication.Core.Targets.Local;
 /// <summary>How a <see cref="LocalDirectoryTarget"/> stores its replica and runs its fence. Immutable; validated when set.</summary>
 public sealed record LocalDirectoryTargetOptions
 {
-    /// <summary>A fixed VHD replica, 60 s leases, 30 s fence wait, 64 KiB undo chunks, the system clock.</summary>
+    /// <summary>The site's replica format (a fixed VHD for a new site), 60 s leases, 30 s fence wait, 64 KiB undo chunks, the system clock.</summary>
     public static LocalDirectoryTargetOptions Default { get; } = new();
 
     /// <summary>
-    /// The replica's file format: <see cref="DiskFormat.Vhd"/> (a fixed VHD, the default, bootable and uploadable as
-    /// is), <see cref="DiskFormat.Vhdx"/> (fixed) or <see cref="DiskFormat.Raw"/>.
+    /// The replica's file format: <see cref="DiskFormat.Vhd"/> (a fixed VHD, bootable and uploadable as is),
+    /// <see cref="DiskFormat.Vhdx"/> (fixed) or <see cref="DiskFormat.Raw"/>; null (the default) for the format of the
+    /// replica the site already holds, or a fixed VHD for a new one. A site holds one replica: asking for another
+    /// format than the existing replica's is refused.
     /// </summary>
-    public DiskFormat ReplicaFormat { get; init; } = DiskFormat.Vhd;
+    public DiskFormat? ReplicaFormat
+    {
+        get;
+        init
+        {
+            if (value is { } format && !Enum.IsDefined(format))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown disk format.");
+            }
+
+            field = value;
+        }
+    }
 
     /// <summary>How long a writer's fence lasts unless renewed; <see cref="Timeout.InfiniteTimeSpan"/> for until released.</summary>
     public TimeSpan LeaseDuration

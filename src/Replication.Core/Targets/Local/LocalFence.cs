@@ -14,6 +14,9 @@ namespace Replication.Core.Targets.Local;
 /// <remarks>
 /// State: "REPLFNCE", version u32, reserved u32, epoch i64, lease expiry (UTC ticks; 0 released, max never) i64,
 /// holder Guid, reserved 8, XxHash3 of the first 56 bytes. Written in place in one sector and fsynced.
+/// A holder also keeps an exclusive flock(2) on its own file <c>fence.HOLDER.holder</c> for as long as it lives, taken
+/// before the state names it: the kernel drops that lock when the process dies, so a fence whose holder's lock is free
+/// was left by a process that is gone (killed, crashed) and is taken over without waiting for its lease to lapse.
 /// </remarks>
 internal sealed class LocalFence : IDisposable
 {
@@ -22,6 +25,7 @@ internal sealed class LocalFence : IDisposable
     private static ReadOnlySpan<byte> Magic => "REPLFNCE"u8;
 
     private readonly LockFile _file;
+    private readonly LockFile _holderLock;
     private readonly Guid _holder;
     private readonly TimeSpan _duration;
     private readonly TimeSpan _lockWait;
@@ -31,9 +35,10 @@ internal sealed class LocalFence : IDisposable
     private bool _lost;
     private string? _lostReason;
 
-    private LocalFence(LockFile file, long epoch, Guid holder, DateTimeOffset? expiresAt, TimeSpan duration, TimeSpan lockWait, TimeProvider time)
+    private LocalFence(LockFile file, LockFile holderLock, long epoch, Guid holder, DateTimeOffset? expiresAt, TimeSpan duration, TimeSpan lockWait, TimeProvider time)
     {
         _file = file;
+        _holderLock = holderLock;
         Epoch = epoch;
         _holder = holder;
         ExpiresAt = expiresAt;
@@ -45,6 +50,9 @@ internal sealed class LocalFence : IDisposable
     public long Epoch { get; }
 
     public DateTimeOffset? ExpiresAt { get; private set; }
+
+    /// <summary>The epoch of a fence this one took over from a holder that was gone, or null.</summary>
+    public long? TookOverFrom { get; private init; }
 
     public static async ValueTask<LocalFence> AcquireAsync(
         string path, TimeSpan duration, TimeSpan lockWait, bool breakExisting, TimeProvider time, CancellationToken cancellationToken)
@@ -62,21 +70,41 @@ internal sealed class LocalFence : IDisposable
             {
                 State state = ReadState(file, path);
                 DateTimeOffset now = time.GetUtcNow();
-                if (state.Holds(now) && !breakExisting)
+                long? stale = null;
+                if (state.Holds(now))
                 {
-                    string until = state.ExpiresTicks == long.MaxValue ? "until it releases it" : $"until {new DateTimeOffset(state.ExpiresTicks, TimeSpan.Zero):O}";
-                    throw new ReplicaTargetException(ReplicationErrorCode.FenceHeld, true, $"{path}: another writer (epoch {state.Epoch}) holds the replica's fence {until}.");
+                    if (await IsHolderGoneAsync(path, state.Holder, cancellationToken).ConfigureAwait(false))
+                    {
+                        stale = state.Epoch;
+                    }
+                    else if (!breakExisting)
+                    {
+                        string until = state.ExpiresTicks == long.MaxValue ? "until it releases it" : $"until {new DateTimeOffset(state.ExpiresTicks, TimeSpan.Zero):O} unless it renews it";
+                        throw new ReplicaTargetException(ReplicationErrorCode.FenceHeld, true, $"{path}: another writer (epoch {state.Epoch}, a running process) holds the replica's fence {until}.");
+                    }
                 }
 
                 DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : now + duration;
                 var mine = new State(state.Epoch + 1, expires?.UtcTicks ?? long.MaxValue, Guid.NewGuid());
-                WriteState(file, mine);
-                if (created)
+                LockFile holderLock = LockFile.Open(HolderPath(path, mine.Holder), out _);
+                try
                 {
+                    if (!await holderLock.TryLockAsync(exclusive: true, TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+                    {
+                        throw new IOException($"{holderLock.Path}: a new holder file is locked by another process.");
+                    }
+
+                    WriteState(file, mine);
                     DirectorySync.Flush(Path.GetDirectoryName(path)!);
                 }
+                catch
+                {
+                    holderLock.Dispose();
+                    File.Delete(holderLock.Path);
+                    throw;
+                }
 
-                return new LocalFence(file, mine.Epoch, mine.Holder, expires, duration, lockWait, time);
+                return new LocalFence(file, holderLock, mine.Epoch, mine.Holder, expires, duration, lockWait, time) { TookOverFrom = stale };
             }
             finally
             {
@@ -235,7 +263,33 @@ internal sealed class LocalFence : IDisposable
     public void Dispose()
     {
         _file.Dispose();
+        _holderLock.Dispose();
+        File.Delete(_holderLock.Path);
         _gate.Dispose();
+    }
+
+    private static string HolderPath(string fencePath, Guid holder) => $"{fencePath}.{holder:N}.holder";
+
+    /// <summary>
+    /// True when the holder's lifetime lock is free: the process that took the fence is gone. A holder file that does
+    /// not exist proves nothing (a holder of an older version kept none), so the holder then counts as alive.
+    /// </summary>
+    private static async ValueTask<bool> IsHolderGoneAsync(string fencePath, Guid holder, CancellationToken cancellationToken)
+    {
+        string path = HolderPath(fencePath, holder);
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        using LockFile probe = LockFile.Open(path, out _);
+        if (!await probe.TryLockAsync(exclusive: true, TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        File.Delete(path);
+        return true;
     }
 
     private static State ReadStateOrDefault(LockFile file)

@@ -7,7 +7,8 @@ namespace Replication.Core.Targets.Local;
 /// <summary>
 /// The writer of a local replica. Every change runs inside the fence (<see cref="LocalFence.EnterAsync"/>); while a
 /// recovery point exists, the first overwrite of each chunk after the newest point first appends the chunk's
-/// pre-image to that point's undo log and fsyncs it.
+/// pre-image to that point's undo log and fsyncs it. The first change to the data withdraws the stored manifest
+/// (deleted durably) before it is made; a manifest written later records the replica's stamp.
 /// </summary>
 internal sealed class LocalReplicaWriter : IReplicaWriter
 {
@@ -18,15 +19,24 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     private readonly LocalFence _fence;
     private readonly VirtualDisk _replica;
     private readonly SemaphoreSlim _undoGate = new(1, 1);
+    private readonly SemaphoreSlim _manifestGate = new(1, 1);
     private UndoLog? _undo;
+    private UInt128 _stamp;
+    private volatile bool _manifestWithdrawn;
     private int _disposed;
 
-    public LocalReplicaWriter(LocalDirectoryTarget target, LocalFence fence, VirtualDisk replica, UndoLog? undo)
+    /// <param name="target">The target whose replica this writer changes.</param>
+    /// <param name="fence">The fence this writer holds.</param>
+    /// <param name="replica">The replica, open for writing.</param>
+    /// <param name="undo">The newest recovery point's undo log, or null.</param>
+    /// <param name="stamp">The replica's stamp when the fence was taken, before this writer changed anything.</param>
+    public LocalReplicaWriter(LocalDirectoryTarget target, LocalFence fence, VirtualDisk replica, UndoLog? undo, UInt128 stamp)
     {
         _target = target;
         _fence = fence;
         _replica = replica;
         _undo = undo;
+        _stamp = stamp;
     }
 
     public string Location => _target.Location;
@@ -47,6 +57,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
             await CaptureAsync(offset, data.Length, cancellationToken).ConfigureAwait(false);
             await _replica.WriteAsync(offset, data, cancellationToken).ConfigureAwait(false);
         }
@@ -62,6 +73,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
             await CaptureAsync(offset, length, cancellationToken).ConfigureAwait(false);
             for (long done = 0; done < length;)
             {
@@ -98,13 +110,42 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     public async ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        await SealedFile.WriteAsync(
-            _target.ManifestPath,
-            content,
-            expectedHash: null,
-            beforeCommit: () => _fence.EnterAsync(cancellationToken),
-            afterCommit: _fence.Exit,
-            cancellationToken).ConfigureAwait(false);
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The stamp is taken once every write is durable: from here on, any change to the file moves it.
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+            UInt128 stamp = _target.ReplicaStamp(_replica);
+            await SealedFile.WriteAsync(
+                _target.ManifestPath,
+                content,
+                expectedHash: null,
+                beforeCommit: () => _fence.EnterAsync(cancellationToken),
+                afterCommit: _fence.Exit,
+                stamp,
+                cancellationToken).ConfigureAwait(false);
+            _stamp = stamp;
+            _manifestWithdrawn = false;
+        }
+        finally
+        {
+            _manifestGate.Release();
+        }
+    }
+
+    public async ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default)
+    {
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _manifestWithdrawn
+                ? StoredManifest.None($"{Location}: this writer changed the replica since its manifest was stored.")
+                : await _target.OpenManifestAsync(_stamp, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _manifestGate.Release();
+        }
     }
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
@@ -219,6 +260,30 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
             _replica.Dispose();
             _fence.Dispose();
             _undoGate.Dispose();
+            _manifestGate.Dispose();
+        }
+    }
+
+    /// <summary>Deletes the stored manifest, durably, before the first change to the replica's data it describes.</summary>
+    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    {
+        if (_manifestWithdrawn)
+        {
+            return;
+        }
+
+        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_manifestWithdrawn)
+            {
+                DirectorySync.DeleteFile(_target.ManifestPath);
+                _manifestWithdrawn = true;
+            }
+        }
+        finally
+        {
+            _manifestGate.Release();
         }
     }
 

@@ -11,8 +11,8 @@ namespace Replication.Core.Targets.Local;
 /// a reader sees the whole file or none of it.
 /// </summary>
 /// <remarks>
-/// Header, little-endian: "REPLSEAL", version u32, reserved u32, length i64, XxHash128 of the payload, 16 reserved,
-/// XxHash3 of the first 56 bytes.
+/// Header, little-endian: "REPLSEAL", version u32, reserved u32, length i64, XxHash128 of the payload, a 128-bit stamp
+/// of what the payload describes (the replica's stamp for the manifest; zero when none), XxHash3 of the first 56 bytes.
 /// </remarks>
 internal static class SealedFile
 {
@@ -25,7 +25,15 @@ internal static class SealedFile
     /// just before the rename and may throw to abandon the write (the fence check of the manifest).
     /// </summary>
     public static async ValueTask<(UInt128 Hash, long Length)> WriteAsync(
-        string path, Stream content, UInt128? expectedHash, Func<ValueTask>? beforeCommit, Action? afterCommit, CancellationToken cancellationToken)
+        string path, Stream content, UInt128? expectedHash, Func<ValueTask>? beforeCommit, Action? afterCommit, CancellationToken cancellationToken) =>
+        await WriteAsync(path, content, expectedHash, beforeCommit, afterCommit, UInt128.Zero, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(string, Stream, UInt128?, Func{ValueTask}?, Action?, CancellationToken)"/>, recording
+    /// <paramref name="stamp"/> in the header.
+    /// </summary>
+    public static async ValueTask<(UInt128 Hash, long Length)> WriteAsync(
+        string path, Stream content, UInt128? expectedHash, Func<ValueTask>? beforeCommit, Action? afterCommit, UInt128 stamp, CancellationToken cancellationToken)
     {
         string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         try
@@ -42,7 +50,7 @@ internal static class SealedFile
                 }
 
                 byte[] header = new byte[HeaderSize];
-                WriteHeader(header, result.length, result.hash);
+                WriteHeader(header, result.length, result.hash, stamp);
                 stream.Position = 0;
                 await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
@@ -72,7 +80,10 @@ internal static class SealedFile
     }
 
     /// <summary>Reads the header of a sealed file, or returns null when the file does not exist.</summary>
-    public static (UInt128 Hash, long Length)? ReadHeader(string path)
+    public static (UInt128 Hash, long Length)? ReadHeader(string path) => ReadStampedHeader(path) is { } h ? (h.Hash, h.Length) : null;
+
+    /// <summary>Reads the header of a sealed file with its stamp, or returns null when the file does not exist.</summary>
+    public static (UInt128 Hash, long Length, UInt128 Stamp)? ReadStampedHeader(string path)
     {
         byte[] header = new byte[HeaderSize];
         try
@@ -85,7 +96,7 @@ internal static class SealedFile
 
             return ParseHeader(path, header, stream.Length);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
@@ -102,7 +113,7 @@ internal static class SealedFile
         {
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous);
         }
-        catch (FileNotFoundException)
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
         }
@@ -115,7 +126,7 @@ internal static class SealedFile
                 throw new InvalidDiskFormatException(path, 0, "sealed file header", "the file is shorter than its header");
             }
 
-            (UInt128 expected, long length) = ParseHeader(path, header, stream.Length);
+            (UInt128 expected, long length, _) = ParseHeader(path, header, stream.Length);
             var hasher = new XxHash128();
             byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
             try
@@ -146,17 +157,18 @@ internal static class SealedFile
         }
     }
 
-    private static void WriteHeader(Span<byte> header, long length, UInt128 hash)
+    private static void WriteHeader(Span<byte> header, long length, UInt128 hash, UInt128 stamp)
     {
         header.Clear();
         Magic.CopyTo(header);
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
         BinaryPrimitives.WriteInt64LittleEndian(header[16..], length);
         BinaryPrimitives.WriteUInt128LittleEndian(header[24..], hash);
+        BinaryPrimitives.WriteUInt128LittleEndian(header[40..], stamp);
         BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(header[..56]));
     }
 
-    private static (UInt128 Hash, long Length) ParseHeader(string path, ReadOnlySpan<byte> header, long fileLength)
+    private static (UInt128 Hash, long Length, UInt128 Stamp) ParseHeader(string path, ReadOnlySpan<byte> header, long fileLength)
     {
         if (!header[..8].SequenceEqual(Magic))
         {
@@ -180,7 +192,7 @@ internal static class SealedFile
             throw new InvalidDiskFormatException(path, 16, "sealed file header.Length", $"says {length} bytes but the file holds {fileLength - HeaderSize}");
         }
 
-        return (BinaryPrimitives.ReadUInt128LittleEndian(header[24..]), length);
+        return (BinaryPrimitives.ReadUInt128LittleEndian(header[24..]), length, BinaryPrimitives.ReadUInt128LittleEndian(header[40..]));
     }
 
     /// <summary>A read-only, seekable view of [offset, offset + length) of a stream it owns.</summary>
