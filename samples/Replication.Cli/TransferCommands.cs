@@ -49,6 +49,7 @@ internal static class TransferCommands
                     MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
                     DestinationKnownZero = created,
                     CheckpointPath = checkpointPath,
+                    Progress = ProgressLines.For("upload", parse.GetValue(CliCommand.Json)),
                 };
 
                 // A replica that already holds a seed is re-seeded by manifest: only what differs is sent. Its stored

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
 using Replication.Core.Tests.Targets;
 
@@ -29,6 +30,41 @@ public sealed class TransferVerbTests
         Repl.Run("upload", source, "--target", local, "--create", "--replica-format", "raw", "--json").Json();
         Repl.Run("download", "--target", local, "--replica-format", "raw", dir.File("local.img"), "--json").Json();
         DiskAssert.FilesEqual(source, dir.File("local.img"));
+    }
+
+    [Fact]
+    public void A_site_keeps_the_format_its_replica_was_created_with_and_refuses_another_in_one_line()
+    {
+        using var dir = new TempDirectory();
+        string raw = dir.File("d.raw");
+        File.WriteAllBytes(raw, DiskKinds.ScatteredContent(16L << 20, 5));
+        string disk = dir.File("d.vhdx");
+        Repl.Run("disk", "convert", raw, disk, "--format", "vhdx", "--type", "dynamic", "--json").Json();
+        string site = dir.File("site");
+        Repl.Run("upload", disk, "--target", site, "--create", "--json").Json();
+
+        Change(disk, 1 << 20);
+        ExternalTool.Result other = Repl.Run("upload", disk, "--target", site, "--replica-format", "vhdx", "--json");
+        Assert.Equal(1, other.ExitCode);
+        string[] lines = other.StandardError.TrimEnd().Split('\n');
+        Assert.Single(lines);
+        Assert.Contains("replica is vhd (replica.vhd)", lines[0], StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(site, "replica.vhdx")));
+
+        Change(disk, 9 << 20);
+        JsonElement up = Repl.Run("upload", disk, "--target", site, "--json").Json();
+        Assert.Equal(2 * 4096, up.GetProperty("bytesDiffering").GetInt64());
+        Repl.Run("disk", "convert", disk, dir.File("expected.raw"), "--format", "raw", "--json").Json();
+        Repl.Run("download", "--target", site, dir.File("back.raw"), "--format", "raw", "--json").Json();
+        DiskAssert.FilesEqual(dir.File("expected.raw"), dir.File("back.raw"));
+
+        static void Change(string path, long offset)
+        {
+            using VirtualDisk d = VirtualDisk.Open(path);
+            byte[] page = new byte[4096];
+            new Random((int)offset).NextBytes(page);
+            d.Write(offset, page);
+        }
     }
 
     [Fact]

@@ -72,6 +72,16 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         {
             await target.RunAsync(ct => lease.AcquireAsync(duration, cancellationToken: ct), "taking the replica's lease", cancellationToken).ConfigureAwait(false);
         }
+        catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceHeld && !options.BreakExisting)
+        {
+            // The service does not say when another holder's lease ends; a lease this library takes lasts LeaseDuration
+            // unless renewed, so a writer that stopped without releasing it has lost it by then.
+            string until = duration == Timeout.InfiniteTimeSpan
+                ? "until it releases it"
+                : $"until {target.Options.TimeProvider.GetUtcNow() + duration:O} at the latest unless it renews it (leases last {duration.TotalSeconds:0} s)";
+            throw new ReplicaTargetException(
+                ReplicationErrorCode.FenceHeld, true, $"{target.Location}: another writer holds the replica's lease {until}.", ex.Status, ex.ServiceErrorCode, innerException: ex);
+        }
         catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceHeld && options.BreakExisting)
         {
             // An operator's decision: take the fence from a writer that hung. Its lease ends at once, and the sequence

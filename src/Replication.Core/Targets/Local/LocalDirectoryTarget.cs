@@ -140,7 +140,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
             return ValueTask.FromResult<long?>(null);
         }
 
-        using VirtualDisk disk = VirtualDisk.Open(ReplicaPath, DiskOpenOptions.ReadOnlyAccess);
+        using VirtualDisk disk = OpenReplicaFile(writable: false);
         return ValueTask.FromResult<long?>(disk.VirtualSize);
     }
 
@@ -338,7 +338,16 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
             throw new ReplicaTargetException(ReplicationErrorCode.NotFound, false, $"{ReplicaPath}: no replica exists; create it first.");
         }
 
-        return VirtualDisk.Open(ReplicaPath, writable ? DiskOpenOptions.Default : DiskOpenOptions.ReadOnlyAccess);
+        VirtualDisk disk = VirtualDisk.Open(ReplicaPath, writable ? DiskOpenOptions.Default : DiskOpenOptions.ReadOnlyAccess);
+        if (disk.Format != ReplicaFormat || disk.DiskType != DiskType.Fixed)
+        {
+            // Replaced by something else outside this tool: never written as if it were the site's replica.
+            string found = $"{FormatName(disk.Format)} ({disk.DiskType.ToString().ToLowerInvariant()})";
+            disk.Dispose();
+            throw new InvalidDiskFormatException(ReplicaPath, 0, "replica format", $"the site's replica must be a fixed {FormatName(ReplicaFormat)} disk, but the file is {found}");
+        }
+
+        return disk;
     }
 
     private string LogPath(string name) => Path.Combine(LogsDirectory, name + ".log");

@@ -1,0 +1,47 @@
+using System.Globalization;
+using Replication.Core.Transfer;
+
+namespace Replication.Cli;
+
+/// <summary>
+/// Progress of a long transfer as plain lines on standard error (at most one a second, and one at the end), for people
+/// and logs; nothing is printed when the verb was asked for JSON.
+/// </summary>
+internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider time) : IProgress<TransferProgress>
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    private readonly Lock _lock = new();
+    private long _last = long.MinValue;
+
+    /// <summary>A reporter for <paramref name="verb"/>, or null when the verb prints JSON.</summary>
+    public static ProgressLines? For(string verb, bool json) => json ? null : new ProgressLines(verb, Console.Error, TimeProvider.System);
+
+    public void Report(TransferProgress value)
+    {
+        long now = time.GetTimestamp();
+        bool final = value.BytesDone >= value.BytesTotal;
+        lock (_lock)
+        {
+            if (!final && _last != long.MinValue && time.GetElapsedTime(_last, now) < Interval)
+            {
+                return;
+            }
+
+            _last = now;
+        }
+
+        double percent = value.BytesTotal == 0 ? 100 : 100.0 * value.BytesDone / value.BytesTotal;
+        string left = value.EstimatedRemaining is { } eta && !final ? string.Create(CultureInfo.InvariantCulture, $", about {eta.TotalSeconds:0} s left") : "";
+        output.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"repl: {verb} {percent:0}% ({Size(value.BytesDone)} of {Size(value.BytesTotal)}, {Size((long)value.BytesPerSecond)}/s{left}; sent {Size(value.BytesSent)}, zero {Size(value.BytesSkippedZero)}; checkpoint at {Size(value.CheckpointedUpTo)})"));
+    }
+
+    private static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.0} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
+    };
+}
