@@ -17,7 +17,7 @@ done
 repl disk convert "$work/v1.raw" "$work/disk.vhdx" --format vhdx --type dynamic --json
 
 echo "== initial replication to the recovery site (a local directory; the replica is a fixed VHD)"
-repl upload "$work/disk.vhdx" --target "$work/site" --json
+repl upload "$work/disk.vhdx" --target "$work/site" --create --json
 
 echo "== the disk changes: a few 4 KiB writes, carried as one sealed HRL log"
 cp "$work/v1.raw" "$work/v2.raw"
