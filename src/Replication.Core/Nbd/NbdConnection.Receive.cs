@@ -14,6 +14,10 @@ internal sealed partial class NbdConnection
     private int _busy;
     private long _inFlightBytes;
     private TaskCompletionSource? _drained;
+    private readonly TaskCompletionSource _firstBlocked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes the first time the receiver stops reading for want of a slot or budget (for tests).</summary>
+    internal Task FirstBlocked => _firstBlocked.Task;
 
     // The write whose payload is being received, or the refused request whose payload is being discarded.
     private NbdRequest? _receiving;
@@ -242,6 +246,7 @@ internal sealed partial class NbdConnection
             if (_inFlightBytes + cost > _options.MaxInFlightBytes && _inFlightBytes > 0)
             {
                 _receiverBlocked = true;
+                _firstBlocked.TrySetResult();
                 return null;
             }
 
@@ -250,6 +255,7 @@ internal sealed partial class NbdConnection
                 if (_all.Count == _options.MaxRequestsInFlight)
                 {
                     _receiverBlocked = true;
+                    _firstBlocked.TrySetResult();
                     return null;
                 }
 

@@ -118,7 +118,9 @@ internal sealed partial class NbdConnection
         }
 
         await _input.CompleteAsync().ConfigureAwait(false);
-        _handshakeStop.Dispose();
+
+        // Cancelled rather than disposed (which releases its timer too): a concurrent RequestStop may still cancel it.
+        _handshakeStop.Cancel();
         await _stream.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
         _sender.Dispose();
