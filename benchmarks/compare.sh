@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 OUT=${OUT:-artifacts/benchmarks}
-ONLY=${ONLY:-P1 P2 P3 P6 P7 P9}
+ONLY=${ONLY:-P1 P2 P3 P6 P7 P9 P11}
 mkdir -p "$OUT"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -21,6 +21,11 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 [[ -x /usr/bin/time ]] || need+=(time)
 command -v rsync >/dev/null || need+=(rsync)
 command -v xxhsum >/dev/null || need+=(xxhash)
+if want P11; then
+    command -v qemu-nbd >/dev/null || need+=(qemu-utils)
+    command -v fio >/dev/null || need+=(fio)
+    command -v nbdinfo >/dev/null || need+=(libnbd-bin)
+fi
 if ((${#need[@]})); then
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
     $sudo apt-get update -qq
@@ -208,6 +213,63 @@ done
 o=$(printf '%s\n' "${ours[@]}" | median); om=$(printf '%s\n' "${ours_mem[@]}" | median)
 rows+=("| P9 | peak memory of sync, ${size} MiB pair (${data_mib} MiB data), cold | ${o} s | — | — | ≤ 200 MiB | $(json bytesSent) B | $((om / 1024)) MiB |")
 rm -f "$work"/p9.*
+fi
+
+if want P11; then
+# P11: the NBD export of a tracked disk (`repl nbd serve`, every write recorded in the HRL log) against qemu-nbd serving
+# a copy of the same raw file without tracking (writeback cache, thread-pool AIO: its defaults for a raw file), driven
+# by fio's nbd engine (libnbd): 4 KiB random writes, 64 KiB sequential writes, 4 KiB random reads, queue depth 16, one
+# connection, P11_SECONDS each. Each run starts both servers afresh (new log folder) and alternates ours and the peer.
+# The throughput ratio is ours ÷ peer (higher is better). Then the rotation stall: the same 4 KiB random writes against
+# our server rotating its log every second versus not rotating; fio's p99 and max completion latency.
+p11_seconds=${P11_SECONDS:-$((SIZE_MIB >= 512 ? 5 : 1))}
+head -c "${SIZE_MIB}M" /dev/urandom >"$work/p11.img"
+fio_iops() { # uri rw bs -> "iops KiB/s p99-us max-us" (write or read side, as the workload does)
+    fio --name=p11 --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth=16 --size="${SIZE_MIB}M" --time_based \
+        --runtime="$p11_seconds" --output-format=terse --terse-version=3 2>"$work/fio.err" | awk -F';' -v rw="$2" '{
+            b = (rw ~ /read/) ? 6 : 47
+            p99 = 0; for (i = b + 12; i < b + 32; i++) if ($i ~ /^99.000000%=/) { split($i, kv, "="); p99 = kv[2] }
+            print $(b + 2), $(b + 1), p99, $(b + 9) }'
+}
+start_ours() { # [extra arguments] -> sets ours_pid, ours_uri
+    rm -rf "$work/p11.logs"
+    "${repl[@]}" nbd serve "$work/p11.img" --logs "$work/p11.logs" --listen 127.0.0.1:0 --export p11 --json "$@" >"$work/ours.events" 2>"$work/ours.err" &
+    ours_pid=$!
+    until grep -q '"listening"' "$work/ours.events" 2>/dev/null; do kill -0 "$ours_pid" || { cat "$work/ours.err" >&2; return 1; }; sleep 0.05; done
+    ours_uri=$(sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' "$work/ours.events" | head -n 1)
+}
+stop_ours() { kill -TERM "$ours_pid"; wait "$ours_pid"; }
+start_peer() {
+    cp "$work/p11.img" "$work/p11-peer.img"
+    peer_port=$((20000 + RANDOM % 20000))
+    qemu-nbd -f raw -x p11 -b 127.0.0.1 -p "$peer_port" -t --cache=writeback --aio=threads "$work/p11-peer.img" &
+    peer_pid=$!
+    until nbdinfo "nbd://127.0.0.1:$peer_port/p11" >/dev/null 2>&1; do kill -0 "$peer_pid" || return 1; sleep 0.05; done
+}
+stop_peer() { kill "$peer_pid"; wait "$peer_pid" || true; }
+for workload in "randwrite 4k 4 KiB random writes" "write 64k 64 KiB sequential writes" "randread 4k 4 KiB random reads"; do
+    read -r rw bs label <<<"$workload"
+    ours=(); peer=()
+    for ((i = 0; i < RUNS; i++)); do
+        sync
+        start_ours; read -r iops kib p99 max < <(fio_iops "$ours_uri" "$rw" "$bs"); ours+=("$iops"); stop_ours
+        sync
+        start_peer; read -r iops kib p99 max < <(fio_iops "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs"); peer+=("$iops"); stop_peer
+    done
+    o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
+    size_kib=${bs%k}
+    target=$([[ $rw == *read* ]] && echo "≥ 0.9" || echo "≥ 0.8")
+    rows+=("| P11 | NBD, $label (${SIZE_MIB} MiB, fio nbd engine, queue depth 16, ${p11_seconds} s) | ${o} IOPS ($((${o%.*} * size_kib / 1024)) MiB/s) | qemu-nbd ${p} IOPS ($((${p%.*} * size_kib / 1024)) MiB/s) | $(ratio "$o" "$p") (throughput) | $target | — | — |")
+done
+# Rotation stall: the same server and workload, rotating every second or not at all, alternated.
+quiet=(); rotating=(); quiet_p99=(); rot_p99=(); quiet_max=(); rot_max=()
+for ((i = 0; i < RUNS; i++)); do
+    start_ours; read -r iops kib p99 max < <(fio_iops "$ours_uri" randwrite 4k); quiet+=("$iops"); quiet_p99+=("$p99"); quiet_max+=("$max"); stop_ours
+    start_ours --rotate-interval 1s; read -r iops kib p99 max < <(fio_iops "$ours_uri" randwrite 4k); rotating+=("$iops"); rot_p99+=("$p99"); rot_max+=("$max"); stop_ours
+done
+q=$(printf '%s\n' "${quiet[@]}" | median); r=$(printf '%s\n' "${rotating[@]}" | median)
+rows+=("| P11 | rotation stall: 4 KiB random writes rotating the log every 1 s vs never (p99 / max completion latency) | ${r} IOPS, p99 $(printf '%s\n' "${rot_p99[@]}" | median) µs, max $(printf '%s\n' "${rot_max[@]}" | median) µs | no rotation ${q} IOPS, p99 $(printf '%s\n' "${quiet_p99[@]}" | median) µs, max $(printf '%s\n' "${quiet_max[@]}" | median) µs | $(ratio "$r" "$q") (throughput) | — | — | — |")
+rm -rf "$work"/p11*
 fi
 
 if want P7; then

@@ -50,6 +50,8 @@ internal sealed partial class NbdConnection
     }
 
     /// <summary>Runs a validated request against the disk. FUA: the request's writes are flushed before the reply.</summary>
+    // Pooled: a disk write that completes asynchronously must not allocate a state machine box per request.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask ExecuteAsync(IVirtualDisk disk, NbdRequest request)
     {
         switch (request.Type)
