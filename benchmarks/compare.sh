@@ -219,56 +219,67 @@ if want P11; then
 # P11: the NBD export of a tracked disk (`repl nbd serve`, every write recorded in the HRL log) against qemu-nbd serving
 # a copy of the same raw file without tracking (writeback cache, thread-pool AIO: its defaults for a raw file), driven
 # by fio's nbd engine (libnbd): 4 KiB random writes, 64 KiB sequential writes, 4 KiB random reads, queue depth 16, one
-# connection, P11_SECONDS each. Each run starts both servers afresh (new log folder) and alternates ours and the peer.
-# The throughput ratio is ours ÷ peer (higher is better). Then the rotation stall: the same 4 KiB random writes against
-# our server rotating its log every second versus not rotating; fio's p99 and max completion latency.
+# connection, P11_SECONDS per run. For each workload both servers start afresh (ours with a new log folder), each gets
+# one unmeasured run (JIT, page cache, the tracker arming its write-intent regions), then measured runs alternate.
+# The ratio is throughput ours ÷ peer (higher is better). Then the rotation stall: two of our servers on two copies,
+# one rotating its log every second, one never, alternated; fio's p99 and max completion latency.
 p11_seconds=${P11_SECONDS:-$((SIZE_MIB >= 512 ? 5 : 1))}
 head -c "${SIZE_MIB}M" /dev/urandom >"$work/p11.img"
-fio_iops() { # uri rw bs -> "iops KiB/s p99-us max-us" (write or read side, as the workload does)
+fio_run() { # uri rw bs -> "iops KiB/s p99-us max-us" (of the write or the read side, as the workload does)
     fio --name=p11 --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth=16 --size="${SIZE_MIB}M" --time_based \
-        --runtime="$p11_seconds" --output-format=terse --terse-version=3 2>"$work/fio.err" | awk -F';' -v rw="$2" '{
+        --runtime="$p11_seconds" --output-format=terse --terse-version=3 2>"$work/fio.err" | awk -F';' -v rw="$2" '/^3;/ {
             b = (rw ~ /read/) ? 6 : 47
             p99 = 0; for (i = b + 12; i < b + 32; i++) if ($i ~ /^99.000000%=/) { split($i, kv, "="); p99 = kv[2] }
             print $(b + 2), $(b + 1), p99, $(b + 9) }'
 }
-start_ours() { # [extra arguments] -> sets ours_pid, ours_uri
-    rm -rf "$work/p11.logs"
-    "${repl[@]}" nbd serve "$work/p11.img" --logs "$work/p11.logs" --listen 127.0.0.1:0 --export p11 --json "$@" >"$work/ours.events" 2>"$work/ours.err" &
-    ours_pid=$!
-    until grep -q '"listening"' "$work/ours.events" 2>/dev/null; do kill -0 "$ours_pid" || { cat "$work/ours.err" >&2; return 1; }; sleep 0.05; done
-    ours_uri=$(sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' "$work/ours.events" | head -n 1)
+start_ours() { # name [extra arguments] -> URI of a fresh `repl nbd serve` of $work/<name>.img
+    local name=$1; shift
+    cp "$work/p11.img" "$work/$name.img"; rm -rf "$work/$name.logs" "$work/$name.events"
+    "${repl[@]}" nbd serve "$work/$name.img" --logs "$work/$name.logs" --listen 127.0.0.1:0 --export p11 --json "$@" \
+        >"$work/$name.events" 2>"$work/$name.err" &
+    echo $! >"$work/$name.pid"
+    until grep -q '"listening"' "$work/$name.events" 2>/dev/null; do
+        kill -0 "$(cat "$work/$name.pid")" || { cat "$work/$name.err" >&2; return 1; }; sleep 0.05
+    done
 }
-stop_ours() { kill -TERM "$ours_pid"; wait "$ours_pid"; }
+uri_of() { sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' "$work/$1.events" | head -n 1; }
+stop_ours() { kill -TERM "$(cat "$work/$1.pid")"; wait "$(cat "$work/$1.pid")"; rm -rf "$work/$1".*; }
 start_peer() {
-    cp "$work/p11.img" "$work/p11-peer.img"
+    cp "$work/p11.img" "$work/peer.img"
     peer_port=$((20000 + RANDOM % 20000))
-    qemu-nbd -f raw -x p11 -b 127.0.0.1 -p "$peer_port" -t --cache=writeback --aio=threads "$work/p11-peer.img" &
+    qemu-nbd -f raw -x p11 -b 127.0.0.1 -p "$peer_port" -t --cache=writeback --aio=threads "$work/peer.img" &
     peer_pid=$!
     until nbdinfo "nbd://127.0.0.1:$peer_port/p11" >/dev/null 2>&1; do kill -0 "$peer_pid" || return 1; sleep 0.05; done
 }
-stop_peer() { kill "$peer_pid"; wait "$peer_pid" || true; }
+stop_peer() { kill "$peer_pid"; wait "$peer_pid" || true; rm -f "$work/peer.img"; }
+median_of() { printf '%s\n' "$@" | median; }
 for workload in "randwrite 4k 4 KiB random writes" "write 64k 64 KiB sequential writes" "randread 4k 4 KiB random reads"; do
     read -r rw bs label <<<"$workload"
-    ours=(); peer=()
+    sync; start_ours ours; start_peer
+    fio_run "$(uri_of ours)" "$rw" "$bs" >/dev/null; fio_run "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs" >/dev/null
+    ours=(); peer=(); ours_p99=(); peer_p99=()
     for ((i = 0; i < RUNS; i++)); do
-        sync
-        start_ours; read -r iops kib p99 max < <(fio_iops "$ours_uri" "$rw" "$bs"); ours+=("$iops"); stop_ours
-        sync
-        start_peer; read -r iops kib p99 max < <(fio_iops "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs"); peer+=("$iops"); stop_peer
+        read -r iops kib p99 max < <(fio_run "$(uri_of ours)" "$rw" "$bs"); ours+=("$iops"); ours_p99+=("$p99")
+        read -r iops kib p99 max < <(fio_run "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs"); peer+=("$iops"); peer_p99+=("$p99")
     done
-    o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
-    size_kib=${bs%k}
+    stop_ours ours; stop_peer
+    o=$(median_of "${ours[@]}"); p=$(median_of "${peer[@]}")
+    kib_per_io=${bs%k}
     target=$([[ $rw == *read* ]] && echo "≥ 0.9" || echo "≥ 0.8")
-    rows+=("| P11 | NBD, $label (${SIZE_MIB} MiB, fio nbd engine, queue depth 16, ${p11_seconds} s) | ${o} IOPS ($((${o%.*} * size_kib / 1024)) MiB/s) | qemu-nbd ${p} IOPS ($((${p%.*} * size_kib / 1024)) MiB/s) | $(ratio "$o" "$p") (throughput) | $target | — | — |")
+    rows+=("| P11 | NBD, $label (${SIZE_MIB} MiB, fio nbd engine, queue depth 16, ${p11_seconds} s runs) | ${o} IOPS, $((${o%.*} * kib_per_io / 1024)) MiB/s, p99 $(median_of "${ours_p99[@]}") µs | qemu-nbd ${p} IOPS, $((${p%.*} * kib_per_io / 1024)) MiB/s, p99 $(median_of "${peer_p99[@]}") µs | $(ratio "$o" "$p") (throughput) | $target | — | — |")
 done
-# Rotation stall: the same server and workload, rotating every second or not at all, alternated.
+# Rotation stall.
+sync; start_ours quiet; start_ours rotating --rotate-interval 1s
+fio_run "$(uri_of quiet)" randwrite 4k >/dev/null; fio_run "$(uri_of rotating)" randwrite 4k >/dev/null
 quiet=(); rotating=(); quiet_p99=(); rot_p99=(); quiet_max=(); rot_max=()
 for ((i = 0; i < RUNS; i++)); do
-    start_ours; read -r iops kib p99 max < <(fio_iops "$ours_uri" randwrite 4k); quiet+=("$iops"); quiet_p99+=("$p99"); quiet_max+=("$max"); stop_ours
-    start_ours --rotate-interval 1s; read -r iops kib p99 max < <(fio_iops "$ours_uri" randwrite 4k); rotating+=("$iops"); rot_p99+=("$p99"); rot_max+=("$max"); stop_ours
+    read -r iops kib p99 max < <(fio_run "$(uri_of quiet)" randwrite 4k); quiet+=("$iops"); quiet_p99+=("$p99"); quiet_max+=("$max")
+    read -r iops kib p99 max < <(fio_run "$(uri_of rotating)" randwrite 4k); rotating+=("$iops"); rot_p99+=("$p99"); rot_max+=("$max")
 done
-q=$(printf '%s\n' "${quiet[@]}" | median); r=$(printf '%s\n' "${rotating[@]}" | median)
-rows+=("| P11 | rotation stall: 4 KiB random writes rotating the log every 1 s vs never (p99 / max completion latency) | ${r} IOPS, p99 $(printf '%s\n' "${rot_p99[@]}" | median) µs, max $(printf '%s\n' "${rot_max[@]}" | median) µs | no rotation ${q} IOPS, p99 $(printf '%s\n' "${quiet_p99[@]}" | median) µs, max $(printf '%s\n' "${quiet_max[@]}" | median) µs | $(ratio "$r" "$q") (throughput) | — | — | — |")
+rotations=$(grep -c '"rotated"' "$work/rotating.events" || true)
+stop_ours quiet; stop_ours rotating
+q=$(median_of "${quiet[@]}"); r=$(median_of "${rotating[@]}")
+rows+=("| P11 | rotation stall: 4 KiB random writes while the log rotates every 1 s ($rotations rotations) vs never | ${r} IOPS, p99 $(median_of "${rot_p99[@]}") µs, max $(median_of "${rot_max[@]}") µs | no rotation ${q} IOPS, p99 $(median_of "${quiet_p99[@]}") µs, max $(median_of "${quiet_max[@]}") µs | $(ratio "$r" "$q") (throughput) | — | — | — |")
 rm -rf "$work"/p11*
 fi
 
