@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-5}
 OUT=${OUT:-artifacts/benchmarks}
-ONLY=${ONLY:-P1 P2 P3 P6 P7 P9}
+ONLY=${ONLY:-P1 P2 P3 P6 P7 P9 P11}
 mkdir -p "$OUT"
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
@@ -21,6 +21,11 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 [[ -x /usr/bin/time ]] || need+=(time)
 command -v rsync >/dev/null || need+=(rsync)
 command -v xxhsum >/dev/null || need+=(xxhash)
+if want P11; then
+    command -v qemu-nbd >/dev/null || need+=(qemu-utils)
+    command -v fio >/dev/null || need+=(fio)
+    command -v nbdinfo >/dev/null || need+=(libnbd-bin)
+fi
 if ((${#need[@]})); then
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
     $sudo apt-get update -qq
@@ -208,6 +213,74 @@ done
 o=$(printf '%s\n' "${ours[@]}" | median); om=$(printf '%s\n' "${ours_mem[@]}" | median)
 rows+=("| P9 | peak memory of sync, ${size} MiB pair (${data_mib} MiB data), cold | ${o} s | — | — | ≤ 200 MiB | $(json bytesSent) B | $((om / 1024)) MiB |")
 rm -f "$work"/p9.*
+fi
+
+if want P11; then
+# P11: the NBD export of a tracked disk (`repl nbd serve`, every write recorded in the HRL log) against qemu-nbd serving
+# a copy of the same raw file without tracking (writeback cache, thread-pool AIO: its defaults for a raw file), driven
+# by fio's nbd engine (libnbd): 4 KiB random writes, 64 KiB sequential writes, 4 KiB random reads, queue depth 16, one
+# connection, P11_SECONDS per run. For each workload both servers start afresh (ours with a new log folder), each gets
+# one unmeasured run (JIT, page cache, the tracker arming its write-intent regions), then measured runs alternate.
+# The ratio is throughput ours ÷ peer (higher is better). Then the rotation stall: two of our servers on two copies,
+# one rotating its log every second, one never, alternated; fio's p99 and max completion latency.
+p11_seconds=${P11_SECONDS:-$((SIZE_MIB >= 512 ? 5 : 1))}
+head -c "${SIZE_MIB}M" /dev/urandom >"$work/p11.img"
+fio_run() { # uri rw bs -> "iops KiB/s p99-us max-us" (of the write or the read side, as the workload does)
+    fio --name=p11 --ioengine=nbd --uri="$1" --rw="$2" --bs="$3" --iodepth=16 --size="${SIZE_MIB}M" --time_based \
+        --runtime="$p11_seconds" --output-format=terse --terse-version=3 2>"$work/fio.err" | awk -F';' -v rw="$2" '/^3;/ {
+            b = (rw ~ /read/) ? 6 : 47
+            p99 = 0; for (i = b + 12; i < b + 32; i++) if ($i ~ /^99.000000%=/) { split($i, kv, "="); p99 = kv[2] }
+            print $(b + 2), $(b + 1), p99, $(b + 9) }'
+}
+start_ours() { # name [extra arguments] -> URI of a fresh `repl nbd serve` of $work/<name>.img
+    local name=$1; shift
+    cp "$work/p11.img" "$work/$name.img"; rm -rf "$work/$name.logs" "$work/$name.events"
+    "${repl[@]}" nbd serve "$work/$name.img" --logs "$work/$name.logs" --listen 127.0.0.1:0 --export p11 --json "$@" \
+        >"$work/$name.events" 2>"$work/$name.err" &
+    echo $! >"$work/$name.pid"
+    until grep -q '"listening"' "$work/$name.events" 2>/dev/null; do
+        kill -0 "$(cat "$work/$name.pid")" || { cat "$work/$name.err" >&2; return 1; }; sleep 0.05
+    done
+}
+uri_of() { sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' "$work/$1.events" | head -n 1; }
+stop_ours() { kill -TERM "$(cat "$work/$1.pid")"; wait "$(cat "$work/$1.pid")"; rm -rf "$work/$1".*; }
+start_peer() {
+    cp "$work/p11.img" "$work/peer.img"
+    peer_port=$((20000 + RANDOM % 20000))
+    qemu-nbd -f raw -x p11 -b 127.0.0.1 -p "$peer_port" -t --cache=writeback --aio=threads "$work/peer.img" &
+    peer_pid=$!
+    until nbdinfo "nbd://127.0.0.1:$peer_port/p11" >/dev/null 2>&1; do kill -0 "$peer_pid" || return 1; sleep 0.05; done
+}
+stop_peer() { kill "$peer_pid"; wait "$peer_pid" || true; rm -f "$work/peer.img"; }
+median_of() { printf '%s\n' "$@" | median; }
+for workload in "randwrite 4k 4 KiB random writes" "write 64k 64 KiB sequential writes" "randread 4k 4 KiB random reads"; do
+    read -r rw bs label <<<"$workload"
+    sync; start_ours ours; start_peer
+    fio_run "$(uri_of ours)" "$rw" "$bs" >/dev/null; fio_run "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs" >/dev/null
+    ours=(); peer=(); ours_p99=(); peer_p99=()
+    for ((i = 0; i < RUNS; i++)); do
+        read -r iops kib p99 max < <(fio_run "$(uri_of ours)" "$rw" "$bs"); ours+=("$iops"); ours_p99+=("$p99")
+        read -r iops kib p99 max < <(fio_run "nbd://127.0.0.1:$peer_port/p11" "$rw" "$bs"); peer+=("$iops"); peer_p99+=("$p99")
+    done
+    stop_ours ours; stop_peer
+    o=$(median_of "${ours[@]}"); p=$(median_of "${peer[@]}")
+    kib_per_io=${bs%k}
+    target=$([[ $rw == *read* ]] && echo "≥ 0.9" || echo "≥ 0.8")
+    rows+=("| P11 | NBD, $label (${SIZE_MIB} MiB, fio nbd engine, queue depth 16, ${p11_seconds} s runs) | ${o} IOPS, $((${o%.*} * kib_per_io / 1024)) MiB/s, p99 $(median_of "${ours_p99[@]}") µs | qemu-nbd ${p} IOPS, $((${p%.*} * kib_per_io / 1024)) MiB/s, p99 $(median_of "${peer_p99[@]}") µs | $(ratio "$o" "$p") (throughput) | $target | — | — |")
+done
+# Rotation stall.
+sync; start_ours quiet; start_ours rotating --rotate-interval 1s
+fio_run "$(uri_of quiet)" randwrite 4k >/dev/null; fio_run "$(uri_of rotating)" randwrite 4k >/dev/null
+quiet=(); rotating=(); quiet_p99=(); rot_p99=(); quiet_max=(); rot_max=()
+for ((i = 0; i < RUNS; i++)); do
+    read -r iops kib p99 max < <(fio_run "$(uri_of quiet)" randwrite 4k); quiet+=("$iops"); quiet_p99+=("$p99"); quiet_max+=("$max")
+    read -r iops kib p99 max < <(fio_run "$(uri_of rotating)" randwrite 4k); rotating+=("$iops"); rot_p99+=("$p99"); rot_max+=("$max")
+done
+rotations=$(grep -c '"rotated"' "$work/rotating.events" || true)
+stop_ours quiet; stop_ours rotating
+q=$(median_of "${quiet[@]}"); r=$(median_of "${rotating[@]}")
+rows+=("| P11 | rotation stall: 4 KiB random writes while the log rotates every 1 s ($rotations rotations) vs never | ${r} IOPS, p99 $(median_of "${rot_p99[@]}") µs, max $(median_of "${rot_max[@]}") µs | no rotation ${q} IOPS, p99 $(median_of "${quiet_p99[@]}") µs, max $(median_of "${quiet_max[@]}") µs | $(ratio "$r" "$q") (throughput) | — | — | — |")
+rm -rf "$work"/p11*
 fi
 
 if want P7; then

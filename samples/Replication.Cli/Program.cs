@@ -6,6 +6,7 @@ var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a 
 root.Subcommands.Add(DiskCommands.Build());
 foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(HrlCommands.Build());
+root.Subcommands.Add(NbdCommands.Build());
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
 {

@@ -133,6 +133,20 @@ public sealed partial class TrackedDisk
         await WriteDiskAsync(ticket, source, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Zeros are tracked like any data: the range is written as ordinary writes of zeros (at most 1 MiB each, in
+    /// ascending order, from a shared buffer), each logged and then written to the disk, so a replica that applies the
+    /// logs gets the zeros too. Durable after the next <see cref="Flush"/>, like a write.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The range is outside the disk.</exception>
+    /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>).</exception>
+    public ValueTask WriteZerosAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        CheckWrite(offset, length);
+        return DiskZeros.WriteAsync(this, offset, length, cancellationToken);
+    }
+
     private void WaitForBegin(BeginOutcome outcome, long offset, int length, Task? wait)
     {
         switch (outcome)

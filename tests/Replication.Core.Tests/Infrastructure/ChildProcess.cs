@@ -9,6 +9,9 @@ public sealed class ChildProcess : IDisposable
 
     private ChildProcess(Process process) => _process = process;
 
+    /// <summary>The process id (to signal it).</summary>
+    public int Id => _process.Id;
+
     public static ChildProcess StartDotnet(string dll, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
