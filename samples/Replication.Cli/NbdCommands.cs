@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Nbd;
@@ -64,12 +63,9 @@ internal static class NbdCommands
                 .Write(Console.Out, json);
             Console.Out.Flush();
 
-            // SIGINT and SIGTERM start the clean shutdown instead of ending the process; the handler holds the signal
-            // thread until the shutdown is done, so nothing ends the process before the log is sealed and the disk flushed.
+            // SIGINT and SIGTERM cancel the verb's token (the program's one signal handler keeps the process alive until
+            // the verb returns): stop accepting, finish what is in flight, seal the log, then exit.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            using var stopped = new ManualResetEventSlim();
-            using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             Task rotation = interval is { } every && served.Tracked is { } tracked
                 ? RotateAsync(tracked, every, json, stop.Token)
                 : Task.CompletedTask;
@@ -82,26 +78,12 @@ internal static class NbdCommands
                 // SIGINT or SIGTERM: shut down cleanly below.
             }
 
-            try
-            {
-                await ShutdownAsync(server, served, rotation).ConfigureAwait(false);
-                Report("stopped")
-                    .Add("logs", served.Tracked is null ? null : logFolder)
-                    .Add("sealedLogs", served.Tracked is null ? 0 : Directory.GetFiles(logFolder, "*.hrl").Length)
-                    .Write(Console.Out, json);
-                Console.Out.Flush();
-            }
-            finally
-            {
-                stopped.Set();
-            }
-
-            void OnSignal(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-                stopped.Wait();
-            }
+            await ShutdownAsync(server, served, rotation).ConfigureAwait(false);
+            Report("stopped")
+                .Add("logs", served.Tracked is null ? null : logFolder)
+                .Add("sealedLogs", served.Tracked is null ? 0 : Directory.GetFiles(logFolder, "*.hrl").Length)
+                .Write(Console.Out, json);
+            Console.Out.Flush();
         });
         return command;
     }
