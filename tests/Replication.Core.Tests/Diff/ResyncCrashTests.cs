@@ -21,7 +21,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
     [MemberData(nameof(SyncDisks.Pairs), MemberType = typeof(SyncDisks))]
     public async Task A_sync_killed_at_random_points_converges_when_rerun_and_sends_no_more_than_was_left(DiskFormat sourceFormat, DiskFormat targetFormat)
     {
-        int runs = Environment.GetEnvironmentVariable("REPL_CRASH_RUNS") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : 8;
+        int runs = TestKnobs.Count("REPL_CRASH_RUNS", 8);
         var random = new Random(20261126 + ((int)sourceFormat * 10) + (int)targetFormat);
         (byte[] source, byte[] target) = Pair(new Random(77));
         ResyncResult reference;
