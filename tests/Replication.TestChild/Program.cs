@@ -27,7 +27,7 @@ if (args.Length == 5 && args[0] == "disk-writes")
     return 0;
 }
 
-if (args.Length == 6 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
+if (args.Length == 7 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
 
 if (args.Length == 7 && args[0] == "disk-sync")
 {
