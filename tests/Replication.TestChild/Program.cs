@@ -29,7 +29,7 @@ if (args.Length == 5 && args[0] == "disk-writes")
 
 if (args.Length == 7 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
 
-if (args.Length == 7 && args[0] == "disk-sync")
+if (args.Length == 6 && args[0] == "disk-sync")
 {
     return SyncWorkload.Run(args);
 }
