@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Replication.Core;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 
@@ -49,20 +50,29 @@ internal static class DiskSyncCommands
 
     private static Command Diff()
     {
-        var a = new Argument<string>("a") { Description = "A disk (any format) or a manifest written by 'repl disk manifest'." };
-        var b = new Argument<string>("b") { Description = "Another disk or manifest of the same virtual size." };
+        var a = new Argument<string>("a") { Description = "A disk (raw, VHD or VHDX, detected from its content as 'repl disk info' does), or a manifest with --manifest a." };
+        var b = new Argument<string>("b") { Description = "Another disk of the same virtual size, or a manifest with --manifest b." };
+        var manifests = new Option<string[]>("--manifest")
+        {
+            Description = "Read argument a (or b) as a block manifest written by 'repl disk manifest' instead of hashing a disk; give it twice for both. " +
+                          "Without it both arguments are disks, whatever their first bytes spell.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        manifests.AcceptOnlyFromAmong("a", "b");
         (Option<long> blockSize, Option<long> fineBlockSize) = BlockSizeOptions();
-        var command = new Command("diff", "List the byte ranges in which two disks differ, rounded to the fine block.") { a, b, blockSize, fineBlockSize };
+        var command = new Command("diff", "List the byte ranges in which two disks differ, rounded to the fine block.") { a, b, manifests, blockSize, fineBlockSize };
         command.SetHandler(async (parse, cancellationToken) =>
         {
             long started = Stopwatch.GetTimestamp();
             string pathA = Path.GetFullPath(parse.GetValue(a)!);
             string pathB = Path.GetFullPath(parse.GetValue(b)!);
-            using Input first = Input.Open(pathA);
-            using Input second = Input.Open(pathB);
+            string[] asManifest = parse.GetValue(manifests) ?? [];
+            using Input first = Input.Open(pathA, "a", asManifest.Contains("a"));
+            using Input second = Input.Open(pathB, "b", asManifest.Contains("b"));
             if (first.VirtualSize != second.VirtualSize)
             {
-                throw new ArgumentException($"{pathA} is {first.VirtualSize} bytes and {pathB} is {second.VirtualSize} bytes: only disks of the same virtual size can be compared.");
+                throw new ArgumentException(
+                    $"{pathA} is {first.VirtualSize} bytes and {pathB} is {second.VirtualSize} bytes: only disks of the same virtual size can be compared{first.ManifestHint}{second.ManifestHint}.");
             }
 
             // A manifest given as input sets the block sizes the other side is hashed with, unless they are given.
@@ -178,26 +188,52 @@ internal static class DiskSyncCommands
 
     private static double Seconds(long started) => Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3);
 
-    /// <summary>One side of a diff: a manifest file (used as it is, after validation) or a disk (hashed into a temporary manifest).</summary>
+    /// <summary>
+    /// One side of a diff: a manifest file when the user said so (used as it is, after validation), otherwise a disk
+    /// opened exactly as 'repl disk info' opens it (hashed into a temporary manifest).
+    /// </summary>
     private sealed class Input : IDisposable
     {
         private VirtualDisk? _disk;
         private ManifestBuildResult? _built;
         private string? _temporary;
 
-        private Input(BlockManifest? manifest, VirtualDisk? disk)
+        private Input(BlockManifest? manifest, VirtualDisk? disk, string manifestHint)
         {
             Manifest = manifest;
             _disk = disk;
+            ManifestHint = manifestHint;
         }
 
         public BlockManifest? Manifest { get; }
 
         public long VirtualSize => Manifest?.VirtualSize ?? _disk!.VirtualSize;
 
-        public static Input Open(string path) => IsManifestFile(path)
-            ? new Input(BlockManifest.Open(path), null)
-            : new Input(null, VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess));
+        /// <summary>
+        /// For a disk whose first bytes spell the manifest magic, a pointer to --manifest for when a failure comes from
+        /// reading a manifest as a disk; otherwise empty.
+        /// </summary>
+        public string ManifestHint { get; }
+
+        public static Input Open(string path, string side, bool asManifest)
+        {
+            if (asManifest)
+            {
+                return new Input(BlockManifest.Open(path), null, "");
+            }
+
+            string hint = StartsWithManifestMagic(path)
+                ? $" ({path} starts like a block manifest: pass --manifest {side} to read it as one)"
+                : "";
+            try
+            {
+                return new Input(null, VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess), hint);
+            }
+            catch (InvalidDiskFormatException ex) when (hint.Length > 0)
+            {
+                throw new ArgumentException($"{ex.Message.TrimEnd('.')}{hint}.", ex);
+            }
+        }
 
         public async Task<BlockManifest> ManifestAsync(ManifestOptions options, CancellationToken cancellationToken)
         {
@@ -223,7 +259,7 @@ internal static class DiskSyncCommands
             }
         }
 
-        private static bool IsManifestFile(string path)
+        private static bool StartsWithManifestMagic(string path)
         {
             if (!File.Exists(path))
             {
@@ -232,7 +268,7 @@ internal static class DiskSyncCommands
 
             Span<byte> magic = stackalloc byte[8];
             using FileStream stream = File.OpenRead(path);
-            return stream.Read(magic) == 8 && magic.SequenceEqual("REPLMFST"u8);
+            return stream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) == magic.Length && magic.SequenceEqual("REPLMFST"u8);
         }
     }
 }

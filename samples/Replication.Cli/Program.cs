@@ -2,12 +2,21 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Replication.Cli;
 
-var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them.");
+var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them. 'repl help <command>' shows a command's options.");
 root.Subcommands.Add(DiskCommands.Build());
 foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(HrlCommands.Build());
 root.Subcommands.Add(NbdCommands.Build());
-ParseResult parsed = root.Parse(args);
+
+// 'repl help [command…]' is 'repl [command…] --help'.
+string[] arguments = args is ["help", .. var named] ? [.. named, "--help"] : args;
+if (UnknownVerb.Describe(root, arguments) is { } unknown)
+{
+    await Console.Error.WriteLineAsync($"repl: {unknown} (see 'repl --help')").ConfigureAwait(false);
+    return 2;
+}
+
+ParseResult parsed = root.Parse(arguments);
 if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
 {
     // The contract of every verb: a non-zero exit and one line on standard error, not a page of help.

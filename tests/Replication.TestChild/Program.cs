@@ -27,9 +27,9 @@ if (args.Length == 5 && args[0] == "disk-writes")
     return 0;
 }
 
-if (args.Length == 6 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
+if (args.Length == 7 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
 
-if (args.Length == 7 && args[0] == "disk-sync")
+if (args.Length == 6 && args[0] == "disk-sync")
 {
     return SyncWorkload.Run(args);
 }

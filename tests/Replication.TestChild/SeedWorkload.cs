@@ -8,9 +8,11 @@ using Replication.Core.Transfer;
 namespace Replication.TestChild;
 
 /// <summary>
-/// seed &lt;source&gt; &lt;checkpoint&gt; &lt;maxBytesPerSecond&gt; local &lt;dir&gt; | azure &lt;container&gt;: seeds the target from the
-/// source with a checkpoint saved every 50 ms, printing "checkpoint OFFSET SENT" each time the durable checkpoint
-/// moves and "done SENT RESUMEDFROM" at the end. The parent kills it at random points and runs it again. Azure uses
+/// seed &lt;source&gt; &lt;checkpoint&gt; &lt;maxBytesPerSecond&gt; local &lt;dir&gt; | azure &lt;container&gt; &lt;pauseAfter&gt;: seeds the
+/// target from the source with a checkpoint saved every 50 ms, printing "checkpoint OFFSET SENT" each time this run's
+/// durable checkpoint moves past where it resumed, and "done SENT RESUMEDFROM" at the end. After the pauseAfter-th
+/// checkpoint line (0: never) every worker stops at its next progress report and waits to be killed, so the seed cannot
+/// finish before the parent's SIGKILL lands; the other workers' requests in flight carry on until then. Azure uses
 /// REPL_AZURITE_CONNECTION_STRING.
 /// </summary>
 public static class SeedWorkload
@@ -20,6 +22,7 @@ public static class SeedWorkload
         string source = args[1];
         string checkpoint = args[2];
         long rate = long.Parse(args[3], CultureInfo.InvariantCulture);
+        int pauseAfter = int.Parse(args[6], CultureInfo.InvariantCulture);
         IReplicaTarget target = args[4] == "local"
             ? new LocalDirectoryTarget(args[5], new LocalDirectoryTargetOptions { ReplicaFormat = DiskFormat.Raw })
             : new AzurePageBlobTarget(Environment.GetEnvironmentVariable("REPL_AZURITE_CONNECTION_STRING")!, args[5], "replica.vhd");
@@ -27,14 +30,29 @@ public static class SeedWorkload
         bool created = await target.CreateReplicaAsync(disk.VirtualSize);
         await using IReplicaWriter writer = await target.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = true });
         long reported = -1;
+        int printed = 0;
+        bool paused = false;
+        var gate = new Lock();
+        using var killed = new ManualResetEventSlim(false); // never set: this process ends by the parent's SIGKILL
         var progress = new Reporter(p =>
         {
-            if (p.CheckpointedUpTo > Interlocked.Read(ref reported))
+            lock (gate)
             {
-                Interlocked.Exchange(ref reported, p.CheckpointedUpTo);
-                Console.WriteLine($"checkpoint {p.CheckpointedUpTo} {p.BytesSent}");
-                Console.Out.Flush();
+                if (!paused && p.CheckpointedUpTo > p.ResumedFrom && p.CheckpointedUpTo > reported)
+                {
+                    reported = p.CheckpointedUpTo;
+                    Console.WriteLine($"checkpoint {p.CheckpointedUpTo} {p.BytesSent}");
+                    Console.Out.Flush();
+                    paused = ++printed == pauseAfter;
+                }
+
+                if (!paused)
+                {
+                    return;
+                }
             }
+
+            killed.Wait();
         });
         TransferResult result = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions
         {

@@ -5,9 +5,11 @@ using Replication.Core.Disks;
 namespace Replication.TestChild;
 
 /// <summary>
-/// disk-sync &lt;source&gt; &lt;target&gt; &lt;checkpoint&gt; &lt;targetManifest&gt; &lt;checkpointInterval&gt; &lt;delayMs&gt;: resyncs the
-/// target from the source, printing "hashed N" / "sent N" after each durable checkpoint (N: bytes a resumed run will not
-/// hash / send again) and "done" at the end, pausing delayMs after each line to widen the windows the parent kills in.
+/// disk-sync &lt;source&gt; &lt;target&gt; &lt;checkpoint&gt; &lt;targetManifest&gt; &lt;checkpointInterval&gt;: resyncs the target from the
+/// source, printing "hashed N" / "sent N" after each durable checkpoint (N: bytes a resumed run will not hash / send
+/// again) and "done" at the end. After the lines of a checkpoint it prints "paused" and waits for a line on standard
+/// input (or its end) before going on, so the parent can kill it exactly there, or let it go and kill it in the work
+/// that follows, however busy the machine is.
 /// </summary>
 public static class SyncWorkload
 {
@@ -20,7 +22,6 @@ public static class SyncWorkload
     public static int Run(string[] args)
     {
         long interval = long.Parse(args[5], CultureInfo.InvariantCulture);
-        int delay = int.Parse(args[6], CultureInfo.InvariantCulture);
         using VirtualDisk source = VirtualDisk.Open(args[1], DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk target = VirtualDisk.Open(args[2]);
         long hashed = 0, sent = 0;
@@ -31,20 +32,27 @@ public static class SyncWorkload
                 return;
             }
 
+            bool printed = false;
             if (p.DurableBytesHashed != hashed)
             {
                 hashed = p.DurableBytesHashed;
                 Console.WriteLine($"hashed {hashed}");
+                printed = true;
             }
 
             if (p.DurableDataBytesSent != sent)
             {
                 sent = p.DurableDataBytesSent;
                 Console.WriteLine($"sent {sent}");
+                printed = true;
             }
 
-            Console.Out.Flush();
-            Thread.Sleep(delay);
+            if (printed)
+            {
+                Console.WriteLine("paused");
+                Console.Out.Flush();
+                Console.In.ReadLine();
+            }
         });
         ResyncResult result = DiskResync.ResyncAsync(source, target, Options(args[3], args[4], interval), progress).GetAwaiter().GetResult();
         Console.WriteLine($"done {result.DataBytesSent}");

@@ -213,13 +213,13 @@ public static class LogApplier
     /// <returns>True when the log's sidecar was checked.</returns>
     private static bool VerifyIntegrity(string path, bool required, CancellationToken cancellationToken)
     {
-        if (required || File.Exists(HrlIntegrity.GetSidecarPath(Path.GetFullPath(path))))
+        if (required)
         {
             HrlIntegrity.VerifySidecar(path, cancellationToken);
             return true;
         }
 
-        return false;
+        return HrlIntegrity.VerifySidecarIfPresent(path, cancellationToken);
     }
 
     private static void CheckBounds(CoalescedChanges changes, IVirtualDisk target)

@@ -17,6 +17,7 @@ public sealed partial class BlockManifest
     /// <param name="progress">Receives progress every 64 MiB and at the end.</param>
     /// <param name="cancellationToken">Stops the build.</param>
     /// <returns>The open, validated manifest and what building it read and hashed.</returns>
+    /// <exception cref="ArgumentException">The disk is empty (0 bytes); nothing is created.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The disk has more than 16 Mi coarse blocks of the requested size.</exception>
     /// <exception cref="InvalidDiskFormatException">The disk image is corrupt.</exception>
     public static Task<ManifestBuildResult> BuildAsync(
@@ -28,6 +29,7 @@ public sealed partial class BlockManifest
     {
         ArgumentNullException.ThrowIfNull(disk);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ManifestBuilder.ThrowIfEmpty(disk, nameof(disk));
         string full = Path.GetFullPath(path);
         string work = $"{full}.{Guid.NewGuid():N}.tmp";
         return ManifestBuilder.BuildAsync(disk, full, work, options ?? ManifestOptions.Default, resume: false, 0, progress, null, cancellationToken);

@@ -35,7 +35,7 @@ public static class DiskResync
     /// <param name="progress">Receives progress every 64 MiB hashed, 16 MiB copied, at every phase change and after every checkpoint (then <see cref="ResyncProgress.IsCheckpoint"/> is true).</param>
     /// <param name="cancellationToken">Stops the resync; what is checkpointed is kept for the next run.</param>
     /// <returns>What was compared, sent and written.</returns>
-    /// <exception cref="ArgumentException">The disks differ in virtual size, are the same object, or the target is read-only for a real run.</exception>
+    /// <exception cref="ArgumentException">The disks differ in virtual size, are empty (0 bytes), are the same object, or the target is read-only for a real run.</exception>
     /// <exception cref="InvalidManifestException">The checkpoint file is corrupt (it is never trusted; delete it to start over).</exception>
     /// <exception cref="InvalidDiskFormatException">A disk image is corrupt.</exception>
     public static Task<ResyncResult> ResyncAsync(
@@ -60,6 +60,7 @@ public static class DiskResync
                 nameof(target));
         }
 
+        ManifestBuilder.ThrowIfEmpty(source, nameof(source));
         if (!options.DryRun && target.IsReadOnly)
         {
             throw new ArgumentException($"{target.FilePath ?? "The target"}: the target is open read-only.", nameof(target));

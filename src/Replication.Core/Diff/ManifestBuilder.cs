@@ -82,6 +82,18 @@ internal sealed class ManifestBuilder : IDisposable
     /// <summary>Blocks found already hashed in a partial manifest left by an earlier, interrupted build.</summary>
     internal int ResumedBlocks { get; private set; }
 
+    /// <summary>Refuses a disk of 0 bytes: a manifest describes at least one sector, and such a disk has nothing to compare.</summary>
+    /// <exception cref="ArgumentException">The disk is empty.</exception>
+    internal static void ThrowIfEmpty(IVirtualDisk disk, string parameterName)
+    {
+        if (disk.VirtualSize == 0)
+        {
+            throw new ArgumentException(
+                $"{disk.FilePath ?? "disk"}: the disk is empty (0 bytes): there is nothing to hash or compare (a block manifest describes at least one 512-byte sector).",
+                parameterName);
+        }
+    }
+
     /// <summary>
     /// Builds the manifest of <paramref name="disk"/> in <paramref name="workPath"/>, then renames it to
     /// <paramref name="finalPath"/> (atomically replacing any file there) and opens it.

@@ -18,6 +18,16 @@ public class InvalidDiskFormatException : InvalidFileFormatException
     {
     }
 
+    /// <summary>Creates the exception for a field at an offset of a file, with a message of its own.</summary>
+    /// <param name="message">The whole message; it names the file and what is wrong.</param>
+    /// <param name="filePath">The file that holds the structure (null for in-memory images).</param>
+    /// <param name="offset">Byte offset in the file of the structure or field.</param>
+    /// <param name="field">The structure and field, for example <c>file signature</c>.</param>
+    protected InvalidDiskFormatException(string message, string? filePath, long offset, string field)
+        : base(message, filePath, offset, field, null)
+    {
+    }
+
     /// <summary>Creates the exception with a generic message.</summary>
     public InvalidDiskFormatException()
         : this(null, 0, "unknown", "invalid disk format")

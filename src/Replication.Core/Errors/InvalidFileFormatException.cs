@@ -35,6 +35,20 @@ public abstract class InvalidFileFormatException : ReplicationException
         Field = field;
     }
 
+    /// <summary>Creates the exception for a field at an offset of a file, with a message of its own.</summary>
+    /// <param name="message">The whole message; it names the file and what is wrong.</param>
+    /// <param name="filePath">The file that holds the structure (null for in-memory buffers).</param>
+    /// <param name="offset">Byte offset in the file of the structure or field.</param>
+    /// <param name="field">The structure and field, as <see cref="Field"/> reports it.</param>
+    /// <param name="innerException">The underlying failure, if any.</param>
+    protected InvalidFileFormatException(string message, string? filePath, long offset, string field, Exception? innerException)
+        : base(ReplicationErrorCode.InvalidFormat, false, message, innerException)
+    {
+        FilePath = filePath;
+        Offset = offset;
+        Field = field;
+    }
+
     /// <summary>Creates the exception with a message only (the field is unknown).</summary>
     protected InvalidFileFormatException(string message, Exception? innerException)
         : base(ReplicationErrorCode.InvalidFormat, false, message, innerException)

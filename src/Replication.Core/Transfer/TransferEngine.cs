@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
-using System.Threading.RateLimiting;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 using Replication.Core.Targets;
@@ -49,7 +48,7 @@ internal sealed class TransferEngine
     private long _lastReport;
     private int _checkpointing;
     private UInt128 _jobKey;
-    private TokenBucketRateLimiter? _limiter;
+    private BandwidthLimiter? _limiter;
 
     public TransferEngine(IVirtualDisk source, ITransferSink sink, IReplicaWriter? writer, IReadOnlyList<DiskExtent> ranges, TransferOptions options)
     {
@@ -93,16 +92,8 @@ internal sealed class TransferEngine
         _items = Items().GetEnumerator();
         if (_options.MaxBytesPerSecond is { } rate)
         {
-            long perPeriod = Math.Max(1, rate / 20);
-            _limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = (int)Math.Min(int.MaxValue, Math.Max(_options.MaxWriteSize, perPeriod)),
-                TokensPerPeriod = (int)Math.Min(int.MaxValue, perPeriod),
-                ReplenishmentPeriod = TimeSpan.FromMilliseconds(50),
-                QueueLimit = int.MaxValue,
-                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                AutoReplenishment = true,
-            });
+            // A burst of one write, or a twentieth of a second's worth when that is more.
+            _limiter = new BandwidthLimiter(rate, Math.Max(_options.MaxWriteSize, rate / 20), _time);
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -145,7 +136,6 @@ internal sealed class TransferEngine
         }
         finally
         {
-            _limiter?.Dispose();
             _items.Dispose();
         }
     }
@@ -216,7 +206,7 @@ internal sealed class TransferEngine
     {
         if (_limiter is not null)
         {
-            using RateLimitLease lease = await _limiter.AcquireAsync(data.Length, cancellationToken).ConfigureAwait(false);
+            await _limiter.AcquireAsync(data.Length, cancellationToken).ConfigureAwait(false);
         }
 
         await _retry.ExecuteAsync(

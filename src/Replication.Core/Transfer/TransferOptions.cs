@@ -64,7 +64,11 @@ public sealed record TransferOptions
     /// </summary>
     public bool DestinationKnownZero { get; init; }
 
-    /// <summary>Upper bound on payload bytes sent per second, or null for none.</summary>
+    /// <summary>
+    /// Upper bound on payload bytes sent per second of <see cref="TimeProvider"/>, or null for none: over any time
+    /// <c>t</c> at most <c>MaxBytesPerSecond × t</c> plus a burst of one <see cref="MaxWriteSize"/> (or a twentieth of a
+    /// second's worth, when that is more) is sent.
+    /// </summary>
     public long? MaxBytesPerSecond
     {
         get;
@@ -136,7 +140,7 @@ public sealed record TransferOptions
         }
     } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>The clock for back-off, checkpoint, progress and fence renewal timing.</summary>
+    /// <summary>The clock for the bandwidth limit, request deadlines, back-off, checkpoint, progress and fence renewal timing.</summary>
     public TimeProvider TimeProvider
     {
         get;

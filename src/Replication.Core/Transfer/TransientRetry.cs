@@ -33,13 +33,12 @@ internal sealed class TransientRetry
         {
             Exception failure;
             TimeSpan? retryAfter = null;
-            using (var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            // The attempt's deadline runs on the injected clock, as the back-off does.
+            using (CancellationTokenSource? deadline = _timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(_timeout, _time))
+            using (CancellationTokenSource attemptToken = deadline is null
+                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+                : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token))
             {
-                if (_timeout != Timeout.InfiniteTimeSpan)
-                {
-                    attemptToken.CancelAfter(_timeout);
-                }
-
                 try
                 {
                     await operation(state, attemptToken.Token).ConfigureAwait(false);

@@ -26,7 +26,7 @@ public sealed class TrackedDiskCrashTests
     [MemberData(nameof(TrackedDiskKinds.CrashData), MemberType = typeof(TrackedDiskKinds))]
     public void Killed_at_random_points_loses_no_flushed_write_and_damages_no_sealed_log(string kind)
     {
-        int points = Environment.GetEnvironmentVariable("REPL_TRACK_CRASH_POINTS") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : 100;
+        int points = TestKnobs.Count("REPL_TRACK_CRASH_POINTS", 100);
         int baseSeed = 20261126 + kind.Length;
         var failures = new ConcurrentQueue<string>();
         Parallel.For(0, points, new ParallelOptions { MaxDegreeOfParallelism = 3 }, point =>

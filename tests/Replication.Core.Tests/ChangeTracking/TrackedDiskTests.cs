@@ -236,35 +236,41 @@ public sealed class TrackedDiskTests : IDisposable
     }
 
     [Fact]
-    public void Concurrent_flushers_share_disk_flushes()
+    public async Task Concurrent_flushers_share_disk_flushes()
     {
         (string path, _) = NewDisk();
-        var faulty = new FaultyDisk(VirtualDisk.Open(path)) { FlushDelay = TimeSpan.FromMilliseconds(50) };
+        var faulty = new FaultyDisk(VirtualDisk.Open(path));
         using TrackedDisk disk = TrackedDisk.Open(faulty, Logs, Options(_clock));
         disk.Write(0, Random(0, 4096));
         int before = faulty.Flushes;
-        const int Flushers = 16;
-        using var ready = new Barrier(Flushers);
-        Thread[] threads = [.. Enumerable.Range(0, Flushers).Select(i => new Thread(() =>
+
+        // The first flush holds the disk's flush until released: every flusher that arrives meanwhile must share one.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        faulty.HoldFlushes = release.Task;
+        Task first = disk.FlushAsync().AsTask();
+        Assert.False(first.IsCompleted);
+        Assert.Equal(before + 1, faulty.Flushes);
+        const int Followers = 15;
+        Task[] followers = [.. Enumerable.Range(1, Followers).Select(i =>
         {
             disk.Write(i * 4096L, Random(i, 4096));
-            ready.SignalAndWait();
-            disk.Flush();
-        }))];
-        foreach (Thread thread in threads)
-        {
-            thread.Start();
-        }
+            return disk.FlushAsync().AsTask();
+        })];
+        Assert.DoesNotContain(followers, f => f.IsCompleted);
+        Assert.Equal(before + 1, faulty.Flushes);
 
-        foreach (Thread thread in threads)
-        {
-            thread.Join();
-        }
+        release.SetResult();
+        await first;
+        await Task.WhenAll(followers);
 
-        // One flush for whoever came first, one shared by everyone who arrived while it ran (a third if a thread was
-        // scheduled late): never one each.
-        int flushes = faulty.Flushes - before;
-        Assert.InRange(flushes, 1, 4);
+        // One flush for the first flusher, one shared by the fifteen that arrived while it ran: never one each.
+        Assert.Equal(2, faulty.Flushes - before);
+        byte[] sector = new byte[4096];
+        for (int i = 0; i <= Followers; i++)
+        {
+            disk.Read(i * 4096L, sector);
+            Assert.Equal(Random(i, 4096), sector);
+        }
     }
 
     [Fact]

@@ -46,11 +46,53 @@ public sealed class DiskSyncVerbTests
         Assert.Equal(a.Length, json.GetProperty("bytesCompared").GetInt64());
 
         Repl.Run("disk", "manifest", pathA, "-o", dir.File("a.manifest"), "--json").Json();
-        JsonElement fromManifest = Repl.Run("disk", "diff", dir.File("a.manifest"), pathB, "--json").Json();
+        JsonElement fromManifest = Repl.Run("disk", "diff", dir.File("a.manifest"), pathB, "--manifest", "a", "--json").Json();
         Assert.Equal(Ranges(json), Ranges(fromManifest));
+        Repl.Run("disk", "manifest", pathB, "-o", dir.File("b.manifest"), "--json").Json();
+        JsonElement bothManifests = Repl.Run("disk", "diff", dir.File("a.manifest"), dir.File("b.manifest"), "--manifest", "a", "--manifest", "b", "--json").Json();
+        Assert.Equal(Ranges(json), Ranges(bothManifests));
+
+        // A manifest passed where a disk is expected is refused with a pointer to the option.
+        ExternalTool.Result asDisk = Repl.Run("disk", "diff", pathA, dir.File("b.manifest"), "--json");
+        Assert.Equal(1, asDisk.ExitCode);
+        Assert.Contains("--manifest b", Assert.Single(asDisk.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
 
         JsonElement fine = Repl.Run("disk", "diff", pathA, pathB, "--block-size", "64KiB", "--fine-block-size", "1KiB", "--json").Json();
         Assert.Equal(DiffModel.ExpectedRanges(a, b, 1024).Select(r => new[] { r.Offset, r.Length }), Ranges(fine));
+    }
+
+    [Fact]
+    public void Diff_detects_disk_formats_as_info_does_even_when_a_raw_disk_starts_with_the_manifest_magic()
+    {
+        using var dir = new TempDirectory();
+        (byte[] a, byte[] b) = Pair(3);
+        "REPLMFST"u8.CopyTo(a);
+        "REPLMFST"u8.CopyTo(b);
+        string pathA = SyncDisks.Create(dir, "a", DiskFormat.Raw, a);
+        string pathB = SyncDisks.Create(dir, "b", DiskFormat.Vhdx, b);
+        Assert.Equal("raw", Repl.Run("disk", "info", pathA, "--json").Json().GetProperty("format").GetString());
+
+        JsonElement json = Repl.Run("disk", "diff", pathA, pathB, "--json").Json();
+        List<DiskExtent> expected = DiffModel.ExpectedRanges(a, b, 4096);
+        Assert.Equal(expected.Select(r => new[] { r.Offset, r.Length }), Ranges(json));
+        Assert.Equal(a.Length, json.GetProperty("bytesCompared").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("manifest", "{dir}/empty.img", "-o", "{dir}/empty.manifest")]
+    [InlineData("diff", "{dir}/empty.img", "{dir}/empty2.img")]
+    [InlineData("sync", "{dir}/empty.img", "{dir}/empty2.img")]
+    public void An_empty_disk_is_refused_plainly_and_nothing_is_left_behind(params string[] args)
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllBytes(dir.File("empty.img"), []);
+        File.WriteAllBytes(dir.File("empty2.img"), []);
+        ExternalTool.Result result = Repl.Run(["disk", .. args.Select(a => a.Replace("{dir}", dir.Path, StringComparison.Ordinal)), "--json"]);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("", result.StandardOutput);
+        string line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"repl: {dir.File("empty.img")}: the disk is empty (0 bytes)", line, StringComparison.Ordinal);
+        Assert.Equal(["empty.img", "empty2.img"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());
     }
 
     [Theory]
@@ -117,9 +159,10 @@ public sealed class DiskSyncVerbTests
     [InlineData("disk", "manifest", "{dir}/missing.img", "-o", "{dir}/m")]
     [InlineData("disk", "manifest", "{dir}/a.img")]
     [InlineData("disk", "diff", "{dir}/a.img", "{dir}/big.img")]
-    [InlineData("disk", "diff", "{dir}/corrupt.manifest", "{dir}/a.img")]
+    [InlineData("disk", "diff", "{dir}/corrupt.manifest", "{dir}/a.img", "--manifest", "a")]
+    [InlineData("disk", "diff", "{dir}/a.img", "{dir}/a.img", "--manifest", "c")]
     [InlineData("disk", "diff", "{dir}/a.img", "{dir}/a.img", "--fine-block-size", "700")]
-    [InlineData("disk", "diff", "{dir}/a.manifest", "{dir}/b.img", "--block-size", "256KiB")]
+    [InlineData("disk", "diff", "{dir}/a.manifest", "{dir}/b.img", "--manifest", "a", "--block-size", "256KiB")]
     [InlineData("disk", "sync", "{dir}/a.img", "{dir}/big.img")]
     [InlineData("disk", "sync", "{dir}/a.img", "{dir}/b.img", "--target-manifest-policy", "always")]
     [InlineData("disk", "sync", "{dir}/a.img", "{dir}/b.img", "--checkpoint", "{dir}/bad.sync")]

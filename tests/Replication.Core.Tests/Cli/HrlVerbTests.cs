@@ -166,6 +166,112 @@ public sealed class HrlVerbTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Dump_refuses_data_that_does_not_match_its_entry_checksum_naming_the_entry_and_offset(bool withSidecar)
+    {
+        using var dir = new TempDirectory();
+        string log = SealedLog(dir, "data.hrl", withSidecar);
+        HrlRecord second;
+        using (HrlReader reader = HrlReader.Open(log))
+        {
+            second = reader.ReadRecords().ElementAt(1);
+        }
+
+        byte[] bytes = File.ReadAllBytes(log);
+        bytes[second.FileOffset + 100] ^= 0x40;
+        File.WriteAllBytes(log, bytes);
+
+        ExternalTool.Result result = Repl.Run("hrl", "dump", log, "--json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("", result.StandardOutput);
+        string line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"HRL data DataChecksum at offset {second.FileOffset}", line, StringComparison.Ordinal);
+        Assert.Contains($"record 1 ({second.Length} bytes for disk offset {second.DiskOffset})", line, StringComparison.Ordinal);
+
+        // --no-verify reads the structures only, for speed.
+        JsonElement structureOnly = Repl.Run("hrl", "dump", log, "--no-verify", "--json").Json();
+        Assert.Equal(3, structureOnly.GetProperty("entryCount").GetInt32());
+        Assert.False(structureOnly.GetProperty("verified").GetBoolean());
+    }
+
+    [Fact]
+    public void Dump_checks_the_sidecar_when_one_exists_and_catches_what_the_entry_checksums_cannot()
+    {
+        using var dir = new TempDirectory();
+        string log = SealedLog(dir, "swapped.hrl", withSidecar: true);
+        JsonElement intact = Repl.Run("hrl", "dump", log, "--json").Json();
+        Assert.True(intact.GetProperty("verified").GetBoolean());
+        Assert.Equal(3, intact.GetProperty("dataChecksumsVerified").GetInt32());
+        Assert.True(intact.GetProperty("sidecarVerified").GetBoolean());
+
+        // Two data bytes swapped: the byte-sum data checksum is unchanged, the XxHash128 is not.
+        HrlRecord first;
+        using (HrlReader reader = HrlReader.Open(log))
+        {
+            first = reader.ReadRecords().First();
+        }
+
+        byte[] bytes = File.ReadAllBytes(log);
+        int a = (int)first.FileOffset;
+        int b = Enumerable.Range(a + 1, (int)first.Length - 1).First(i => bytes[i] != bytes[a]);
+        (bytes[a], bytes[b]) = (bytes[b], bytes[a]);
+        File.WriteAllBytes(log, bytes);
+
+        ExternalTool.Result result = Repl.Run("hrl", "dump", log, "--json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("", result.StandardOutput);
+        string line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("XxHash128", line, StringComparison.Ordinal);
+        Assert.Contains(log, line, StringComparison.Ordinal);
+
+        // Without a sidecar only the entry checksums can be checked, and they pass: said so in the report.
+        File.Delete(HrlIntegrity.GetSidecarPath(log));
+        JsonElement noSidecar = Repl.Run("hrl", "dump", log, "--json").Json();
+        Assert.True(noSidecar.GetProperty("verified").GetBoolean());
+        Assert.False(noSidecar.GetProperty("sidecarVerified").GetBoolean());
+    }
+
+    [Fact]
+    public void Apply_of_a_log_without_a_sidecar_names_the_option_that_allows_it()
+    {
+        using var dir = new TempDirectory();
+        string log = SealedLog(dir, "hyperv.hrl", withSidecar: false);
+        File.WriteAllBytes(dir.File("disk.img"), new byte[Size]);
+        ExternalTool.Result result = Repl.Run("hrl", "apply", dir.File("disk.img"), log, "--json");
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--allow-missing-sidecar", line, StringComparison.Ordinal);
+        Assert.Contains(log, line, StringComparison.Ordinal);
+        Assert.Equal(new byte[Size], File.ReadAllBytes(dir.File("disk.img")));
+    }
+
+    /// <summary>A sealed log of three records (1 KiB, 4 KiB, 2 KiB of random data), written by this library.</summary>
+    private static string SealedLog(TempDirectory dir, string name, bool withSidecar)
+    {
+        string path = dir.File(name);
+        var random = new Random(name.Length);
+        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), new ManualTimeProvider(HrlTestLogs.Start)))
+        {
+            foreach ((long offset, int length) in new[] { (0L, 1024), (65536L, 4096), (8192L, 2048) })
+            {
+                byte[] data = new byte[length];
+                random.NextBytes(data);
+                writer.Append(offset, data);
+            }
+
+            writer.Seal();
+        }
+
+        if (withSidecar)
+        {
+            HrlIntegrity.WriteSidecar(path);
+        }
+
+        return path;
+    }
+
+    [Theory]
     [InlineData("dump", "{dir}/missing.hrl")]
     [InlineData("dump", "{dir}/corrupt.hrl")]
     [InlineData("apply", "{dir}/disk.img", "{dir}/corrupt.hrl")]

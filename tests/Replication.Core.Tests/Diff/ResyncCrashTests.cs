@@ -21,7 +21,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
     [MemberData(nameof(SyncDisks.Pairs), MemberType = typeof(SyncDisks))]
     public async Task A_sync_killed_at_random_points_converges_when_rerun_and_sends_no_more_than_was_left(DiskFormat sourceFormat, DiskFormat targetFormat)
     {
-        int runs = Environment.GetEnvironmentVariable("REPL_CRASH_RUNS") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : 8;
+        int runs = TestKnobs.Count("REPL_CRASH_RUNS", 8);
         var random = new Random(20261126 + ((int)sourceFormat * 10) + (int)targetFormat);
         (byte[] source, byte[] target) = Pair(new Random(77));
         ResyncResult reference;
@@ -38,34 +38,59 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             using var dir = new TempDirectory();
             string sourcePath = SyncDisks.Create(dir, "source", sourceFormat, source);
             string targetPath = SyncDisks.Create(dir, "target", targetFormat, target);
-            // Even runs stop after any n-th line (hashing or copying); odd runs after the k-th line of the copy phase.
+            // Even runs stop after any n-th line (hashing or copying); odd runs after the k-th line of the copy phase. The
+            // child waits after each checkpoint's lines: odd runs are killed there; even runs there, or just after it is
+            // let go, so the kill lands somewhere in the hashing, copying or checkpointing that follows.
             bool copyPhase = run % 2 == 1;
             int killAfterLines = copyPhase ? random.Next(1, 7) : random.Next(0, 30);
-            int extraDelayMs = random.Next(0, 25);
+            bool whilePaused = copyPhase || random.Next(2) == 0;
             long hashed = 0, sent = 0;
             bool done = false;
             int lines = 0;
             using (ChildProcess child = ChildProcess.StartDotnet(
-                RepoPaths.TestChildDll, "disk-sync", sourcePath, targetPath, dir.File("sync"), dir.File("target.manifest"), Interval.ToString(CultureInfo.InvariantCulture), "2"))
+                RepoPaths.TestChildDll, "disk-sync", sourcePath, targetPath, dir.File("sync"), dir.File("target.manifest"), Interval.ToString(CultureInfo.InvariantCulture)))
             {
-                while (lines < killAfterLines && child.ReadLine() is { } line)
+                string? line = null;
+                while (lines < killAfterLines && (line = child.ReadLine()) is not null)
                 {
+                    if (line == "paused")
+                    {
+                        child.WriteLine("go");
+                        continue;
+                    }
+
                     Parse(line, ref hashed, ref sent, ref done);
                     lines += !copyPhase || line.StartsWith("sent ", StringComparison.Ordinal) ? 1 : 0;
                 }
 
-                Thread.Sleep(extraDelayMs);
-                child.Kill();
-                while (child.ReadLine() is { } line)
+                // The rest of that checkpoint's lines, up to where the child waits.
+                if (line is not null)
                 {
-                    Parse(line, ref hashed, ref sent, ref done);
+                    while ((line = child.ReadLine()) is not null && line != "paused")
+                    {
+                        Parse(line, ref hashed, ref sent, ref done);
+                    }
+                }
+
+                if (!whilePaused)
+                {
+                    child.WriteLine("go");
+                }
+
+                child.Kill();
+                while (child.ReadLine() is { } after)
+                {
+                    if (after != "paused")
+                    {
+                        Parse(after, ref hashed, ref sent, ref done);
+                    }
                 }
             }
 
             // The checkpoint is written before the first byte of the target and deleted only once the sync is complete:
             // when the copy had begun and no checkpoint is left, the child had finished but not yet said so.
             done |= sent > 0 && !File.Exists(dir.File("sync"));
-            string context = $"run {run}: killed after {lines} lines + {extraDelayMs} ms (durable: hashed {hashed}, sent {sent}, done {done})";
+            string context = $"run {run}: killed after {lines} lines, {(whilePaused ? "while it waited" : "once let go")} (durable: hashed {hashed}, sent {sent}, done {done})";
             ResyncResult rest = await SyncAsync(dir, sourcePath, targetPath);
             Assert.True(source.AsSpan().SequenceEqual(SyncDisks.ReadAll(targetPath)), $"{context}: the target differs from the source after the rerun");
             Assert.True(rest.DataBytesSent <= reference.DataBytesSent - sent, $"{context}: the rerun sent {rest.DataBytesSent} of {reference.DataBytesSent}");

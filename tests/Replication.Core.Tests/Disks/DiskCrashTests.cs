@@ -27,7 +27,7 @@ public sealed class DiskCrashTests
     [MemberData(nameof(Kinds))]
     public void Killed_mid_allocation_keeps_every_acknowledged_write(DiskFormat format, DiskType type)
     {
-        int runs = Environment.GetEnvironmentVariable("REPL_CRASH_RUNS") is { } v ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : 12;
+        int runs = TestKnobs.Count("REPL_CRASH_RUNS", 12);
         var random = new Random(20261126 + (int)format * 10 + (int)type);
         for (int run = 0; run < runs; run++)
         {

@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Replication.Core.Tests.Infrastructure;
 
-/// <summary>A .NET child process whose standard output is read line by line and which can be killed with SIGKILL.</summary>
+/// <summary>
+/// A .NET child process whose standard output is read line by line, which can be told to go on (a line on its standard
+/// input) and which can be killed with SIGKILL.
+/// </summary>
 public sealed class ChildProcess : IDisposable
 {
     private readonly Process _process;
@@ -16,6 +19,7 @@ public sealed class ChildProcess : IDisposable
     {
         var start = new ProcessStartInfo("dotnet")
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -31,6 +35,20 @@ public sealed class ChildProcess : IDisposable
 
     /// <summary>The next line of standard output, or null at end of output.</summary>
     public string? ReadLine() => _process.StandardOutput.ReadLine();
+
+    /// <summary>Writes a line to the child's standard input (a child that has exited is not an error).</summary>
+    public void WriteLine(string line)
+    {
+        try
+        {
+            _process.StandardInput.WriteLine(line);
+            _process.StandardInput.Flush();
+        }
+        catch (IOException)
+        {
+            // The child has exited and closed its end.
+        }
+    }
 
     /// <summary>Kills the process (SIGKILL on Unix) and waits until it has exited.</summary>
     public void Kill()

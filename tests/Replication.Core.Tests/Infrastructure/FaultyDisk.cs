@@ -2,7 +2,7 @@ using Replication.Core.Disks;
 
 namespace Replication.Core.Tests.Infrastructure;
 
-/// <summary>Wraps a disk; fails writes on demand and counts flushes.</summary>
+/// <summary>Wraps a disk; fails writes on demand, reports writes, counts flushes and holds them until told.</summary>
 public sealed class FaultyDisk(IVirtualDisk inner) : IVirtualDisk
 {
     private int _flushes;
@@ -10,8 +10,14 @@ public sealed class FaultyDisk(IVirtualDisk inner) : IVirtualDisk
     /// <summary>When set, a write for which it returns true throws an <see cref="IOException"/> instead of writing.</summary>
     public Func<long, int, bool>? FailWrite { get; set; }
 
-    /// <summary>Delay added to each flush, so concurrent flushers overlap.</summary>
-    public TimeSpan FlushDelay { get; set; }
+    /// <summary>When set, called with the offset and length of each write before it is made.</summary>
+    public Action<long, int>? OnWrite { get; set; }
+
+    /// <summary>
+    /// When set, each flush (counted when it starts) waits for this task before flushing the disk: the test decides
+    /// when flushes finish, so flushers that arrive meanwhile are known to overlap.
+    /// </summary>
+    public Task? HoldFlushes { get; set; }
 
     public int Flushes => Volatile.Read(ref _flushes);
 
@@ -46,6 +52,8 @@ public sealed class FaultyDisk(IVirtualDisk inner) : IVirtualDisk
             throw new IOException($"injected write failure at {offset}");
         }
 
+        OnWrite?.Invoke(offset, source.Length);
+
         inner.Write(offset, source);
     }
 
@@ -60,18 +68,19 @@ public sealed class FaultyDisk(IVirtualDisk inner) : IVirtualDisk
     public void Flush()
     {
         Interlocked.Increment(ref _flushes);
-        if (FlushDelay > TimeSpan.Zero)
-        {
-            Thread.Sleep(FlushDelay);
-        }
-
+        HoldFlushes?.GetAwaiter().GetResult();
         inner.Flush();
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        Flush();
-        return ValueTask.CompletedTask;
+        Interlocked.Increment(ref _flushes);
+        if (HoldFlushes is { } hold)
+        {
+            await hold.WaitAsync(cancellationToken);
+        }
+
+        await inner.FlushAsync(cancellationToken);
     }
 
     public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length) => inner.GetAllocatedExtents(offset, length);

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 using Replication.Core.Targets;
@@ -138,16 +141,59 @@ public sealed class TransferPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task The_bandwidth_limit_holds_the_transfer_back()
+    public async Task The_bandwidth_limit_holds_the_transfer_back_on_the_transfer_clock()
     {
-        (VirtualDisk source, IReplicaWriter writer) = await SetUpAsync();
-        using (source)
-        await using (writer)
+        const long Rate = 4 << 20;
+        const int WriteSize = 256 << 10;
+        const long Burst = WriteSize; // a write, or a twentieth of a second's worth when that is more
+        string path = _dir.File("source.img");
+        byte[] content = ReplicaTargetContractTests.HalfZeroContent(Size, 52);
+        ReplicaTargetContractTests.WriteRaw(path, content);
+        using VirtualDisk source = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
+
+        // Every write is checked when it is made against what the clock allows by then.
+        var clock = new TimerWatchingClock();
+        DateTimeOffset start = clock.GetUtcNow();
+        long written = 0;
+        var tooEarly = new ConcurrentQueue<string>();
+        var memory = new MemoryDisk(new byte[Size]);
+        using var destination = new FaultyDisk(memory)
         {
-            TransferResult result = await TransferPipeline.SeedAsync(source, writer, new TransferOptions { DestinationKnownZero = true, MaxBytesPerSecond = 16 << 20 });
-            double floor = (result.BytesSent - (4 << 20)) / (double)(16 << 20);
-            Assert.True(result.Elapsed.TotalSeconds >= floor * 0.9, $"{result.BytesSent} bytes took {result.Elapsed.TotalSeconds:0.00} s at 16 MiB/s");
+            OnWrite = (offset, length) =>
+            {
+                long total = Interlocked.Add(ref written, length);
+                TimeSpan at = clock.GetUtcNow() - start;
+                if (total > Burst + (Rate * at.TotalSeconds))
+                {
+                    tooEarly.Enqueue($"{total} bytes written {at.TotalSeconds:0.000} s into the transfer at {Rate} bytes/s");
+                }
+            },
+        };
+
+        Task<TransferResult> run = TransferPipeline.DownloadAsync(source, destination, new TransferOptions
+        {
+            MaxConcurrency = 1,
+            MaxWriteSize = WriteSize,
+            MaxBytesPerSecond = Rate,
+            DestinationKnownZero = true,
+            RequestTimeout = Timeout.InfiniteTimeSpan,
+            TimeProvider = clock,
+        });
+
+        // Whenever the transfer waits on its clock, the clock moves to the end of that wait: nothing else moves it.
+        Task<TimeSpan> wait = clock.Timers.ReadAsync().AsTask();
+        while (await Task.WhenAny(run, wait) == wait)
+        {
+            clock.Advance(await wait);
+            wait = clock.Timers.ReadAsync().AsTask();
         }
+
+        TransferResult result = await run;
+        Assert.True(tooEarly.IsEmpty, string.Join("; ", tooEarly.Take(3)));
+        Assert.Equal(content, memory.Bytes);
+        Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content, 4096) * 4096, result.BytesSent);
+        TimeSpan taken = clock.GetUtcNow() - start;
+        Assert.InRange(taken.TotalSeconds, (result.BytesSent - Burst) / (double)Rate, result.BytesSent / (double)Rate);
     }
 
     private async Task<(VirtualDisk Source, IReplicaWriter Writer)> SetUpAsync()
@@ -166,5 +212,24 @@ public sealed class TransferPipelineTests : IDisposable
     private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
     {
         public void Report(TransferProgress value) => report(value);
+    }
+
+    /// <summary>A fake clock that tells the test the due time of every timer started on it.</summary>
+    private sealed class TimerWatchingClock : FakeTimeProvider
+    {
+        private readonly Channel<TimeSpan> _timers = Channel.CreateUnbounded<TimeSpan>();
+
+        public ChannelReader<TimeSpan> Timers => _timers.Reader;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                _timers.Writer.TryWrite(dueTime);
+            }
+
+            return timer;
+        }
     }
 }

@@ -142,6 +142,25 @@ public static class HrlIntegrity
         return sidecar;
     }
 
+    /// <summary>
+    /// Verifies a log against its sidecar, as <see cref="VerifySidecar"/> does, when the sidecar exists: the check that
+    /// <see cref="LogApplier"/> makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
+    /// </summary>
+    /// <returns>True when the sidecar exists and the log matches it; false when the log has no sidecar.</returns>
+    /// <exception cref="ReplicationException">The log does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>
+    /// <exception cref="InvalidLogFormatException">The sidecar is corrupt, or the log differs from what it describes.</exception>
+    public static bool VerifySidecarIfPresent(string logPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(logPath);
+        if (!File.Exists(GetSidecarPath(Path.GetFullPath(logPath))))
+        {
+            return false;
+        }
+
+        VerifySidecar(logPath, cancellationToken);
+        return true;
+    }
+
     private static HrlFileHeader ReadSealedHeader(SafeFileHandle handle, string path, long length)
     {
         Span<byte> bytes = stackalloc byte[HrlFileHeader.Size];

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.IO.Hashing;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
@@ -12,12 +11,25 @@ namespace Replication.Core.Tests.ChangeTracking.Hrl;
 /// it), truncation at every offset of the tail, and thousands of random bit flips. A read either fails with
 /// <see cref="InvalidLogFormatException"/> or returns exactly the original data, except where the format itself
 /// cannot tell (a ByteOffset or TimeStamp changed together with its entry checksum: see the sidecar tests). No other
-/// exception type, no read slower than a bound, no allocation beyond a bound.
+/// exception type, no allocation beyond a bound, and no more reading than a bound: the work done is counted in bytes and
+/// read calls (the thread's own I/O accounting), which a busy machine cannot change, rather than timed.
 /// </summary>
 public sealed class HrlCorruptionTests : IDisposable
 {
     private const long AllocationLimit = 8 << 20;
-    private static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Each byte of the log read at most this many times (the readers here read each about twice: records, then data
+    /// and checksums), plus <see cref="ReadByteAllowance"/> (which also covers reading the accounting file itself).
+    /// </summary>
+    private const int ReadsPerByteLimit = 8;
+
+    private const int ReadByteAllowance = 64 << 10;
+
+    /// <summary>Read calls allowed per 512-byte sector of the log (about one is made), plus <see cref="ReadCallAllowance"/>.</summary>
+    private const int ReadCallsPerSectorLimit = 4;
+
+    private const int ReadCallAllowance = 256;
 
     /// <summary>Header fields no reader can validate: any value is legal (the header checksum protects them).</summary>
     private static readonly HashSet<string> FreeHeaderFields =
@@ -359,7 +371,7 @@ public sealed class HrlCorruptionTests : IDisposable
     private static (Digest? Digest, InvalidLogFormatException? Error) ReadAll(string path)
     {
         long allocated = GC.GetAllocatedBytesForCurrentThread();
-        var watch = Stopwatch.StartNew();
+        ThreadReads reads = ThreadReads.Now();
         try
         {
             using HrlReader reader = HrlReader.Open(path);
@@ -380,7 +392,7 @@ public sealed class HrlCorruptionTests : IDisposable
         }
         finally
         {
-            CheckBounds(allocated, watch);
+            CheckBounds(path, allocated, reads);
         }
     }
 
@@ -389,7 +401,7 @@ public sealed class HrlCorruptionTests : IDisposable
     private static Recovered? TryRecoverAll(string path)
     {
         long allocated = GC.GetAllocatedBytesForCurrentThread();
-        var watch = Stopwatch.StartNew();
+        ThreadReads reads = ThreadReads.Now();
         HrlReader reader;
         try
         {
@@ -411,16 +423,19 @@ public sealed class HrlCorruptionTests : IDisposable
                 records.Add(new Entry(record.DiskOffset, record.Length, record.Timestamp, XxHash128.HashToUInt128(data)));
             }
 
-            CheckBounds(allocated, watch);
+            CheckBounds(path, allocated, reads);
             return new Recovered(result, records);
         }
     }
 
-    private static void CheckBounds(long allocatedBefore, Stopwatch watch)
+    private static void CheckBounds(string path, long allocatedBefore, ThreadReads readsBefore)
     {
+        ThreadReads reads = ThreadReads.Now() - readsBefore;
         long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long length = new FileInfo(path).Length;
         Assert.True(allocated < AllocationLimit, $"{allocated} bytes allocated reading a small log");
-        Assert.True(watch.Elapsed < TimeLimit, $"reading a small log took {watch.Elapsed}");
+        Assert.True(reads.Bytes <= ReadByteAllowance + (ReadsPerByteLimit * length), $"{reads.Bytes} bytes read from a {length}-byte log");
+        Assert.True(reads.Calls <= ReadCallAllowance + (ReadCallsPerSectorLimit * (length / 512)), $"{reads.Calls} read calls for a {length}-byte log");
     }
 
     /// <summary>Writes one byte in place (the handle is closed before the reader opens the file).</summary>
