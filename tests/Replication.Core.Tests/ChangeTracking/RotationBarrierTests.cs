@@ -22,7 +22,8 @@ public sealed class RotationBarrierTests : IDisposable
         // Writers each write their counter to disk A, then (once that returned) to B, then to C: a cut that holds write
         // k on C must hold it on B and A too. Rotations land at arbitrary moments while the writers run.
         TrackedDisk[] disks = [Open("a"), Open("b"), Open("c")];
-        Task[] writers = [.. Enumerable.Range(0, 3).Select(w => Task.Run(() => WriteChainsAsync(disks, w)))];
+        var cuts = new CutCounter();
+        Task[] writers = [.. Enumerable.Range(0, 3).Select(w => Task.Run(() => WriteChainsAsync(disks, w, cuts)))];
         try
         {
             long[][] highest = [new long[3], new long[3], new long[3]];
@@ -31,6 +32,7 @@ public sealed class RotationBarrierTests : IDisposable
             {
                 last = writers.All(w => w.IsCompleted);
                 IReadOnlyList<SealedLog> cut = await TrackedDisk.RotateTogetherAsync(rounds % 2 == 0 ? disks : [.. disks.Reverse()]);
+                cuts.Add();
                 Assert.Equal(disks.Length, cut.Count);
                 for (int i = 0; i < disks.Length; i++)
                 {
@@ -48,7 +50,6 @@ public sealed class RotationBarrierTests : IDisposable
 
             await Task.WhenAll(writers);
             Assert.All(highest, disk => Assert.All(disk, h => Assert.Equal(WritesPerWriter, h)));
-            Assert.True(rounds > 3, $"only {rounds} cuts were made while the writers ran");
         }
         finally
         {
@@ -81,7 +82,7 @@ public sealed class RotationBarrierTests : IDisposable
         return TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs", TrackingTestSupport.Options());
     }
 
-    private static async Task WriteChainsAsync(TrackedDisk[] disks, int writer)
+    private static async Task WriteChainsAsync(TrackedDisk[] disks, int writer, CutCounter cuts)
     {
         byte[] sector = new byte[512];
         for (long counter = 1; counter <= WritesPerWriter; counter++)
@@ -94,8 +95,48 @@ public sealed class RotationBarrierTests : IDisposable
                 await disk.WriteAsync(offset, sector);
             }
 
-            // Let the other writers and the rotations in between, so that cuts land inside every writer's chains.
-            await Task.Yield();
+            // Every thousand writes, wait for one more cut: cuts then land inside every writer's run, however the
+            // threads are scheduled.
+            if (counter % 1000 == 0)
+            {
+                await cuts.WaitForAsync((int)(counter / 1000));
+            }
+        }
+    }
+
+    /// <summary>How many cuts have been made, and a way to wait for the n-th.</summary>
+    private sealed class CutCounter
+    {
+        private readonly Lock _lock = new();
+        private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
+        private int _count;
+
+        public void Add()
+        {
+            List<TaskCompletionSource> ready = [];
+            lock (_lock)
+            {
+                _count++;
+                ready.AddRange(_waiters.Where(w => w.Count <= _count).Select(w => w.Done));
+                _waiters.RemoveAll(w => w.Count <= _count);
+            }
+
+            ready.ForEach(d => d.SetResult());
+        }
+
+        public Task WaitForAsync(int count)
+        {
+            lock (_lock)
+            {
+                if (_count >= count)
+                {
+                    return Task.CompletedTask;
+                }
+
+                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((count, done));
+                return done.Task;
+            }
         }
     }
 
