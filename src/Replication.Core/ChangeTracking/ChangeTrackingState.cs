@@ -61,6 +61,7 @@ internal sealed class ChangeTrackingState
     public const int RangeCountOffset = 84;
     public const int ArmedWordCountOffset = 88;
     public const int ReservedOffset = 92;
+    public const int ClosedDiskStampOffset = 96;
     public const int HeaderSize = 128;
     public const int LogEntrySize = 88;
     public const int RangeSize = 16;
@@ -80,7 +81,7 @@ internal sealed class ChangeTrackingState
     private const int MaxLogs = 1_000_000;
     private const ResyncReasons StoredReasons =
         ResyncReasons.UncleanShutdown | ResyncReasons.ChainBroken | ResyncReasons.DataWriteGuidChanged |
-        ResyncReasons.LogWriteFailed | ResyncReasons.DiskWriteFailed;
+        ResyncReasons.LogWriteFailed | ResyncReasons.DiskWriteFailed | ResyncReasons.DiskChangedOffline;
 
     private static ReadOnlySpan<byte> Magic => "RPLCHAIN"u8;
 
@@ -97,6 +98,12 @@ internal sealed class ChangeTrackingState
 
     /// <summary>True when the tracker was closed cleanly: no active log, nothing in flight.</summary>
     public bool ClosedCleanly { get; set; }
+
+    /// <summary>
+    /// The disk file's stamp (<see cref="IO.FileStamp"/>) taken after the tracker closed it cleanly, or zero when none was
+    /// taken (open, not closed cleanly, a disk left open for its owner, or written by an older version).
+    /// </summary>
+    public UInt128 ClosedDiskStamp { get; set; }
 
     public ResyncReasons Reasons { get; set; }
 
@@ -135,6 +142,7 @@ internal sealed class ChangeTrackingState
         ChainHead = ChainHead,
         LastDataWriteGuid = LastDataWriteGuid,
         ClosedCleanly = ClosedCleanly,
+        ClosedDiskStamp = ClosedDiskStamp,
         Reasons = Reasons,
         WholeDisk = WholeDisk,
         Generation = Generation,
@@ -157,6 +165,7 @@ internal sealed class ChangeTrackingState
         BinaryPrimitives.WriteInt64LittleEndian(s[NextSequenceOffset..], NextSequence);
         ChainHead.TryWriteBytes(s[ChainHeadOffset..]);
         LastDataWriteGuid.TryWriteBytes(s[LastDataWriteGuidOffset..]);
+        BinaryPrimitives.WriteUInt128LittleEndian(s[ClosedDiskStampOffset..], ClosedDiskStamp);
         BinaryPrimitives.WriteUInt32LittleEndian(s[ReasonsOffset..], (uint)Reasons);
         BinaryPrimitives.WriteUInt32LittleEndian(s[RegionShiftOffset..], (uint)RegionShift);
         BinaryPrimitives.WriteInt64LittleEndian(s[GenerationOffset..], Generation);
@@ -245,7 +254,8 @@ internal sealed class ChangeTrackingState
             throw Error(path, FlagsOffset, "Flags", string.Create(CultureInfo.InvariantCulture, $"unknown flags 0x{flags:X}"));
         }
 
-        if (s.Slice(ReservedOffset, HeaderSize - ReservedOffset).ContainsAnyExcept((byte)0))
+        if (s.Slice(ReservedOffset, ClosedDiskStampOffset - ReservedOffset).ContainsAnyExcept((byte)0)
+            || s[(ClosedDiskStampOffset + 16)..HeaderSize].ContainsAnyExcept((byte)0))
         {
             throw Error(path, ReservedOffset, "Reserved", "reserved bytes must be 0");
         }
@@ -302,6 +312,7 @@ internal sealed class ChangeTrackingState
             ChainHead = new Guid(s.Slice(ChainHeadOffset, 16)),
             LastDataWriteGuid = new Guid(s.Slice(LastDataWriteGuidOffset, 16)),
             ClosedCleanly = (flags & FlagClosedCleanly) != 0,
+            ClosedDiskStamp = BinaryPrimitives.ReadUInt128LittleEndian(s[ClosedDiskStampOffset..]),
             WholeDisk = (flags & FlagWholeDisk) != 0,
             Reasons = (ResyncReasons)reasons,
             Generation = generation,

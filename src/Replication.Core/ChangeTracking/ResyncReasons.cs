@@ -34,4 +34,11 @@ public enum ResyncReasons
 
     /// <summary>A write reached the log but failed on the disk, so the log may hold data the disk does not.</summary>
     DiskWriteFailed = 32,
+
+    /// <summary>
+    /// The disk's file changed while tracking was off: its stamp (inode, length, modification and change time) differs
+    /// from the one recorded when the tracker last closed it cleanly. Catches edits by another program on formats
+    /// without a DataWriteGuid (raw, VHD) and on a VHDX written without renewing it.
+    /// </summary>
+    DiskChangedOffline = 64,
 }

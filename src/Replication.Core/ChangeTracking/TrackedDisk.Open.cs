@@ -118,6 +118,13 @@ public sealed partial class TrackedDisk
             }
         }
 
+        if (state.ClosedDiskStamp != UInt128.Zero && disk.FilePath is { } diskPath && File.Exists(diskPath) && FileStamp.Of(diskPath) != state.ClosedDiskStamp)
+        {
+            // Written by something other than a tracker since the last one closed it: nothing says where.
+            reasons |= ResyncReasons.DiskChangedOffline;
+            wholeDisk = true;
+        }
+
         bool clean = state.Logs.TrueForAll(l => l.Status == TrackedLogStatus.Sealed);
         if (!clean)
         {
@@ -181,6 +188,7 @@ public sealed partial class TrackedDisk
             state.Logs.Add(new TrackedLogEntry(sequence, TrackedLogStatus.Active, identity.UniqueId, identity.PreviousUniqueId, 0, 0, 0, 0));
             state.NextSequence = sequence + 1;
             state.ClosedCleanly = false;
+            state.ClosedDiskStamp = UInt128.Zero;
             state.Armed = new ulong[state.Armed.Length];
             state.LastDataWriteGuid = dataWriteGuid;
             if (reasons != ResyncReasons.None)

@@ -299,12 +299,32 @@ public sealed partial class TrackedDisk : IVirtualDisk, IZeroingDisk
             _disposed = true;
             _control.Dispose();
             _logFsync.Dispose();
-            _owner?.Dispose();
             if (!_leaveOpen)
             {
                 await _disk.DisposeAsync().ConfigureAwait(false);
+                RecordClosedDiskStamp();
             }
+
+            _owner?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// After a clean close, records the disk file's stamp as the disk was left, so the next open can tell whether anything
+    /// wrote it while tracking was off. Taken once the disk is closed (a format may update its headers on close); a disk
+    /// left open for its owner gets none, since the owner's close may still change it.
+    /// </summary>
+    private void RecordClosedDiskStamp()
+    {
+        if (_disk.FilePath is not { } path || !_state.ClosedCleanly || !File.Exists(path))
+        {
+            return;
+        }
+
+        ChangeTrackingState state = _state.Clone();
+        state.ClosedDiskStamp = FileStamp.Of(path);
+        DurableFile.WriteAllBytes(_statePath, state.Encode());
+        _state = state;
     }
 
     private static string SealedName(long sequence) => sequence.ToString("D12", CultureInfo.InvariantCulture) + ".hrl";

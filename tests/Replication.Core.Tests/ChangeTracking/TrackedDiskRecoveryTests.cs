@@ -324,7 +324,8 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
 
         using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts()))
         {
-            Assert.Equal(ResyncReasons.DataWriteGuidChanged, disk.Resync.Reasons);
+            // The renewed GUID says it, and so does the file's stamp.
+            Assert.Equal(ResyncReasons.DataWriteGuidChanged | ResyncReasons.DiskChangedOffline, disk.Resync.Reasons);
             Assert.True(disk.Resync.WholeDisk);
         }
     }
