@@ -56,6 +56,30 @@ public sealed partial class TrackedDisk
         }
     }
 
+    /// <summary>
+    /// Reads a tracked disk's state from its log folder without opening the disk or taking its lock; null when the folder
+    /// holds no state. Safe while another process tracks the disk (the state file is replaced atomically).
+    /// </summary>
+    /// <exception cref="InvalidLogFormatException">The state file is corrupt, truncated or of another version.</exception>
+    public static TrackingSnapshot? Inspect(string logDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(logDirectory);
+        string directory = Path.GetFullPath(logDirectory);
+        string path = Path.Combine(directory, ChangeTrackingState.FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        ChangeTrackingState state = ChangeTrackingState.Read(path);
+        var sealedLogs = state.Logs
+            .Where(l => l.Status == TrackedLogStatus.Sealed)
+            .Select(l => new SealedLog(l.Sequence, l.UniqueId, l.PreviousUniqueId, Path.Combine(directory, SealedName(l.Sequence)), l.Length, l.Hash, l.RecordCount, l.DataBytes))
+            .ToList();
+        long active = state.Logs.Where(l => l.Status != TrackedLogStatus.Sealed).Sum(l => l.Length);
+        return new TrackingSnapshot(sealedLogs, active, state.Reasons, state.ClosedCleanly);
+    }
+
     private static TrackedDisk OpenLocked(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options, bool leaveOpen)
     {
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);

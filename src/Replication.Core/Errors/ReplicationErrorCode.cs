@@ -49,4 +49,24 @@ public enum ReplicationErrorCode
 
     /// <summary>The resource exists with different content (a replica of another size, a log with another hash).</summary>
     Conflict = 105,
+
+    // The replication engine uses 200-299.
+
+    /// <summary>
+    /// The protected item is not in a state that allows the operation (fail back while protected, commit with no failover
+    /// in progress): the message names the state and what is allowed in it.
+    /// </summary>
+    InvalidState = 200,
+
+    /// <summary>
+    /// The replica at the site is not in the state its records say (a replica missing, of another size, or a recovery
+    /// point the record names gone): it cannot be trusted without an operator.
+    /// </summary>
+    InvalidReplicaState = 201,
+
+    /// <summary>The local file system has no space left for the logs, checkpoints or records (retry once space is freed).</summary>
+    LowDiskSpace = 202,
+
+    /// <summary>The process ran short of memory (retry later, or with less concurrency).</summary>
+    LowMemory = 203,
 }

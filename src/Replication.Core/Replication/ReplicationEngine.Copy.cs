@@ -1,0 +1,169 @@
+using Replication.Core.ChangeTracking;
+using Replication.Core.Disks;
+using Replication.Core.Targets;
+using Replication.Core.Transfer;
+
+namespace Replication.Core.Replication;
+
+public sealed partial class ReplicationEngine
+{
+    /// <summary>
+    /// Initial replication or resync: copies the disks that need it while the machine keeps writing (the copy is fuzzy),
+    /// then runs a cycle, whose logs (every write since each copy began) bring the replicas to one consistent cut and make
+    /// the recovery point; then the trackers' resync reasons are cleared.
+    /// </summary>
+    /// <remarks>
+    /// Where a disk's chain continues once its copy is done is recorded at the site before the first byte is copied, and
+    /// the logs after it are kept at the primary until a cycle has applied them: a run killed during the copy resumes it
+    /// (from the transfer checkpoint) with nothing lost, and never starts the chain again behind what was copied.
+    /// </remarks>
+    private async Task<ReplicationRunResult> CopyAndCatchUpAsync(
+        ProtectedMachine machine, ItemRecordHandle handle, bool initial, bool forced, CancellationToken cancellationToken)
+    {
+        SiteItemRecord record = handle.Record;
+        var result = new ReplicationRunResult(machine.Name) { Action = initial ? ReplicationAction.InitialReplication : ReplicationAction.Resync };
+        var copy = new List<int>();
+        for (int i = 0; i < record.Disks.Count; i++)
+        {
+            DiskRecord disk = record.Disks[i];
+            bool needed = disk.Resync is not null || (initial ? !disk.CopyComplete
+                : forced || record.State is ProtectionState.ResyncRequired || machine.Disks[i].Resync.IsRequired || disk.AppliedThrough is null);
+            if (needed)
+            {
+                copy.Add(i);
+            }
+        }
+
+        if (!initial && record.State != ProtectionState.Resynchronising)
+        {
+            record.State = ProtectionState.Resynchronising;
+            await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Where each disk's chain continues is recorded before any copy starts (so that no disk's logs are released
+        // behind it), then the disks are copied one after another, or all at once by policy.
+        foreach (int i in copy)
+        {
+            await BeginCopyAsync(machine, handle, i, initial, cancellationToken).ConfigureAwait(false);
+        }
+
+        ReplicationPolicy policy = record.ToPolicy();
+        if (policy.ParallelDisks)
+        {
+            var totals = await Task.WhenAll(copy.Select(i => CopyDiskAsync(machine, record, i, policy, cancellationToken))).ConfigureAwait(false);
+            foreach (CopyTotals t in totals)
+            {
+                t.AddTo(result);
+            }
+        }
+        else
+        {
+            foreach (int i in copy)
+            {
+                (await CopyDiskAsync(machine, record, i, policy, cancellationToken).ConfigureAwait(false)).AddTo(result);
+            }
+        }
+
+        foreach (int i in copy)
+        {
+            record.Disks[i].CopyComplete = true;
+            record.Disks[i].AppliedThrough = record.Disks[i].Resync!.ContinueFrom;
+        }
+
+        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+
+        // The catch-up cycle: the logs written during the copies, then the first (or next) consistent point.
+        ReplicationRunResult cycle = await CycleAsync(machine, handle, cancellationToken).ConfigureAwait(false);
+        result.BytesSent += cycle.BytesSent;
+        result.BytesZeroed += cycle.BytesZeroed;
+        result.CoalescedBytes += cycle.CoalescedBytes;
+        result.LoggedBytes += cycle.LoggedBytes;
+        result.RecoveryPoint = cycle.RecoveryPoint;
+        result.PointsPruned = cycle.PointsPruned;
+
+        foreach (int i in copy)
+        {
+            ResyncRecord resync = record.Disks[i].Resync!;
+            var requirement = new ResyncRequirement(
+                (ResyncReasons)resync.Reasons, resync.WholeDisk, [.. resync.Ranges.Select(r => new DiskExtent(r[0], r[1]))], resync.Generation);
+            await machine.Disks[i].CompleteResyncAsync(new ResyncPlan(requirement, resync.ContinueFrom), cancellationToken).ConfigureAwait(false);
+            record.Disks[i].Resync = null;
+        }
+
+        record.State = machine.Disks.Any(d => d.Resync.IsRequired) ? ProtectionState.ResyncRequired : ProtectionState.Protected;
+        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Starts a disk's copy at the primary (a new log, the ones before it released) and records where its chain continues.</summary>
+    private async Task BeginCopyAsync(ProtectedMachine machine, ItemRecordHandle handle, int index, bool initial, CancellationToken cancellationToken)
+    {
+        DiskRecord disk = handle.Record.Disks[index];
+        if (disk.Resync is not null)
+        {
+            return;
+        }
+
+        // Any checkpoint left by an earlier copy belongs to a chain that is about to be superseded.
+        string checkpoint = Path.Combine(machine.Disks[index].LogDirectory, "replication", "copy.checkpoint");
+        if (File.Exists(checkpoint))
+        {
+            File.Delete(checkpoint);
+        }
+
+        ResyncPlan plan = await machine.Disks[index].BeginResyncAsync(cancellationToken).ConfigureAwait(false);
+        disk.Resync = new ResyncRecord
+        {
+            ContinueFrom = plan.ContinueFromUniqueId,
+            Generation = plan.Requirement.Generation,
+            Reasons = (int)plan.Requirement.Reasons,
+            WholeDisk = plan.Requirement.WholeDisk,
+            Ranges = [.. plan.Requirement.Ranges.Select(r => new[] { r.Offset, r.Length })],
+            StartedAt = _time.GetUtcNow(),
+            Initial = initial,
+        };
+        disk.CopyComplete = false;
+        disk.AppliedThrough = null;
+        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Copies one disk to its replica: the initial copy sends every allocated, non-zero range (a replica created empty
+    /// needs no zeros); a resync hashes the disk and the replica (or trusts the replica's stored manifest once its stamp
+    /// and a sample agree) and sends only the blocks that differ. Both resume from a checkpoint beside the disk's logs.
+    /// </summary>
+    private async Task<CopyTotals> CopyDiskAsync(ProtectedMachine machine, SiteItemRecord record, int index, ReplicationPolicy policy, CancellationToken cancellationToken)
+    {
+        TrackedDisk disk = machine.Disks[index];
+        ResyncRecord resync = record.Disks[index].Resync!;
+        IReplicaTarget target = machine.Site.GetDiskTarget(machine.Name, index);
+        await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        TransferOptions options = TransferFor(machine, index, policy, "copy");
+        if (resync.Initial)
+        {
+            // A replica this protection created reads as zeros, so zero ranges need not be sent; a resumed copy takes
+            // that from its checkpoint, written before its first write.
+            TransferResult copied = await TransferPipeline.SeedAsync(
+                disk, writer, options with { DestinationKnownZero = record.Disks[index].ReplicaCreatedEmpty }, cancellationToken).ConfigureAwait(false);
+            return new CopyTotals(copied.BytesSent, copied.BytesSkippedZero, 0, 0);
+        }
+
+        ReplicaSeedResult seed = await ReplicaSeeder.SeedAsync(disk, target, writer, new ReplicaSeedOptions
+        {
+            Transfer = options,
+            WorkDirectory = _options.WorkDirectory,
+        }, cancellationToken).ConfigureAwait(false);
+        return new CopyTotals(seed.Transfer.BytesSent, seed.Transfer.BytesSkippedZero, seed.ManifestBytesHashed + seed.ReplicaBytesRead, disk.VirtualSize);
+    }
+
+    private readonly record struct CopyTotals(long Sent, long Zeroed, long Hashed, long Compared)
+    {
+        public void AddTo(ReplicationRunResult result)
+        {
+            result.BytesSent += Sent;
+            result.BytesZeroed += Zeroed;
+            result.BytesHashed += Hashed;
+            result.BytesCompared += Compared;
+        }
+    }
+}

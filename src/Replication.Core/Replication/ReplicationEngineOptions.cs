@@ -1,0 +1,41 @@
+using Replication.Core.Transfer;
+
+namespace Replication.Core.Replication;
+
+/// <summary>How the engine runs: its clock, the transfer defaults, and where it reports progress. Immutable.</summary>
+public sealed class ReplicationEngineOptions
+{
+    /// <summary>The system clock, the transfer defaults, no progress.</summary>
+    public static ReplicationEngineOptions Default { get; } = new();
+
+    /// <summary>The clock of recovery points, retention, RPO and transfers.</summary>
+    public TimeProvider TimeProvider
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = TimeProvider.System;
+
+    /// <summary>
+    /// Retries, request timeout, write size and checkpoint interval of every transfer; concurrency and bandwidth come
+    /// from each item's <see cref="ReplicationPolicy"/>.
+    /// </summary>
+    public TransferOptions Transfer
+    {
+        get;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            field = value;
+        }
+    } = TransferOptions.Default;
+
+    /// <summary>Receives progress of long steps (copies, applies); null for none.</summary>
+    public IProgress<ReplicationProgress>? Progress { get; init; }
+
+    /// <summary>Folder for the temporary manifests of resyncs (the system temp folder when null).</summary>
+    public string? WorkDirectory { get; init; }
+}
