@@ -13,6 +13,9 @@ internal sealed class JsonReport
         return this;
     }
 
+    /// <summary>A field's value as people read it, or null when it is missing or null.</summary>
+    public string? Get(string key) => _fields.FirstOrDefault(f => f.Key == key).Value is { } value ? Describe(value) : null;
+
     public void Write(TextWriter output, bool json)
     {
         if (json)
@@ -68,6 +71,25 @@ internal sealed class JsonReport
 
                 writer.WriteEndArray();
                 break;
+            case IEnumerable<string> strings:
+                writer.WriteStartArray();
+                foreach (string item in strings)
+                {
+                    writer.WriteStringValue(item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonReport nested:
+                writer.WriteStartObject();
+                foreach ((string k, object? v) in nested._fields)
+                {
+                    writer.WritePropertyName(k);
+                    WriteValue(writer, v);
+                }
+
+                writer.WriteEndObject();
+                break;
             case IEnumerable<long[]> pairs:
                 writer.WriteStartArray();
                 foreach (long[] pair in pairs)
@@ -92,6 +114,8 @@ internal sealed class JsonReport
         null => "-",
         IEnumerable<JsonReport> list => $"{list.Count()} items",
         IEnumerable<long[]> pairs => $"{pairs.Count()} ranges",
+        IEnumerable<string> strings => string.Join(", ", strings),
+        JsonReport nested => string.Join(", ", nested._fields.Select(f => $"{f.Key} {Describe(f.Value)}")),
         _ => value.ToString() ?? "-",
     };
 }

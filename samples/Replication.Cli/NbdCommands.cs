@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Replication.Core.ChangeTracking;
@@ -45,7 +44,7 @@ internal static class NbdCommands
             }
 
             EndPoint endPoint = EndPointOf(parse.GetValue(listen), parse.GetValue(socket));
-            TimeSpan? interval = parse.GetValue(rotate) is { } text ? ParseDuration(text) : null;
+            TimeSpan? interval = parse.GetValue(rotate) is { } text ? Durations.Parse(text) : null;
             string logFolder = Path.GetFullPath(parse.GetValue(logs) ?? path + ".logs");
             var options = new NbdServerOptions([endPoint], maxConnections: parse.GetValue(maxConnections));
 
@@ -177,28 +176,6 @@ internal static class NbdCommands
         IPEndPoint ip => $"nbd://{ip.Address}:{ip.Port}/{Uri.EscapeDataString(name)}",
         _ => point.ToString() ?? "",
     };
-
-    /// <summary>A duration: a number with ms, s, m or h (500ms, 30s, 5m, 1.5h), or hh:mm:ss.</summary>
-    internal static TimeSpan ParseDuration(string text)
-    {
-        (string unit, double scale)[] units = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600)];
-        foreach ((string unit, double scale) in units)
-        {
-            if (text.EndsWith(unit, StringComparison.Ordinal) &&
-                double.TryParse(text.AsSpan(0, text.Length - unit.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out double value) &&
-                value * scale >= 0.001 && value * scale <= TimeSpan.FromDays(365).TotalSeconds)
-            {
-                return TimeSpan.FromSeconds(value * scale);
-            }
-        }
-
-        if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out TimeSpan span) && span >= TimeSpan.FromMilliseconds(1))
-        {
-            return span;
-        }
-
-        throw new ArgumentException($"'{text}' is not a duration (examples: 500ms, 30s, 5m, 1h, 00:05:00).");
-    }
 
     /// <summary>The disk served, and the tracker when writes are recorded; disposing closes the tracker cleanly.</summary>
     private sealed class Served(IVirtualDisk disk, TrackedDisk? tracked) : IAsyncDisposable

@@ -7,6 +7,7 @@ root.Subcommands.Add(DiskCommands.Build());
 foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(HrlCommands.Build());
 root.Subcommands.Add(NbdCommands.Build());
+foreach (Command verb in ProtectionCommands.Build()) { root.Subcommands.Add(verb); }
 
 // 'repl help [command…]' is 'repl [command…] --help'.
 string[] arguments = args is ["help", .. var named] ? [.. named, "--help"] : args;

@@ -1,0 +1,429 @@
+using System.CommandLine;
+using System.Globalization;
+using Replication.Core;
+using Replication.Core.ChangeTracking;
+using Replication.Core.Disks;
+using Replication.Core.Replication;
+using Replication.Core.Replication.Sites;
+
+namespace Replication.Cli;
+
+/// <summary>
+/// The continuous-replication verbs: <c>protect</c>, <c>replicate</c>, <c>status</c>, <c>points</c>, <c>resync</c>,
+/// <c>unprotect</c>. Each disk is tracked in the folder <c>DISK.logs</c> beside it (as <c>repl nbd serve</c> tracks it).
+/// </summary>
+internal static class ProtectionCommands
+{
+    public static IEnumerable<Command> Build() => [Protect(), Replicate(), Status(), Points(), Resync(), Unprotect()];
+
+    private static Command Protect()
+    {
+        var disks = new Argument<string[]>("disk") { Description = "The machine's disks (raw, VHD, VHDX), in order.", Arity = ArgumentArity.OneOrMore };
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "The item's name at the site (default: the first disk's file name without extension)." };
+        var create = new Option<bool>("--create") { Description = "Create the site (its directory or container) when it does not exist." };
+        var networkMap = new Option<string[]>("--network-map") { Description = "Map a source network to a recovery network at failover: SRC=DST (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var nic = new Option<string[]>("--nic") { Description = "A network adapter of the machine and the network it is on: NAME=NETWORK (repeatable)." };
+        var cpus = new Option<int>("--cpus") { Description = "Virtual processors of the machine.", DefaultValueFactory = _ => 1 };
+        Option<long> memory = CliCommand.SizeOption("--memory", "Memory of the machine (default 1GiB).", required: false);
+        var retentionCount = new Option<int>("--retention-count") { Description = "Recovery points kept (default 24).", DefaultValueFactory = _ => 24 };
+        var retention = new Option<string?>("--retention") { Description = "Oldest recovery point kept (default 24h; 30m, 7d…)." };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight per disk transfer (1-64).", DefaultValueFactory = _ => 8 };
+        Option<long> maxRate = CliCommand.SizeOption("--max-bytes-per-second", "Bandwidth limit of the data sent (for example 20MiB).", required: false);
+        var command = new Command("protect", "Enable protection of a machine's disks at a site and run its initial replication: the disks are copied while they may be written, then the writes made meanwhile are applied and the first recovery point is made.")
+        {
+            disks, name, create, networkMap, nic, cpus, memory, retentionCount, retention, concurrency, maxRate,
+        };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            string[] paths = [.. parse.GetValue(disks)!.Select(Path.GetFullPath)];
+            string item = parse.GetValue(name) ?? ItemNames.FromDiskPath(paths[0]);
+            ItemNames.Check(item);
+            var policy = new ReplicationPolicy
+            {
+                RetentionCount = parse.GetValue(retentionCount),
+                RetentionPeriod = parse.GetValue(retention) is { } r ? Durations.Parse(r) : TimeSpan.FromHours(24),
+                MaxConcurrency = parse.GetValue(concurrency),
+                MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
+            };
+            var description = new MachineDescription
+            {
+                Name = item,
+                CpuCount = parse.GetValue(cpus),
+                MemoryBytes = parse.GetValue(memory) is > 0 and var bytes ? bytes : 1L << 30,
+                NetworkAdapters = [.. Pairs(parse.GetValue(nic), "--nic").Select(p => new NetworkAdapter { Name = p.Key, Network = p.Value })],
+            };
+            IReplicationSite target = site.Create(parse, mayCreate: true);
+            await using TrackedDisks opened = TrackedDisks.Open(paths);
+            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            ReplicationRunResult result = await engine.ProtectAsync(new ProtectionRequest
+            {
+                Machine = new ProtectedMachine(target, item, opened.Disks),
+                Description = description,
+                NetworkMapping = Pairs(parse.GetValue(networkMap), "--network-map"),
+                Policy = policy,
+                CreateSite = parse.GetValue(create),
+            }, cancellationToken).ConfigureAwait(false);
+            new JsonReport()
+                .Add("name", item)
+                .Add("site", target.Location)
+                .Add("state", Name(result.State))
+                .Add("disks", paths)
+                .Add("bytesSent", result.BytesSent)
+                .Add("recoveryPoint", result.RecoveryPoint?.Id)
+                .Write(Console.Out, parse.GetValue(CliCommand.Json));
+        });
+        return command;
+    }
+
+    private static Command Replicate()
+    {
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "Replicate this item only (default: every item of the site)." };
+        var command = new Command("replicate", "Run what each item needs now: a delta cycle (rotate, ship and apply the logs, make a recovery point), its initial replication (resumed), or a resync when its disks were changed outside tracking or their chain broke.")
+        {
+            name,
+        };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            IReplicationSite target = site.Create(parse);
+            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            List<string> items = parse.GetValue(name) is { } one ? [one] : await ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
+            var reports = new List<JsonReport>();
+            ReplicationException? failure = null;
+            foreach (string item in items)
+            {
+                try
+                {
+                    ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    await using TrackedDisks opened = TrackedDisks.Open([.. status.Disks.Select(d => d.SourcePath)]);
+                    ReplicationRunResult result = await engine.ReplicateAsync(new ProtectedMachine(target, item, opened.Disks), cancellationToken).ConfigureAwait(false);
+                    reports.Add(new JsonReport()
+                        .Add("name", item)
+                        .Add("action", result.Action switch { ReplicationAction.InitialReplication => "initialReplication", ReplicationAction.Resync => "resync", _ => "deltaCycle" })
+                        .Add("state", Name(result.State))
+                        .Add("bytesSent", result.BytesSent)
+                        .Add("coalescedBytes", result.CoalescedBytes)
+                        .Add("loggedBytes", result.LoggedBytes)
+                        .Add("recoveryPoint", result.RecoveryPoint?.Id)
+                        .Add("error", null));
+                }
+                catch (ReplicationException ex) when (items.Count > 1)
+                {
+                    // One item's failure does not stop the others; it is reported, and the exit code says so.
+                    failure ??= ex;
+                    reports.Add(new JsonReport().Add("name", item).Add("action", null).Add("error", ex.Message.ReplaceLineEndings(" ")));
+                }
+            }
+
+            new JsonReport().Add("items", reports).Write(Console.Out, parse.GetValue(CliCommand.Json));
+            if (failure is not null)
+            {
+                throw failure;
+            }
+        });
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "Show this item only." };
+        var command = new Command("status", "Show each item's state, newest recovery point, recovery point age (RPO), logs waiting at the primary and whether a resync is required.")
+        {
+            name,
+        };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            IReplicationSite target = site.Create(parse);
+            var engine = new ReplicationEngine();
+            List<string> items = parse.GetValue(name) is { } one ? [one] : await ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
+            var reports = new List<JsonReport>();
+            foreach (string item in items)
+            {
+                ItemStatus basic = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
+                ItemStatus status = await engine.GetStatusAsync(target, item, [.. basic.Disks.Select(d => d.SourcePath + ".logs")], cancellationToken).ConfigureAwait(false);
+                reports.Add(new JsonReport()
+                    .Add("name", item)
+                    .Add("state", Name(status.State))
+                    .Add("testFailover", status.TestFailoverActive)
+                    .Add("disks", status.Disks.Select(d => new JsonReport()
+                        .Add("index", d.Index)
+                        .Add("path", d.SourcePath)
+                        .Add("virtualSize", d.VirtualSize)
+                        .Add("pendingLogBytes", d.PendingLogBytes)
+                        .Add("resyncReasons", d.ResyncReasons == ResyncReasons.None ? null : d.ResyncReasons.ToString())).ToList())
+                    .Add("lastRecoveryPoint", status.LastRecoveryPoint?.Id)
+                    .Add("lastRecoveryPointTime", status.LastRecoveryPoint?.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+                    .Add("rpoSeconds", status.RpoSeconds is { } rpo ? Math.Round(rpo, 1) : null)
+                    .Add("pendingLogBytes", status.PendingLogBytes)
+                    .Add("resyncRequired", status.ResyncRequired)
+                    .Add("error", status.LastError is { } e ? new JsonReport().Add("code", e.Code.ToString()).Add("recoverable", e.IsRecoverable).Add("message", e.Message) : null));
+            }
+
+            if (parse.GetValue(CliCommand.Json))
+            {
+                new JsonReport().Add("items", reports).Write(Console.Out, json: true);
+                return;
+            }
+
+            TextTable.Write(
+                Console.Out,
+                ["NAME", "STATE", "LAST POINT", "RPO", "PENDING LOGS", "RESYNC"],
+                [.. reports.Select(r => new[]
+                {
+                    r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-",
+                    r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "True" ? "required" : "-",
+                })]);
+        });
+        return command;
+    }
+
+    private static Command Points()
+    {
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "The item (default: the site's only item)." };
+        var command = new Command("points", "List an item's recovery points, oldest first.") { name };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            IReplicationSite target = site.Create(parse);
+            var engine = new ReplicationEngine();
+            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<RecoveryPointInfo> points = await engine.ListRecoveryPointsAsync(target, item, cancellationToken).ConfigureAwait(false);
+            List<JsonReport> reports = [.. points.Select(p => new JsonReport()
+                .Add("id", p.Id)
+                .Add("time", p.CreatedAt.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))
+                .Add("kind", p.Kind == RecoveryPointKind.ApplicationConsistent ? "applicationConsistent" : "crashConsistent")
+                .Add("disks", p.DiskPoints))];
+            if (parse.GetValue(CliCommand.Json))
+            {
+                new JsonReport().Add("name", item).Add("points", reports).Write(Console.Out, json: true);
+                return;
+            }
+
+            TextTable.Write(Console.Out, ["ID", "TIME (UTC)", "KIND", "DISK POINTS"], [.. reports.Select(r => new[] { r.Get("id") ?? "-", r.Get("time") ?? "-", r.Get("kind") ?? "-", r.Get("disks") ?? "-" })]);
+        });
+        return command;
+    }
+
+    private static Command Resync()
+    {
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "The item (default: the site's only item)." };
+        var command = new Command("resync", "Resynchronise an item now: compare every disk with its replica by block hashes, send only what differs, then apply the writes made meanwhile.") { name };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            IReplicationSite target = site.Create(parse);
+            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using TrackedDisks opened = TrackedDisks.Open([.. status.Disks.Select(d => d.SourcePath)]);
+            ReplicationRunResult result = await engine.ResyncAsync(new ProtectedMachine(target, item, opened.Disks), cancellationToken).ConfigureAwait(false);
+            new JsonReport()
+                .Add("name", item)
+                .Add("state", Name(result.State))
+                .Add("bytesHashed", result.BytesHashed)
+                .Add("bytesCompared", result.BytesCompared)
+                .Add("bytesSent", result.BytesSent)
+                .Add("recoveryPoint", result.RecoveryPoint?.Id)
+                .Write(Console.Out, parse.GetValue(CliCommand.Json));
+        });
+        return command;
+    }
+
+    private static Command Unprotect()
+    {
+        var site = new SiteOptions();
+        var name = new Option<string?>("--name") { Description = "The item (default: the site's only item)." };
+        var command = new Command("unprotect", "Remove an item's protection: its replicas and recovery points at the site, and the logs its disks kept for it.") { name };
+        site.AddTo(command);
+        command.SetHandler(async (parse, cancellationToken) =>
+        {
+            IReplicationSite target = site.Create(parse);
+            var engine = new ReplicationEngine();
+            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
+            string[] paths = [.. status.Disks.Select(d => d.SourcePath)];
+            await using TrackedDisks? opened = paths.All(File.Exists) ? TrackedDisks.Open(paths) : null;
+            await engine.UnprotectAsync(target, item, opened?.Disks, cancellationToken).ConfigureAwait(false);
+            new JsonReport().Add("name", item).Add("site", target.Location).Add("unprotected", true).Write(Console.Out, parse.GetValue(CliCommand.Json));
+        });
+        return command;
+    }
+
+    /// <summary>The item named, or the site's only item when none is.</summary>
+    private static async Task<string> ItemAsync(ReplicationEngine engine, IReplicationSite site, string? name, CancellationToken cancellationToken)
+    {
+        if (name is not null)
+        {
+            ItemNames.Check(name);
+            return name;
+        }
+
+        List<string> items = await ToListAsync(engine.ListItemsAsync(site, cancellationToken)).ConfigureAwait(false);
+        return items.Count == 1
+            ? items[0]
+            : throw new ArgumentException(items.Count == 0
+                ? $"{site.Location} holds no protected item."
+                : $"{site.Location} holds {items.Count} items ({string.Join(", ", items)}); say which with --name.");
+    }
+
+    private static Dictionary<string, string> Pairs(string[]? values, string option)
+    {
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string value in values ?? [])
+        {
+            int equals = value.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || equals == value.Length - 1)
+            {
+                throw new ArgumentException($"{option} takes NAME=VALUE, not '{value}'.");
+            }
+
+            pairs[value[..equals]] = value[(equals + 1)..];
+        }
+
+        return pairs;
+    }
+
+    private static string Name(ProtectionState state) => state switch
+    {
+        ProtectionState.InitialReplication => "initialReplication",
+        ProtectionState.ResyncRequired => "resyncRequired",
+        ProtectionState.FailoverInProgress => "failoverInProgress",
+        ProtectionState.FailedOver => "failedOver",
+        ProtectionState.FailbackInProgress => "failbackInProgress",
+        ProtectionState.FailedBack => "failedBack",
+        ProtectionState.ReverseReplication => "reverseReplication",
+        _ => char.ToLowerInvariant(state.ToString()[0]) + state.ToString()[1..],
+    };
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (T item in items.ConfigureAwait(false))
+        {
+            list.Add(item);
+        }
+
+        return list;
+    }
+
+    /// <summary>The disks of an item opened through change tracking (<c>DISK.logs</c> beside each), closed cleanly on dispose.</summary>
+    private sealed class TrackedDisks : IAsyncDisposable
+    {
+        private TrackedDisks(List<TrackedDisk> disks) => Disks = disks;
+
+        public List<TrackedDisk> Disks { get; }
+
+        public static TrackedDisks Open(IReadOnlyList<string> paths)
+        {
+            var disks = new List<TrackedDisk>();
+            try
+            {
+                foreach (string path in paths)
+                {
+                    VirtualDisk disk = VirtualDisk.Open(path);
+                    try
+                    {
+                        disks.Add(TrackedDisk.Open(disk, path + ".logs"));
+                    }
+                    catch
+                    {
+                        disk.Dispose();
+                        throw;
+                    }
+                }
+            }
+            catch
+            {
+                foreach (TrackedDisk disk in disks)
+                {
+                    disk.Dispose();
+                }
+
+                throw;
+            }
+
+            return new TrackedDisks(disks);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (TrackedDisk disk in Disks)
+            {
+                await disk.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The site options every replication verb takes: --site DIR, or an Azure container.</summary>
+    private sealed class SiteOptions
+    {
+        private const string ConnectionStringVariable = "AZURE_STORAGE_CONNECTION_STRING";
+        private readonly Option<string?> _directory = new("--site") { Description = "The recovery site: a local directory." };
+        private readonly Option<string?> _connectionString = new("--connection-string")
+        {
+            Description = $"An Azure site: the storage account's connection string (default: ${ConnectionStringVariable}).",
+        };
+
+        private readonly Option<string?> _container = new("--container") { Description = "An Azure site: the container." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_directory);
+            command.Options.Add(_connectionString);
+            command.Options.Add(_container);
+        }
+
+        /// <param name="parse">The verb's parsed options.</param>
+        /// <param name="mayCreate">True for a verb that creates a missing site when asked (protect --create).</param>
+        public IReplicationSite Create(ParseResult parse, bool mayCreate = false)
+        {
+            if (parse.GetValue(_directory) is { } directory)
+            {
+                if (parse.GetValue(_container) is not null || parse.GetValue(_connectionString) is not null)
+                {
+                    throw new ArgumentException("--site takes the place of --connection-string and --container; give one or the other.");
+                }
+
+                var local = new LocalReplicationSite(directory);
+                return mayCreate || Directory.Exists(local.Location)
+                    ? local
+                    : throw new ArgumentException($"{local.Location}: no such directory (is --site right?).");
+            }
+
+            string container = parse.GetValue(_container) ?? throw new ArgumentException("Give the site: --site DIR, or --container NAME (with --connection-string or $" + ConnectionStringVariable + ").");
+            string connectionString = parse.GetValue(_connectionString) ?? Environment.GetEnvironmentVariable(ConnectionStringVariable)
+                ?? throw new ArgumentException($"--container needs --connection-string or ${ConnectionStringVariable}.");
+            return new AzureReplicationSite(connectionString, container);
+        }
+    }
+
+    /// <summary>Progress lines per item, disk and step (nothing with --json).</summary>
+    private sealed class EngineProgress(bool json) : IProgress<ReplicationProgress>
+    {
+        private readonly Dictionary<(string, int, string), ProgressLines> _lines = [];
+
+        public static EngineProgress? For(ParseResult parse) => parse.GetValue(CliCommand.Json) ? null : new EngineProgress(false);
+
+        public void Report(ReplicationProgress value)
+        {
+            ProgressLines? lines;
+            lock (_lines)
+            {
+                if (!_lines.TryGetValue((value.Item, value.Disk, value.Step), out lines))
+                {
+                    lines = ProgressLines.For($"{value.Item} disk {value.Disk} {value.Step}", json)!;
+                    _lines[(value.Item, value.Disk, value.Step)] = lines;
+                }
+            }
+
+            lines.Report(value.Transfer);
+        }
+    }
+}
