@@ -29,6 +29,8 @@ if (args.Length == 5 && args[0] == "disk-writes")
 
 if (args.Length == 7 && args[0] == "seed") { return await SeedWorkload.RunAsync(args); }
 
+if (args.Length >= 8 && args[0] == "engine") { return await EngineWorkload.RunAsync(args); }
+
 if (args.Length == 6 && args[0] == "disk-sync")
 {
     return SyncWorkload.Run(args);

@@ -44,4 +44,11 @@ public sealed class ProtectedMachine
     /// together; disposing what it returns thaws them (right after the rotation). Null: points are crash-consistent.
     /// </summary>
     public Func<CancellationToken, ValueTask<IAsyncDisposable>>? Quiesce { get; init; }
+
+    /// <summary>
+    /// Take each replica's writer fence even from a writer that still holds it: an operator's decision once that writer
+    /// is known to be gone (a killed process whose Azure lease has not lapsed yet). The writer fenced off can change
+    /// nothing after.
+    /// </summary>
+    public bool BreakFences { get; init; }
 }

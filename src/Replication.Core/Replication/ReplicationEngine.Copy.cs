@@ -41,36 +41,29 @@ public sealed partial class ReplicationEngine
         }
 
         // Where each disk's chain continues is recorded before any copy starts (so that no disk's logs are released
-        // behind it), then the disks are copied one after another, or all at once by policy.
+        // behind it); then the disks are copied one after another, or all at once by policy, each recorded as complete
+        // (with the chain position its replica is at) as soon as it is, so a later run never copies it again.
         foreach (int i in copy)
         {
             await BeginCopyAsync(machine, handle, i, initial, cancellationToken).ConfigureAwait(false);
+            await StepAsync("copy begun", i).ConfigureAwait(false);
         }
 
         ReplicationPolicy policy = record.ToPolicy();
+        List<int> remaining = [.. copy.Where(i => !record.Disks[i].CopyComplete)];
         if (policy.ParallelDisks)
         {
-            var totals = await Task.WhenAll(copy.Select(i => CopyDiskAsync(machine, record, i, policy, cancellationToken))).ConfigureAwait(false);
-            foreach (CopyTotals t in totals)
-            {
-                t.AddTo(result);
-            }
+            await Task.WhenAll(remaining.Select(i => CopyAndRecordAsync(machine, handle, i, policy, result, cancellationToken))).ConfigureAwait(false);
         }
         else
         {
-            foreach (int i in copy)
+            foreach (int i in remaining)
             {
-                (await CopyDiskAsync(machine, record, i, policy, cancellationToken).ConfigureAwait(false)).AddTo(result);
+                await CopyAndRecordAsync(machine, handle, i, policy, result, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        foreach (int i in copy)
-        {
-            record.Disks[i].CopyComplete = true;
-            record.Disks[i].AppliedThrough = record.Disks[i].Resync!.ContinueFrom;
-        }
-
-        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        await StepAsync("copies recorded").ConfigureAwait(false);
 
         // The catch-up cycle: the logs written during the copies, then the first (or next) consistent point.
         ReplicationRunResult cycle = await CycleAsync(machine, handle, cancellationToken).ConfigureAwait(false);
@@ -95,6 +88,30 @@ public sealed partial class ReplicationEngine
         return result;
     }
 
+    /// <summary>Copies one disk, then records it complete and where its chain continues.</summary>
+    private async Task CopyAndRecordAsync(
+        ProtectedMachine machine, ItemRecordHandle handle, int index, ReplicationPolicy policy, ReplicationRunResult result, CancellationToken cancellationToken)
+    {
+        CopyTotals totals = await CopyDiskAsync(machine, handle.Record, index, policy, cancellationToken).ConfigureAwait(false);
+        DiskRecord disk = handle.Record.Disks[index];
+        lock (result)
+        {
+            totals.AddTo(result);
+        }
+
+        lock (handle.Record)
+        {
+            disk.CopyComplete = true;
+            disk.AppliedThrough = disk.Resync!.ContinueFrom;
+        }
+
+        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+
+        // Recorded as complete: its checkpoint (kept, marked complete, until now) is no longer needed.
+        DeleteCheckpoint(machine.Disks[index], "copy");
+        await StepAsync("copied", index).ConfigureAwait(false);
+    }
+
     /// <summary>Starts a disk's copy at the primary (a new log, the ones before it released) and records where its chain continues.</summary>
     private async Task BeginCopyAsync(ProtectedMachine machine, ItemRecordHandle handle, int index, bool initial, CancellationToken cancellationToken)
     {
@@ -105,11 +122,7 @@ public sealed partial class ReplicationEngine
         }
 
         // Any checkpoint left by an earlier copy belongs to a chain that is about to be superseded.
-        string checkpoint = Path.Combine(machine.Disks[index].LogDirectory, "replication", "copy.checkpoint");
-        if (File.Exists(checkpoint))
-        {
-            File.Delete(checkpoint);
-        }
+        DeleteCheckpoint(machine.Disks[index], "copy");
 
         ResyncPlan plan = await machine.Disks[index].BeginResyncAsync(cancellationToken).ConfigureAwait(false);
         disk.Resync = new ResyncRecord
@@ -137,8 +150,8 @@ public sealed partial class ReplicationEngine
         TrackedDisk disk = machine.Disks[index];
         ResyncRecord resync = record.Disks[index].Resync!;
         IReplicaTarget target = machine.Site.GetDiskTarget(machine.Name, index);
-        await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        TransferOptions options = TransferFor(machine, index, policy, "copy");
+        await using IReplicaWriter writer = await AcquireWriterAsync(machine, target, cancellationToken).ConfigureAwait(false);
+        TransferOptions options = TransferFor(machine, index, policy, "copy") with { KeepCompletedCheckpoint = true };
         if (resync.Initial)
         {
             // A replica this protection created reads as zeros, so zero ranges need not be sent; a resumed copy takes

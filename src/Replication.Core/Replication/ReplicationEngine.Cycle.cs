@@ -18,24 +18,30 @@ public sealed partial class ReplicationEngine
         ReplicationPolicy policy = record.ToPolicy();
         var result = new ReplicationRunResult(machine.Name) { Action = ReplicationAction.DeltaCycle };
 
-        // The cut: every disk's logs end at the same instant, quiesced when this cycle's point is to be
-        // application-consistent.
+        // A cycle that stopped while shipping left its apply checkpoint: it is finished first, on the same logs (no
+        // rotation), so what its checkpoint holds is not sent again. Otherwise the cut: every disk's logs end at the
+        // same instant, quiesced when this cycle's point is to be application-consistent.
         DateTimeOffset started = _time.GetUtcNow();
-        bool consistent = machine.Quiesce is not null && policy.ApplicationConsistentFrequency is { } frequency
+        bool unfinished = machine.Disks.Any(d => File.Exists(CheckpointPath(d, "apply")));
+        bool consistent = !unfinished && machine.Quiesce is not null && policy.ApplicationConsistentFrequency is { } frequency
             && (record.LastApplicationConsistentAt is not { } last || started - last >= frequency);
-        IAsyncDisposable? thaw = consistent ? await machine.Quiesce!(cancellationToken).ConfigureAwait(false) : null;
-        try
+        if (!unfinished)
         {
-            await TrackedDisk.RotateTogetherAsync(machine.Disks, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (thaw is not null)
+            IAsyncDisposable? thaw = consistent ? await machine.Quiesce!(cancellationToken).ConfigureAwait(false) : null;
+            try
             {
-                await thaw.DisposeAsync().ConfigureAwait(false);
+                await TrackedDisk.RotateTogetherAsync(machine.Disks, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (thaw is not null)
+                {
+                    await thaw.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
+        await StepAsync("rotated").ConfigureAwait(false);
         DateTimeOffset cut = _time.GetUtcNow();
         long cycle = record.Cycle + 1;
         string[] diskPoints = new string[machine.Disks.Count];
@@ -44,12 +50,13 @@ public sealed partial class ReplicationEngine
         {
             (IReadOnlyList<SealedLog> done, IReadOnlyList<SealedLog> pending) = SplitApplied(machine, record, i);
             IReplicaTarget target = machine.Site.GetDiskTarget(machine.Name, i);
-            await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using IReplicaWriter writer = await AcquireWriterAsync(machine, target, cancellationToken).ConfigureAwait(false);
             await RemoveOrphanPointsAsync(target, writer, record, i, cancellationToken).ConfigureAwait(false);
             if (pending.Count > 0)
             {
                 await ShipAsync(machine, i, pending, writer, policy, result, cancellationToken).ConfigureAwait(false);
                 applied[i] = pending[^1];
+                await StepAsync("shipped", i).ConfigureAwait(false);
             }
             else if (done.Count > 0)
             {
@@ -59,6 +66,7 @@ public sealed partial class ReplicationEngine
             RecoveryPoint point = await writer.CreateRecoveryPointAsync(
                 string.Create(CultureInfo.InvariantCulture, $"{machine.Name} cycle {cycle}"), cancellationToken).ConfigureAwait(false);
             diskPoints[i] = point.Id;
+            await StepAsync("point", i).ConfigureAwait(false);
         }
 
         // The cycle's commit: from here the point exists for failover and the logs are no longer needed.
@@ -87,8 +95,15 @@ public sealed partial class ReplicationEngine
         }
 
         await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        foreach (TrackedDisk disk in machine.Disks)
+        {
+            DeleteCheckpoint(disk, "apply");
+        }
+
+        await StepAsync("recorded").ConfigureAwait(false);
         result.RecoveryPoint = added.ToInfo();
         result.PointsPruned = await PruneAsync(machine, handle, policy, cancellationToken).ConfigureAwait(false);
+        await StepAsync("pruned").ConfigureAwait(false);
 
         for (int i = 0; i < applied.Length; i++)
         {
@@ -98,6 +113,7 @@ public sealed partial class ReplicationEngine
             }
         }
 
+        await StepAsync("released").ConfigureAwait(false);
         return result;
     }
 
@@ -164,7 +180,7 @@ public sealed partial class ReplicationEngine
 
             CoalescedChanges changes = CoalescedChanges.Build(readers, cancellationToken);
             var view = new CoalescedChangesDisk(changes, disk.VirtualSize, logs[^1].Path);
-            TransferOptions options = TransferFor(machine, index, policy, "apply") with { DestinationKnownZero = false };
+            TransferOptions options = TransferFor(machine, index, policy, "apply") with { DestinationKnownZero = false, KeepCompletedCheckpoint = true };
             TransferResult shipped = await TransferPipeline.CopyRangesAsync(view, writer, view.ChangedRanges, options, cancellationToken).ConfigureAwait(false);
             result.BytesSent += shipped.BytesSent;
             result.BytesZeroed += shipped.BytesSkippedZero;
@@ -233,7 +249,7 @@ public sealed partial class ReplicationEngine
         for (int i = 0; i < machine.Disks.Count; i++)
         {
             IReplicaTarget target = machine.Site.GetDiskTarget(machine.Name, i);
-            await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using IReplicaWriter writer = await AcquireWriterAsync(machine, target, cancellationToken).ConfigureAwait(false);
             foreach (PointRecord point in pruned)
             {
                 await writer.DeleteRecoveryPointAsync(point.DiskPoints[i], cancellationToken).ConfigureAwait(false);
@@ -243,16 +259,27 @@ public sealed partial class ReplicationEngine
         return pruned.Count;
     }
 
+    /// <summary>Where a step's transfer checkpoint lives: beside the disk's logs, which it belongs with.</summary>
+    private static string CheckpointPath(TrackedDisk disk, string step) => Path.Combine(disk.LogDirectory, "replication", step + ".checkpoint");
+
+    private static void DeleteCheckpoint(TrackedDisk disk, string step)
+    {
+        string path = CheckpointPath(disk, step);
+        if (File.Exists(path))
+        {
+            IO.DurableFile.Delete(path);
+        }
+    }
+
     /// <summary>The transfer options of one step on one disk: the engine's defaults, the item's limits, a checkpoint beside the disk's logs.</summary>
     private TransferOptions TransferFor(ProtectedMachine machine, int index, ReplicationPolicy policy, string step)
     {
-        string folder = Path.Combine(machine.Disks[index].LogDirectory, "replication");
-        Directory.CreateDirectory(folder);
+        Directory.CreateDirectory(Path.Combine(machine.Disks[index].LogDirectory, "replication"));
         return _options.Transfer with
         {
             MaxConcurrency = policy.MaxConcurrency,
             MaxBytesPerSecond = policy.MaxBytesPerSecond,
-            CheckpointPath = Path.Combine(folder, step + ".checkpoint"),
+            CheckpointPath = CheckpointPath(machine.Disks[index], step),
             TimeProvider = _time,
             Progress = _options.Progress is { } progress ? new Relay(machine.Name, index, step, progress) : null,
         };

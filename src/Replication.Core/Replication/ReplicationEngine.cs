@@ -114,7 +114,7 @@ public sealed partial class ReplicationEngine
                 handle.Record.Disks[i].ReplicaCreatedEmpty = created;
             }
 
-            await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using IReplicaWriter writer = await AcquireWriterAsync(machine, target, cancellationToken).ConfigureAwait(false);
         }
 
         if (handle.Record.State == ProtectionState.Enabling)
@@ -229,6 +229,30 @@ public sealed partial class ReplicationEngine
     private async Task<ReplicationRunResult> RunAsync(
         ProtectedMachine machine, ItemRecordHandle handle, ReplicationOperation operation, CancellationToken cancellationToken, bool forced = false)
     {
+        ReplicationRunResult result = await RunOnceAsync(machine, handle, operation, cancellationToken, forced).ConfigureAwait(false);
+
+        // A run that resumed a copy begun before a crash leaves the trackers asking for the regions that crash may have
+        // left unlogged: a resync of just those, now, rather than an item left needing one. Twice at most.
+        for (int extra = 0; extra < 2 && handle.Record.State == ProtectionState.ResyncRequired; extra++)
+        {
+            ReplicationRunResult resync = await RunOnceAsync(machine, handle, ReplicationOperation.Resync, cancellationToken, forced: false).ConfigureAwait(false);
+            result.BytesSent += resync.BytesSent;
+            result.BytesZeroed += resync.BytesZeroed;
+            result.BytesHashed += resync.BytesHashed;
+            result.BytesCompared += resync.BytesCompared;
+            result.CoalescedBytes += resync.CoalescedBytes;
+            result.LoggedBytes += resync.LoggedBytes;
+            result.PointsPruned += resync.PointsPruned;
+            result.RecoveryPoint = resync.RecoveryPoint;
+            result.State = resync.State;
+        }
+
+        return result;
+    }
+
+    private async Task<ReplicationRunResult> RunOnceAsync(
+        ProtectedMachine machine, ItemRecordHandle handle, ReplicationOperation operation, CancellationToken cancellationToken, bool forced)
+    {
         SiteItemRecord record = handle.Record;
         ProtectionStateMachine.EnsureAllowed(machine.Name, record.State, record.TestFailover is not null, operation);
         try
@@ -260,6 +284,15 @@ public sealed partial class ReplicationEngine
             throw classified;
         }
     }
+
+    /// <summary>Takes a disk's writer fence; from a writer still holding it only when the machine says the operator breaks fences.</summary>
+    private static async Task<IReplicaWriter> AcquireWriterAsync(ProtectedMachine machine, IReplicaTarget target, CancellationToken cancellationToken) =>
+        await target.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = machine.BreakFences }, cancellationToken).ConfigureAwait(false);
+
+    private ValueTask StepAsync(string step) => _options.StepCompleted?.Invoke(step) ?? ValueTask.CompletedTask;
+
+    private ValueTask StepAsync(string step, int disk) =>
+        _options.StepCompleted?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{step} disk {disk}")) ?? ValueTask.CompletedTask;
 
     private async Task RecordFailureAsync(ItemRecordHandle handle, ReplicationException error)
     {
@@ -337,15 +370,30 @@ public sealed partial class ReplicationEngine
     /// <summary>An item's record as read from its site, and the version a conditional write must name.</summary>
     private sealed class ItemRecordHandle(IReplicationSite site, string name, SiteItemRecord record, string? version)
     {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+
         public SiteItemRecord Record { get; } = record;
 
-        /// <summary>Writes the record, conditional on the version read; the generation grows by one.</summary>
+        /// <summary>Writes the record, conditional on the version read; the generation grows by one. One write at a time.</summary>
         public async Task SaveAsync(TimeProvider time, CancellationToken cancellationToken)
         {
-            Record.Generation++;
-            Record.UpdatedAt = time.GetUtcNow();
-            byte[] bytes = ItemRecordCodec.Encode(Record, ReplicationJsonContext.Default.SiteItemRecord, RecordFormat);
-            version = await site.WriteRecordAsync(name, bytes, version, cancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                byte[] bytes;
+                lock (Record)
+                {
+                    Record.Generation++;
+                    Record.UpdatedAt = time.GetUtcNow();
+                    bytes = ItemRecordCodec.Encode(Record, ReplicationJsonContext.Default.SiteItemRecord, RecordFormat);
+                }
+
+                version = await site.WriteRecordAsync(name, bytes, version, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
         }
     }
 }

@@ -33,6 +33,14 @@ public sealed class ReplicationEngineOptions
         }
     } = TransferOptions.Default;
 
+    /// <summary>
+    /// Called when a run has completed a durable step, before it starts the next one: <c>rotated</c>,
+    /// <c>shipped disk N</c>, <c>point disk N</c>, <c>recorded</c>, <c>pruned</c>, <c>released</c> in a cycle;
+    /// <c>copy begun disk N</c>, <c>copied disk N</c>, <c>copies recorded</c> in an initial replication or resync. For
+    /// tracing (and for tests that stop a run between two steps); the run waits for the returned task. Null for none.
+    /// </summary>
+    public Func<string, ValueTask>? StepCompleted { get; init; }
+
     /// <summary>Receives progress of long steps (copies, applies); null for none.</summary>
     public IProgress<ReplicationProgress>? Progress { get; init; }
 

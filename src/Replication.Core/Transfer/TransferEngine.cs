@@ -122,7 +122,14 @@ internal sealed class TransferEngine
             await _retry.ExecuteAsync(static (sink, ct) => sink.FlushAsync(ct), _sink, $"flush {_sink.Location}", cancellationToken).ConfigureAwait(false);
             if (_options.CheckpointPath is { } done)
             {
-                DirectorySync.DeleteFile(done);
+                if (_options.KeepCompletedCheckpoint)
+                {
+                    await SaveCheckpointAsync(cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    DirectorySync.DeleteFile(done);
+                }
             }
 
             Report(force: true);

@@ -115,6 +115,13 @@ public sealed record TransferOptions
     /// </summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>
+    /// Keep the checkpoint when the transfer completes, marked complete (a rerun of the same transfer then sends
+    /// nothing), instead of deleting it: for a caller that records the completion somewhere of its own first, and then
+    /// deletes the checkpoint, so that a crash between the two never sends the transfer again.
+    /// </summary>
+    public bool KeepCompletedCheckpoint { get; init; }
+
     /// <summary>How often the checkpoint is saved (after the destination is flushed).</summary>
     public TimeSpan CheckpointInterval
     {
