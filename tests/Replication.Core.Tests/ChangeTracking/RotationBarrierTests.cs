@@ -22,7 +22,7 @@ public sealed class RotationBarrierTests : IDisposable
         // Writers each write their counter to disk A, then (once that returned) to B, then to C: a cut that holds write
         // k on C must hold it on B and A too. Rotations land at arbitrary moments while the writers run.
         TrackedDisk[] disks = [Open("a"), Open("b"), Open("c")];
-        var cuts = new CutCounter();
+        var cuts = new AsyncCounter();
         Task[] writers = [.. Enumerable.Range(0, 3).Select(w => Task.Run(() => WriteChainsAsync(disks, w, cuts)))];
         try
         {
@@ -82,7 +82,7 @@ public sealed class RotationBarrierTests : IDisposable
         return TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs", TrackingTestSupport.Options());
     }
 
-    private static async Task WriteChainsAsync(TrackedDisk[] disks, int writer, CutCounter cuts)
+    private static async Task WriteChainsAsync(TrackedDisk[] disks, int writer, AsyncCounter cuts)
     {
         byte[] sector = new byte[512];
         for (long counter = 1; counter <= WritesPerWriter; counter++)
@@ -100,42 +100,6 @@ public sealed class RotationBarrierTests : IDisposable
             if (counter % 1000 == 0)
             {
                 await cuts.WaitForAsync((int)(counter / 1000));
-            }
-        }
-    }
-
-    /// <summary>How many cuts have been made, and a way to wait for the n-th.</summary>
-    private sealed class CutCounter
-    {
-        private readonly Lock _lock = new();
-        private readonly List<(int Count, TaskCompletionSource Done)> _waiters = [];
-        private int _count;
-
-        public void Add()
-        {
-            List<TaskCompletionSource> ready = [];
-            lock (_lock)
-            {
-                _count++;
-                ready.AddRange(_waiters.Where(w => w.Count <= _count).Select(w => w.Done));
-                _waiters.RemoveAll(w => w.Count <= _count);
-            }
-
-            ready.ForEach(d => d.SetResult());
-        }
-
-        public Task WaitForAsync(int count)
-        {
-            lock (_lock)
-            {
-                if (_count >= count)
-                {
-                    return Task.CompletedTask;
-                }
-
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Add((count, done));
-                return done.Task;
             }
         }
     }
