@@ -13,4 +13,5 @@ mkdir -p "$out"
     REPL_BENCH_MAX_MIB=16 dotnet run -c Release --project benchmarks/Replication.Benchmarks -- \
         --filter '*' --job dry --exporters github json --artifacts "$out/bdn"
 )
+dotnet run -c Release --project benchmarks/Replication.Benchmarks -- cycle-cost 64 16 1 | tee "$out/cycle-cost.md"
 SIZE_MIB=64 RUNS=3 OUT="$out" ONLY="P1 P2 P3 P6 P7 P9 P11" benchmarks/compare.sh

@@ -6,6 +6,7 @@ using Replication.Benchmarks.ChangeTracking;
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare SIZE_MIB RUNS   (needs Azurite)
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- rotation-stall [seconds-per-phase]
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- tracked-vs-bare [rounds] [log-buffer-KiB] [preallocation-MiB]
+// dotnet run -c Release --project benchmarks/Replication.Benchmarks -- cycle-cost [disk-MiB] [written-MiB] [rounds]
 if (args.Length == 3 && args[0] == "seed-compare")
 {
     return await Replication.Benchmarks.Transfer.SeedComparison.RunAsync(args);
@@ -14,6 +15,11 @@ if (args.Length == 3 && args[0] == "seed-compare")
 if (args.Length > 0 && args[0] == "rotation-stall")
 {
     return await RotationStall.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "cycle-cost")
+{
+    return await Replication.Benchmarks.Replication.CycleCost.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "tracked-vs-bare")
