@@ -163,6 +163,24 @@ public sealed partial class ReplicationEngine
         return await RunAsync(machine, handle, ReplicationOperation.Resync, cancellationToken, forced: true).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Resumes an item left <see cref="ProtectionState.Critical"/> once an operator has repaired the cause: its error is
+    /// cleared and it becomes <see cref="ProtectionState.ResyncRequired"/>, so the next run compares every disk with its
+    /// replica before cycles go on (nothing the failure may have left half done is trusted).
+    /// </summary>
+    /// <exception cref="ReplicationException">No such item, or it is not critical.</exception>
+    public async Task ResumeAsync(IReplicationSite site, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ItemNames.Check(name);
+        ItemRecordHandle handle = await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
+            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
+        ProtectionStateMachine.EnsureAllowed(name, handle.Record.State, handle.Record.TestFailover is not null, ReplicationOperation.Resume);
+        handle.Record.State = ProtectionState.ResyncRequired;
+        handle.Record.LastError = null;
+        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Removes the item's protection: its record and replicas at the site, its records beside the disks, and the logs they kept.</summary>
     /// <param name="site">The site.</param>
     /// <param name="name">The item.</param>
