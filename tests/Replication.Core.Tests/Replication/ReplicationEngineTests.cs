@@ -123,6 +123,47 @@ public sealed class ReplicationEngineTests : IDisposable
         Assert.Empty(await ToListAsync(site.ListItemsAsync()));
     }
 
+    [Fact]
+    public async Task A_failure_no_retry_can_fix_leaves_the_item_critical_with_its_reason_until_an_operator_repairs_it()
+    {
+        IReplicationSite site = new LocalReplicationSite(_dir.File("site"));
+        await using var machine = new TestMachine(_dir, "app", disks: 1, Size, seed: 8);
+        var engine = new ReplicationEngine();
+        await engine.ProtectAsync(new ProtectionRequest { Machine = machine.For(site), CreateSite = true });
+
+        // The replica's VHD footer damaged behind the tool's back (a bad disk, a stray tool).
+        string replica = Path.Combine(_dir.File("site"), "items", "app", "disk-0", "replica.vhd");
+        byte[] footer = new byte[512];
+        using (var file = new FileStream(replica, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = file.Length - 512;
+            file.ReadExactly(footer);
+            file.Position = file.Length - 512;
+            file.Write(new byte[512]);
+        }
+
+        ReplicationException failure = await Assert.ThrowsAnyAsync<ReplicationException>(() => engine.ReplicateAsync(machine.For(site)));
+        Assert.False(failure.IsRecoverable);
+        ItemStatus critical = await engine.GetStatusAsync(site, "app");
+        Assert.Equal(ProtectionState.Critical, critical.State);
+        Assert.Equal(failure.Message, critical.LastError!.Message);
+        InvalidProtectionStateException refused = await Assert.ThrowsAsync<InvalidProtectionStateException>(() => engine.ReplicateAsync(machine.For(site)));
+        Assert.Contains("'app' is critical", refused.Message, StringComparison.Ordinal);
+
+        // Repaired (the footer restored), the operator resumes: a resync checks everything, then cycles go on.
+        using (var file = new FileStream(replica, FileMode.Open, FileAccess.Write))
+        {
+            file.Position = file.Length - 512;
+            file.Write(footer);
+        }
+
+        await engine.ResumeAsync(site, "app");
+        ReplicationRunResult resumed = await engine.ReplicateAsync(machine.For(site));
+        Assert.Equal(ReplicationAction.Resync, resumed.Action);
+        Assert.Equal(ProtectionState.Protected, resumed.State);
+        Assert.Null((await engine.GetStatusAsync(site, "app")).LastError);
+    }
+
     public void Dispose() => _dir.Dispose();
 
     private static async Task<int> CountPoints(IReplicaTarget target) => (await ToListAsync(target.ListRecoveryPointsAsync())).Count;

@@ -254,6 +254,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         {
             undo?.Dispose();
             replica?.Dispose();
+            await fence.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
             fence.Dispose();
             throw;
         }

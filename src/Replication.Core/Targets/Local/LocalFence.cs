@@ -264,7 +264,14 @@ internal sealed class LocalFence : IDisposable
     {
         _file.Dispose();
         _holderLock.Dispose();
-        File.Delete(_holderLock.Path);
+
+        // A fence released is done with its holder file. One disposed while still held keeps it: its lock is free now,
+        // so the next writer sees a holder that is gone and takes over at once instead of waiting for the lease.
+        if (_lost)
+        {
+            File.Delete(_holderLock.Path);
+        }
+
         _gate.Dispose();
     }
 
