@@ -70,6 +70,12 @@ public sealed partial class ReplicationEngine
 
         record.State = ProtectionState.FailedBack;
         await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        foreach (string destination in destinations)
+        {
+            // The compare's manifests served the failback's passes; reverse replication hashes afresh.
+            File.Delete(destination + ".failback-manifest");
+        }
+
         result.State = record.State;
         return result;
     }
@@ -104,12 +110,12 @@ public sealed partial class ReplicationEngine
         }
     }
 
-    /// <summary>Makes a destination disk equal to a recovered one by block checksums (the destination's manifest kept beside it, trusted next time by stamp and sample).</summary>
+    /// <summary>Makes a destination disk equal to a recovered one by block checksums (the destination's manifest kept beside it until the failback ends, so the second pass trusts it by stamp and sample).</summary>
     private async Task<ResyncResult> SyncDiskAsync(string source, string destination, CancellationToken cancellationToken)
     {
         using VirtualDisk from = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk to = VirtualDisk.Open(destination);
-        var options = new ResyncOptions(targetManifestPath: destination + ".manifest", checkpointPath: destination + ".failback", timeProvider: _time);
+        var options = new ResyncOptions(targetManifestPath: destination + ".failback-manifest", checkpointPath: destination + ".failback", timeProvider: _time);
         return await DiskResync.ResyncAsync(from, to, options, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
