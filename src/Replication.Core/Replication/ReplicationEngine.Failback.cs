@@ -24,6 +24,12 @@ public sealed partial class ReplicationEngine
         ArgumentNullException.ThrowIfNull(request);
         ItemRecordHandle handle = await RequireAsync(request.Site, request.Name, cancellationToken).ConfigureAwait(false);
         SiteItemRecord record = handle.Record;
+        if (record.State == ProtectionState.FailedBack)
+        {
+            // Asked again after it completed (its answer lost): nothing is left to copy.
+            return new FailbackResult(request.Mode, [.. (request.Destinations ?? [.. record.Disks.Select(d => d.SourcePath)]).Select(Path.GetFullPath)]) { State = record.State };
+        }
+
         ProtectionStateMachine.EnsureAllowed(request.Name, record.State, record.TestFailover is not null, ReplicationOperation.Failback);
         IReadOnlyList<string> recovered = request.RecoveredDisks ?? record.Failover?.Disks
             ?? throw new ReplicationException(ReplicationErrorCode.InvalidReplicaState, false, $"'{request.Name}': the failover recorded no recovered disks; name them.");
@@ -35,6 +41,7 @@ public sealed partial class ReplicationEngine
 
         record.State = ProtectionState.FailbackInProgress;
         await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+        await StepAsync("failback begun").ConfigureAwait(false);
         var result = new FailbackResult(request.Mode, [.. destinations.Select(Path.GetFullPath)]);
         if (request.Mode == FailbackMode.MinimizeDowntime)
         {
@@ -44,20 +51,24 @@ public sealed partial class ReplicationEngine
                 ResyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
+                await StepAsync("synchronised", i).ConfigureAwait(false);
             }
 
             await StopAsync(request, cancellationToken).ConfigureAwait(false);
+            await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
             {
                 ResyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
                 result.BytesSentWhileStopped += pass.DataBytesSent;
+                await StepAsync("copied", i).ConfigureAwait(false);
             }
         }
         else
         {
             await StopAsync(request, cancellationToken).ConfigureAwait(false);
+            await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
             {
                 long sent = request.Mode == FailbackMode.AlternateDisk && File.Exists(destinations[i])
@@ -65,6 +76,7 @@ public sealed partial class ReplicationEngine
                     : await CopyWholeAsync(recovered[i], destinations[i], create: request.Mode == FailbackMode.AlternateDisk, cancellationToken).ConfigureAwait(false);
                 result.BytesSent += sent;
                 result.BytesSentWhileStopped += sent;
+                await StepAsync("copied", i).ConfigureAwait(false);
             }
         }
 

@@ -37,8 +37,17 @@ public sealed partial class ReplicationEngine
             FailoverKind.Planned => ReplicationOperation.PlannedFailover,
             _ => ReplicationOperation.UnplannedFailover,
         };
-        ProtectionStateMachine.EnsureAllowed(request.Name, record.State, record.TestFailover is not null, operation);
         MachineDescription machine = Mapped(record, request.NetworkMapping);
+        if (request.Kind != FailoverKind.Test && record.State == ProtectionState.FailedOver && record.Failover is { } done
+            && done.Kind == request.Kind.ToString() && (request.PointId is null || request.PointId == done.PointId))
+        {
+            // The same failover asked again (a rerun after its answer was lost): the recovered machine is made again
+            // from the same point, which the output replaces, and nothing else changes.
+            RecoveredMachine again = await RecoverAsync(request.Site, record, request.Kind, PointOf(record, done.PointId), machine, request.Output, cancellationToken).ConfigureAwait(false);
+            return new FailoverResult(again, record.State, 0);
+        }
+
+        ProtectionStateMachine.EnsureAllowed(request.Name, record.State, record.TestFailover is not null, operation);
         if (request.Kind == FailoverKind.Test)
         {
             PointRecord testPoint = PointOf(record, request.PointId);
@@ -64,7 +73,14 @@ public sealed partial class ReplicationEngine
             }
 
             await StepAsync("source shut down").ConfigureAwait(false);
-            ReplicationRunResult final = await CycleAsync(request.Machine!, handle, cancellationToken).ConfigureAwait(false);
+
+            // After a crash of whatever tracked the disks, the regions it had marked may hold writes no log has: the final
+            // step then compares them (a resync) rather than trusting the logs alone.
+            ProtectedMachine primary = request.Machine!;
+            ReplicationRunResult final = primary.Disks.Any(d => d.Resync.IsRequired)
+                ? await CopyAndCatchUpAsync(primary, handle, initial: false, forced: false, cancellationToken).ConfigureAwait(false)
+                : await CycleAsync(primary, handle, cancellationToken).ConfigureAwait(false);
+            record.State = ProtectionState.FailoverInProgress;
             finalBytes = final.BytesSent;
             point = PointOf(record, final.RecoveryPoint!.Id);
         }
@@ -144,30 +160,31 @@ public sealed partial class ReplicationEngine
 
     /// <summary>
     /// Commits a failover: the failed-over point is fixed and every other recovery point is dropped; the recovered
-    /// machine is now the machine, until it fails back.
+    /// machine is now the machine, until it fails back. Committing a committed item finishes dropping the points.
     /// </summary>
     /// <exception cref="ReplicationException">No such item, or it is not failed over.</exception>
     public async Task CommitAsync(IReplicationSite site, string name, CancellationToken cancellationToken = default)
     {
         ItemRecordHandle handle = await RequireAsync(site, name, cancellationToken).ConfigureAwait(false);
         SiteItemRecord record = handle.Record;
-        ProtectionStateMachine.EnsureAllowed(name, record.State, record.TestFailover is not null, ReplicationOperation.Commit);
-        string kept = record.Failover!.PointId;
-        List<PointRecord> dropped = [.. record.Points.Where(p => p.Id != kept)];
+        if (record.State != ProtectionState.Committed)
+        {
+            ProtectionStateMachine.EnsureAllowed(name, record.State, record.TestFailover is not null, ReplicationOperation.Commit);
 
-        // The record first, so that a crash part way never leaves it naming a point that is gone; the points left at the
-        // targets are orphans the next cycle removes, and are deleted right away below.
-        record.Points.RemoveAll(p => p.Id != kept);
-        record.State = ProtectionState.Committed;
-        await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
-        for (int i = 0; i < record.Disks.Count && dropped.Count > 0; i++)
+            // The record first, so that a crash part way never leaves it naming a point that is gone.
+            string kept = record.Failover!.PointId;
+            record.Points.RemoveAll(p => p.Id != kept);
+            record.State = ProtectionState.Committed;
+            await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
+            await StepAsync("commit recorded").ConfigureAwait(false);
+        }
+
+        // Every point the record no longer names goes from the targets (repeating a commit finishes what a crash left).
+        for (int i = 0; i < record.Disks.Count; i++)
         {
             IReplicaTarget target = site.GetDiskTarget(name, i);
             await using IReplicaWriter writer = await target.AcquireWriterAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            foreach (PointRecord point in dropped)
-            {
-                await writer.DeleteRecoveryPointAsync(point.DiskPoints[i], cancellationToken).ConfigureAwait(false);
-            }
+            await RemoveOrphanPointsAsync(target, writer, record, i, cancellationToken).ConfigureAwait(false);
         }
     }
 
