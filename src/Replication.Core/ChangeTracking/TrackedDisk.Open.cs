@@ -19,7 +19,7 @@ public sealed partial class TrackedDisk
     /// <param name="leaveOpen">True to leave <paramref name="disk"/> open when the tracked disk is disposed.</param>
     /// <exception cref="NotSupportedException">The disk is read-only.</exception>
     /// <exception cref="ArgumentException">The folder's state tracks a disk of another size.</exception>
-    /// <exception cref="InvalidLogFormatException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
+    /// <exception cref="InvalidRecordException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
     /// <exception cref="ReplicationException">The folder holds logs but no state file (<see cref="ReplicationErrorCode.ChainBroken"/>).</exception>
     public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false)
     {
@@ -265,7 +265,7 @@ public sealed partial class TrackedDisk
                 {
                     existing = HrlIntegrity.ReadSidecar(path);
                 }
-                catch (InvalidLogFormatException)
+                catch (InvalidRecordException)
                 {
                     existing = null;
                 }
@@ -273,9 +273,7 @@ public sealed partial class TrackedDisk
 
             if (existing != expected)
             {
-                byte[] bytes = new byte[HrlSidecar.Size];
-                expected.WriteTo(bytes);
-                DurableFile.WriteAllBytes(sidecarPath, bytes);
+                DurableFile.WriteAllBytes(sidecarPath, expected.Encode());
             }
 
             return !hash || HrlIntegrity.ComputeHash(path) == entry.Hash;

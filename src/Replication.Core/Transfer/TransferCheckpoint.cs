@@ -68,6 +68,6 @@ internal readonly record struct TransferCheckpoint(UInt128 JobKey, bool Destinat
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(32), Watermark);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(40), BytesTotal);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(48), XxHash3.HashToUInt64(bytes.AsSpan(0, 48)));
-        return DirectorySync.ReplaceFileAsync(path, (stream, ct) => stream.WriteAsync(bytes, ct), cancellationToken);
+        return DurableFile.WriteAsync(path, (stream, ct) => stream.WriteAsync(bytes, ct), cancellationToken);
     }
 }

@@ -122,7 +122,7 @@ internal sealed class TransferEngine
             await _retry.ExecuteAsync(static (sink, ct) => sink.FlushAsync(ct), _sink, $"flush {_sink.Location}", cancellationToken).ConfigureAwait(false);
             if (_options.CheckpointPath is { } done)
             {
-                DirectorySync.DeleteFile(done);
+                DurableFile.Delete(done);
             }
 
             Report(force: true);

@@ -272,8 +272,8 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         byte[] state = File.ReadAllBytes(statePath);
         state[100] ^= 1;
         File.WriteAllBytes(statePath, state);
-        InvalidLogFormatException corrupt = Assert.Throws<InvalidLogFormatException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()));
-        Assert.Equal("change tracking state", corrupt.Structure);
+        InvalidRecordException corrupt = Assert.Throws<InvalidRecordException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()));
+        Assert.StartsWith("change tracking state.", corrupt.Field, StringComparison.Ordinal);
         Assert.Contains(statePath, corrupt.Message, StringComparison.Ordinal);
 
         state[100] ^= 1;

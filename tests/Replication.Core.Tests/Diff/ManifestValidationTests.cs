@@ -49,7 +49,7 @@ public sealed class ManifestValidationTests : IDisposable
     {
         // name, offset, value, width in bytes, expected field
         { "version 1 (64-bit fine hashes)", ManifestHeader.VersionOffset, 1, 2, "manifest header.Version" },
-        { "version 3", ManifestHeader.VersionOffset, 3, 2, "manifest header.Version" },
+        { "version 4", ManifestHeader.VersionOffset, 4, 2, "manifest header.Version" },
         { "version 0", ManifestHeader.VersionOffset, 0, 2, "manifest header.Version" },
         { "header size", ManifestHeader.HeaderSizeOffset, 64, 2, "manifest header.HeaderSize" },
         { "unknown flag", ManifestHeader.FlagsOffset, 0x80, 4, "manifest header.Flags" },

@@ -128,7 +128,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     {
         ReplicaRequests.CheckName(name, "log");
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(DirectorySync.DeleteFile(LogPath(name)));
+        return ValueTask.FromResult(DurableFile.Delete(LogPath(name)));
     }
 
     /// <inheritdoc />
@@ -176,7 +176,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
             return await CreateReplicaAsync(virtualSize, cancellationToken).ConfigureAwait(false);
         }
 
-        DirectorySync.Flush(Location);
+        DurableFile.FlushDirectory(Location);
         return true;
     }
 
@@ -403,15 +403,5 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         _ => "vhd",
     };
 
-    private void EnsureDirectory(string directory)
-    {
-        foreach (string dir in new[] { Location, directory })
-        {
-            if (!Directory.Exists(dir))
-            {
-                Directory.CreateDirectory(dir);
-                DirectorySync.Flush(Path.GetDirectoryName(dir)!);
-            }
-        }
-    }
+    private static void EnsureDirectory(string directory) => DurableFile.CreateDirectory(directory);
 }

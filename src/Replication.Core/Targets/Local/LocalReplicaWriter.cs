@@ -225,7 +225,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
                     previous?.Dispose();
                 }
 
-                DirectorySync.DeleteFile(path);
+                DurableFile.Delete(path);
                 return true;
             }
             finally
@@ -277,7 +277,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         {
             if (!_manifestWithdrawn)
             {
-                DirectorySync.DeleteFile(_target.ManifestPath);
+                DurableFile.Delete(_target.ManifestPath);
                 _manifestWithdrawn = true;
             }
         }
