@@ -1,3 +1,4 @@
+using Replication.Core.Disks;
 using Replication.Core.Targets;
 
 namespace Replication.Benchmarks.Transfer;
@@ -14,6 +15,8 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
     public string Location => "memory://null";
 
     public long VirtualSize { get; } = virtualSize;
+
+    public int WriteAlignment => 512;
 
     public long FenceEpoch => 1;
 
@@ -46,6 +49,8 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
     }
 
     public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length) => [new DiskExtent(offset, length)];
 
     public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 

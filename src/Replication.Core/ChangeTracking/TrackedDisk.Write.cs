@@ -141,10 +141,10 @@ public sealed partial class TrackedDisk
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The range is outside the disk.</exception>
     /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>).</exception>
-    public ValueTask WriteZerosAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         CheckWrite(offset, length);
-        return DiskZeros.WriteAsync(this, offset, length, cancellationToken);
+        return ZeroBuffer.WriteAsync(this, offset, length, cancellationToken);
     }
 
     private void WaitForBegin(BeginOutcome outcome, long offset, int length, Task? wait)

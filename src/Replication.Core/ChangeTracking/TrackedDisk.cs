@@ -46,7 +46,7 @@ namespace Replication.Core.ChangeTracking;
 /// failure that cannot be recorded durably fails the write instead.
 /// </para>
 /// </remarks>
-public sealed partial class TrackedDisk : IVirtualDisk, IZeroingDisk
+public sealed partial class TrackedDisk : IVirtualDisk
 {
     private const int SectorSize = 512;
     private const string SpareName = "next.hrl.zeros";

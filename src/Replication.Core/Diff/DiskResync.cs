@@ -5,8 +5,8 @@ namespace Replication.Core.Diff;
 /// <summary>
 /// Block-checksum resynchronisation of a target disk from a source disk of the same virtual size (any two formats):
 /// both are described by manifests, the manifests are compared in two levels, and exactly the differing fine blocks are
-/// copied (ranges that are zero on the source are written as zeros, through <see cref="IZeroingDisk"/> when the target
-/// has it). Resumable from a checkpoint, observable through <see cref="IProgress{T}"/>, and able to report its cost
+/// copied (ranges that are zero on the source are written as zeros, through <see cref="IDiskSink.ZeroAsync"/>, which frees
+/// the target's storage where it can). Resumable from a checkpoint, observable through <see cref="IProgress{T}"/>, and able to report its cost
 /// without writing anything.
 /// </summary>
 public static class DiskResync

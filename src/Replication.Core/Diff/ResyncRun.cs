@@ -381,7 +381,6 @@ internal sealed class ResyncRun
         var pieces = Channel.CreateBounded<Piece>(new BoundedChannelOptions(PiecesInFlight) { SingleReader = true, SingleWriter = true });
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task reader = Task.Run(() => ReadPiecesAsync(source, target, state.Cursor, pieces.Writer, cts.Token), CancellationToken.None);
-        byte[]? zeros = null;
         long sinceCheckpoint = 0;
         long nextReport = CopyProgressStep;
         try
@@ -392,8 +391,7 @@ internal sealed class ResyncRun
                 {
                     if (piece.Buffer is null)
                     {
-                        zeros ??= RentZeros();
-                        await WriteZerosAsync(_target, piece.Offset, piece.Length, zeros, cts.Token).ConfigureAwait(false);
+                        await _target.ZeroAsync(piece.Offset, piece.Length, cts.Token).ConfigureAwait(false);
                     }
                     else
                     {
@@ -454,13 +452,6 @@ internal sealed class ResyncRun
 
             throw;
         }
-        finally
-        {
-            if (zeros is not null)
-            {
-                ArrayPool<byte>.Shared.Return(zeros);
-            }
-        }
     }
 
     /// <summary>Reads the data of every differing range at or after <paramref name="cursor"/> from the source, in pieces.</summary>
@@ -504,30 +495,6 @@ internal sealed class ResyncRun
         {
             output.Complete(ex);
             throw;
-        }
-    }
-
-    private static byte[] RentZeros()
-    {
-        byte[] zeros = ArrayPool<byte>.Shared.Rent(CopyChunkSize);
-        Array.Clear(zeros);
-        return zeros;
-    }
-
-    /// <summary>Makes a range read as zeros: through <see cref="IZeroingDisk"/> when the target has it, else by writing zeros.</summary>
-    private static async ValueTask WriteZerosAsync(IVirtualDisk target, long offset, long length, byte[] zeros, CancellationToken cancellationToken)
-    {
-        if (target is IZeroingDisk zeroing)
-        {
-            await zeroing.WriteZerosAsync(offset, length, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        for (long done = 0; done < length;)
-        {
-            int n = (int)Math.Min(zeros.Length, length - done);
-            await target.WriteAsync(offset + done, zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            done += n;
         }
     }
 

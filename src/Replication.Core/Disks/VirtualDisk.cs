@@ -86,6 +86,32 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Writes zeros over the parts of the range that may hold data (the rest already reads as zeros); a format that can
+    /// deallocate instead (a raw or fixed VHD file: a punched hole) does so. Durable once the disk is flushed.
+    /// </remarks>
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        CheckRange(offset, length);
+        if (IsReadOnly)
+        {
+            throw new NotSupportedException($"{FilePath ?? "disk"}: the disk is open read-only.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return length == 0 ? ValueTask.CompletedTask : ZeroCoreAsync(offset, length, cancellationToken);
+    }
+
+    /// <summary>Makes a non-empty range known to lie inside a writable disk read as zeros.</summary>
+    protected virtual async ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken)
+    {
+        foreach (DiskExtent extent in GetAllocatedExtentsCore(offset, length).ToList())
+        {
+            await ZeroBuffer.WriteAsync(this, extent.Offset, extent.Length, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);

@@ -115,6 +115,9 @@ internal sealed class DiskFile : IDisposable
     public ValueTask WriteAsync(long fileOffset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken) =>
         RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken);
 
+    /// <summary>Punches a hole over [fileOffset, fileOffset + length), keeping the size; false when the file system cannot.</summary>
+    public bool TryPunchHole(long fileOffset, long length) => SparseFile.TryPunchHole(Handle, fileOffset, length);
+
     /// <summary>Sets the file's length (extending with zeros, sparse where the file system allows).</summary>
     public void SetLength(long length) => RandomAccess.SetLength(Handle, length);
 

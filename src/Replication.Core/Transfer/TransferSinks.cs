@@ -31,26 +31,16 @@ internal sealed class ReplicaWriterSink(IReplicaWriter writer) : ITransferSink
     public ValueTask FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
 }
 
-/// <summary>Writes to a virtual disk; zeroing writes zeros from a shared buffer.</summary>
+/// <summary>Writes to a virtual disk; zeroing goes through the disk's own <see cref="IDiskSink.ZeroAsync"/>.</summary>
 internal sealed class VirtualDiskSink(IVirtualDisk disk) : ITransferSink
 {
-    private static readonly byte[] Zeros = new byte[1 << 20];
-
     public string Location => disk.FilePath ?? "disk";
 
     public long Size => disk.VirtualSize;
 
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) => disk.WriteAsync(offset, data, cancellationToken);
 
-    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken)
-    {
-        for (long done = 0; done < length;)
-        {
-            int n = (int)Math.Min(Zeros.Length, length - done);
-            await disk.WriteAsync(offset + done, Zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            done += n;
-        }
-    }
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken) => disk.ZeroAsync(offset, length, cancellationToken);
 
     public ValueTask FlushAsync(CancellationToken cancellationToken) => disk.FlushAsync(cancellationToken);
 }

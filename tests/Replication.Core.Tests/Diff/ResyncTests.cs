@@ -86,7 +86,7 @@ public sealed class ResyncTests : IDisposable
     }
 
     [Fact]
-    public async Task Ranges_zero_on_the_source_go_through_IZeroingDisk_and_send_no_data()
+    public async Task Ranges_zero_on_the_source_go_through_the_targets_zeroing_and_send_no_data()
     {
         (byte[] source, byte[] target) = Scenario(3);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);

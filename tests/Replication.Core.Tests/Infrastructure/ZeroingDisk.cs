@@ -3,10 +3,10 @@ using Replication.Core.Disks;
 namespace Replication.Core.Tests.Infrastructure;
 
 /// <summary>
-/// Wraps a disk and adds <see cref="IZeroingDisk"/>, recording every range it is asked to zero; the test double for a
+/// Wraps a disk and records every range it is asked to zero (<see cref="IDiskSink.ZeroAsync"/>); the test double for a
 /// target that can unmap.
 /// </summary>
-public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
+public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk
 {
     public List<DiskExtent> Zeroed { get; } = [];
 
@@ -34,7 +34,7 @@ public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
 
     public long AllocatedBytes => inner.AllocatedBytes;
 
-    public async ValueTask WriteZerosAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         Zeroed.Add(new DiskExtent(offset, length));
         await inner.WriteAsync(offset, new byte[length], cancellationToken);

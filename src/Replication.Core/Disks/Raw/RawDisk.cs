@@ -117,6 +117,11 @@ public sealed class RawDisk : VirtualDisk
     }
 
     /// <inheritdoc />
+    /// <remarks>Punches a hole in the file (fallocate), or writes zeros where the file system cannot.</remarks>
+    protected override ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken) =>
+        _file.TryPunchHole(offset, length) ? ValueTask.CompletedTask : base.ZeroCoreAsync(offset, length, cancellationToken);
+
+    /// <inheritdoc />
     protected override void FlushCore() => _file.Flush();
 
     /// <inheritdoc />

@@ -153,6 +153,11 @@ public sealed partial class VhdDisk : VirtualDisk
     protected override void FlushCore() => _file.Flush();
 
     /// <inheritdoc />
+    /// <remarks>A fixed disk's data is the file's first bytes: the range becomes a hole (fallocate), or zeros where the file system cannot punch one.</remarks>
+    protected override ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken) =>
+        _diskType == DiskType.Fixed && _file.TryPunchHole(offset, length) ? ValueTask.CompletedTask : base.ZeroCoreAsync(offset, length, cancellationToken);
+
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Replication.Core.Disks;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -48,6 +49,8 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     public string Location => _target.Location;
 
     public long VirtualSize { get; }
+
+    public int WriteAlignment => ReplicaRequests.SectorSize;
 
     public long FenceEpoch { get; }
 
@@ -210,6 +213,12 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         {
             throw mapped;
         }
+    }
+
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length)
+    {
+        ReplicaRequests.CheckInside(offset, length, VirtualSize, Location);
+        return PageBlobDisk.PageRanges(_blob, Location, offset, length);
     }
 
     /// <summary>A Put Page is durable once acknowledged: nothing to flush, but a writer that lost the fence learns it here too.</summary>

@@ -122,12 +122,15 @@ internal sealed class PageBlobDisk : VirtualDisk
     {
     }
 
-    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length)
+    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) => PageRanges(_blob, _location, offset, length);
+
+    /// <summary>The written (not cleared) page ranges of the blob inside [offset, offset + length), merged, ascending.</summary>
+    internal static List<DiskExtent> PageRanges(PageBlobClient blob, string location, long offset, long length)
     {
         var ranges = new List<DiskExtent>();
         try
         {
-            foreach (PageRangeItem item in _blob.GetAllPageRanges(new GetPageRangesOptions { Range = new HttpRange(offset, length) }))
+            foreach (PageRangeItem item in blob.GetAllPageRanges(new GetPageRangesOptions { Range = new HttpRange(offset, length) }))
             {
                 if (item.IsClear)
                 {
@@ -151,7 +154,7 @@ internal sealed class PageBlobDisk : VirtualDisk
                 }
             }
         }
-        catch (Exception ex) when (AzureErrors.TryMap(ex, _location, "listing page ranges", CancellationToken.None, out ReplicaTargetException mapped))
+        catch (Exception ex) when (AzureErrors.TryMap(ex, location, "listing page ranges", CancellationToken.None, out ReplicaTargetException mapped))
         {
             throw mapped;
         }

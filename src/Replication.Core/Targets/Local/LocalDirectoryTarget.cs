@@ -13,7 +13,7 @@ namespace Replication.Core.Targets.Local;
 /// <remarks>
 /// Durable: a staged log, the manifest, a new replica and a recovery point are written to a temporary file, fsynced,
 /// renamed into place and their directory fsynced before the call returns; replica writes are durable once
-/// <see cref="IReplicaWriter.FlushAsync"/> returns. Layout: <c>replica.vhd</c> (or <c>.vhdx</c>, <c>.img</c>),
+/// <see cref="IDiskSink.FlushAsync"/> returns. Layout: <c>replica.vhd</c> (or <c>.vhdx</c>, <c>.img</c>),
 /// <c>fence</c>, <c>manifest</c>, <c>logs/NAME.log</c>, <c>points/ID.undo</c>.
 /// </remarks>
 public sealed class LocalDirectoryTarget : IReplicaTarget

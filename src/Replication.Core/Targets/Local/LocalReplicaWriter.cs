@@ -13,7 +13,6 @@ namespace Replication.Core.Targets.Local;
 internal sealed class LocalReplicaWriter : IReplicaWriter
 {
     private const int MaxLabelLength = 256;
-    private static readonly byte[] Zeros = new byte[1 << 20];
 
     private readonly LocalDirectoryTarget _target;
     private readonly LocalFence _fence;
@@ -42,6 +41,8 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     public string Location => _target.Location;
 
     public long VirtualSize => _replica.VirtualSize;
+
+    public int WriteAlignment => ReplicaRequests.SectorSize;
 
     public long FenceEpoch => _fence.Epoch;
 
@@ -75,12 +76,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         {
             await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
             await CaptureAsync(offset, length, cancellationToken).ConfigureAwait(false);
-            for (long done = 0; done < length;)
-            {
-                int n = (int)Math.Min(Zeros.Length, length - done);
-                await _replica.WriteAsync(offset + done, Zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                done += n;
-            }
+            await _replica.ZeroAsync(offset, length, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -92,6 +88,12 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     {
         ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);
         return _replica.ReadAsync(offset, destination, cancellationToken);
+    }
+
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length)
+    {
+        ReplicaRequests.CheckInside(offset, length, VirtualSize, Location);
+        return _replica.GetAllocatedExtents(offset, length);
     }
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
