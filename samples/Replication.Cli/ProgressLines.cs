@@ -7,7 +7,7 @@ namespace Replication.Cli;
 /// Progress of a long transfer as plain lines on standard error (at most one a second, and one at the end), for people
 /// and logs; nothing is printed when the verb was asked for JSON.
 /// </summary>
-internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider time) : IProgress<TransferProgress>
+internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider time) : IProgress<SyncProgress>
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private readonly Lock _lock = new();
@@ -16,10 +16,15 @@ internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider
     /// <summary>A reporter for <paramref name="verb"/>, or null when the verb prints JSON.</summary>
     public static ProgressLines? For(string verb, bool json) => json ? null : new ProgressLines(verb, Console.Error, TimeProvider.System);
 
-    public void Report(TransferProgress value)
+    public void Report(SyncProgress value)
     {
+        if (value.Phase < SyncPhase.Copying)
+        {
+            return;
+        }
+
         long now = time.GetTimestamp();
-        bool final = value.BytesDone >= value.BytesTotal;
+        bool final = value.Phase >= SyncPhase.Finalizing || value.BytesCopied >= value.BytesToCopy;
         lock (_lock)
         {
             if (!final && _last != long.MinValue && time.GetElapsedTime(_last, now) < Interval)
@@ -30,11 +35,11 @@ internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider
             _last = now;
         }
 
-        double percent = value.BytesTotal == 0 ? 100 : 100.0 * value.BytesDone / value.BytesTotal;
+        double percent = value.BytesToCopy == 0 ? 100 : 100.0 * value.BytesCopied / value.BytesToCopy;
         string left = value.EstimatedRemaining is { } eta && !final ? string.Create(CultureInfo.InvariantCulture, $", about {eta.TotalSeconds:0} s left") : "";
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"repl: {verb} {percent:0}% ({Size(value.BytesDone)} of {Size(value.BytesTotal)}, {Size((long)value.BytesPerSecond)}/s{left}; sent {Size(value.BytesSent)}, zero {Size(value.BytesSkippedZero)}; checkpoint at {Size(value.CheckpointedUpTo)})"));
+            $"repl: {verb} {percent:0}% ({Size(value.BytesCopied)} of {Size(value.BytesToCopy)}, {Size((long)value.BytesPerSecond)}/s{left}; sent {Size(value.BytesSent)}, zero {Size(value.BytesZeroed)}; checkpoint at {Size(value.CheckpointedUpTo)})"));
     }
 
     private static string Size(long bytes) => bytes switch

@@ -48,7 +48,7 @@ public class ManifestBuildBenchmarks
         _disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         _file = File.OpenHandle(path);
         _buffer = new byte[Chunk];
-        _options = new ManifestOptions(maxDegreeOfParallelism: Parallelism);
+        _options = new ManifestOptions { MaxDegreeOfParallelism = Parallelism };
         Baseline();
     }
 

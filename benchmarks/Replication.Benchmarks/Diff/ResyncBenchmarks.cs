@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.Benchmarks.Diff;
 
@@ -74,8 +75,11 @@ public class ResyncBenchmarks
     {
         using VirtualDisk source = VirtualDisk.Open(_source, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk target = VirtualDisk.Open(_target);
-        ResyncResult result = await DiskResync.ResyncAsync(
-            source, target, new ResyncOptions(targetManifestPath: _manifest, targetManifestPolicy: TargetManifestPolicy.VerifySample, randomSeed: 1));
+        SyncResult result = await new DiskSynchronizer().ResyncAsync(
+            source,
+            target,
+            new ManifestFile(_manifest, target, checkStamp: false),
+            new SyncOptions { TargetManifestPolicy = TargetManifestPolicy.VerifySample, RandomSeed = 1 });
         return result.DataBytesSent;
     }
 }

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Replication.Core.Disks;
-using Replication.Core.Disks.Conversion;
+using Replication.Core.Transfer;
 
 namespace Replication.Benchmarks.Disks;
 
@@ -48,8 +48,8 @@ public class ConvertBenchmarks
     public async Task<long> VhdxToRaw()
     {
         using VirtualDisk source = VirtualDisk.Open(_source, DiskOpenOptions.ReadOnlyAccess);
-        DiskConversionResult result = await DiskConverter.ConvertAsync(
+        TransferResult result = await new DiskConverter().ConvertAsync(
             source, _output, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed });
-        return result.BytesWritten;
+        return result.BytesSent;
     }
 }

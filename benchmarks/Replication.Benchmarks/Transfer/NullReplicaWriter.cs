@@ -1,3 +1,4 @@
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 
@@ -17,6 +18,8 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
     public long VirtualSize { get; } = virtualSize;
 
     public int WriteAlignment => 512;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch => 1;
 
@@ -53,6 +56,8 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
     public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length) => [new DiskExtent(offset, length)];
 
     public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     public ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(StoredManifest.None("The null writer keeps no manifest."));

@@ -52,7 +52,7 @@ public static class DeltaLog
             throw new IOException($"{final}: the file already exists.");
         }
 
-        string partial = final + LogApplier.PartialSuffix;
+        string partial = final + HrlFormat.PartialSuffix;
         File.Delete(partial);
         var identity = new HrlLogIdentity(Guid.NewGuid(), previousUniqueId, newDisk.DataWriteGuid ?? Guid.Empty);
         byte[] before = ArrayPool<byte>.Shared.Rent(ChunkSize);

@@ -22,7 +22,7 @@ internal sealed class ManifestBuilder : IDisposable
     private const int Done = 1;
     private const long ProgressStep = 64L << 20;
 
-    private readonly IVirtualDisk _disk;
+    private readonly IDiskSink _disk;
     private readonly ManifestHeader _geometry;
     private readonly SafeFileHandle _file;
     private readonly string _workPath;
@@ -47,7 +47,7 @@ internal sealed class ManifestBuilder : IDisposable
     private long _nextProgress;
 
     private ManifestBuilder(
-        IVirtualDisk disk,
+        IDiskSink disk,
         string workPath,
         ManifestOptions options,
         bool resume,
@@ -84,12 +84,12 @@ internal sealed class ManifestBuilder : IDisposable
 
     /// <summary>Refuses a disk of 0 bytes: a manifest describes at least one sector, and such a disk has nothing to compare.</summary>
     /// <exception cref="ArgumentException">The disk is empty.</exception>
-    internal static void ThrowIfEmpty(IVirtualDisk disk, string parameterName)
+    internal static void ThrowIfEmpty(IDiskSink disk, string parameterName)
     {
         if (disk.VirtualSize == 0)
         {
             throw new ArgumentException(
-                $"{disk.FilePath ?? "disk"}: the disk is empty (0 bytes): there is nothing to hash or compare (a block manifest describes at least one 512-byte sector).",
+                $"{disk.Location}: the disk is empty (0 bytes): there is nothing to hash or compare (a block manifest describes at least one 512-byte sector).",
                 parameterName);
         }
     }
@@ -108,7 +108,7 @@ internal sealed class ManifestBuilder : IDisposable
     /// <param name="onCheckpoint">Called after each durable partial save with (bytes read, bytes hashed) a resume will not redo (a lower bound).</param>
     /// <param name="cancellationToken">Stops the build; with <paramref name="resume"/> the work done so far is saved first.</param>
     internal static async Task<ManifestBuildResult> BuildAsync(
-        IVirtualDisk disk,
+        IDiskSink disk,
         string finalPath,
         string workPath,
         ManifestOptions options,

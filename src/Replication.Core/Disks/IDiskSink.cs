@@ -26,6 +26,9 @@ public interface IDiskSink
     /// </summary>
     int WriteAlignment { get; }
 
+    /// <summary>True when the sink takes no writes (a disk opened without write access).</summary>
+    bool IsReadOnly { get; }
+
     /// <summary>When this sink's hold on its storage lapses unless <see cref="RenewAsync"/> is called; null when it does not lapse.</summary>
     DateTimeOffset? FenceExpiresAt { get; }
 

@@ -30,9 +30,6 @@ public interface IVirtualDisk : IDiskSink, IDisposable, IAsyncDisposable
     /// <summary>Allocation unit of the format in bytes; for raw and fixed disks the unit this library uses to report extents.</summary>
     int BlockSize { get; }
 
-    /// <summary>True when the disk was opened without write access.</summary>
-    bool IsReadOnly { get; }
-
     /// <summary>The parent of a differencing disk, opened read-only; null otherwise.</summary>
     IVirtualDisk? Parent { get; }
 

@@ -1,3 +1,4 @@
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 
 namespace Replication.Core.Targets;

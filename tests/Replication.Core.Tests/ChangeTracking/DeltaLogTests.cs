@@ -2,6 +2,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -46,7 +47,7 @@ public sealed class DeltaLogTests : IDisposable
         Assert.Equal(differing * 512L, result.DataBytes);
         Assert.Equal(result.Hash, HrlIntegrity.VerifySidecar(result.Path).Hash);
         using IVirtualDisk replica = TrackedDiskKinds.Open(target, kind);
-        await LogApplier.ApplyAsync(replica, [result.Path]);
+        await new LogApplier().ApplyAsync([result.Path], replica);
         Assert.Equal(after, ReadAll(replica));
     }
 
@@ -74,6 +75,6 @@ public sealed class DeltaLogTests : IDisposable
         using VirtualDisk ds = VirtualDisk.Open(small, DiskOpenOptions.ReadOnlyAccess);
         await Assert.ThrowsAsync<ArgumentException>(() => DeltaLog.CreateAsync(da, ds, _temp.File("x.hrl")));
         Assert.False(File.Exists(_temp.File("x.hrl")));
-        Assert.False(File.Exists(_temp.File("x.hrl") + LogApplier.PartialSuffix));
+        Assert.False(File.Exists(_temp.File("x.hrl") + HrlFormat.PartialSuffix));
     }
 }

@@ -3,6 +3,7 @@ using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -36,7 +37,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         string[] paths = [.. logs.Select(l => l.Path)];
         if (paths.Length > 0)
         {
-            await LogApplier.ApplyAsync(replica, paths, new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync(paths, replica, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
         }
 
         return ReadAll(replica);

@@ -2,6 +2,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -40,7 +41,7 @@ public sealed class TrackedDiskZeroTests : IDisposable
             Assert.False(records[3].Data.AsSpan(24).ContainsAnyExcept((byte)0));
 
             using VirtualDisk target = VirtualDisk.Open(replica);
-            await LogApplier.ApplyAsync(target, [log.Path], new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync([log.Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
             Assert.Equal(model, ReadAll(target));
         }
     }

@@ -20,7 +20,7 @@ public sealed class BlockManifestTests
         content.AsSpan(1_000_000, 3).Fill(7);
         string path = SyncDisks.Create(dir, "disk", format, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, dir.File("m"), new ManifestOptions(Coarse, Fine));
+        using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, dir.File("m"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = Fine });
         BlockManifest manifest = built.Manifest;
 
         Assert.Equal(size, manifest.VirtualSize);
@@ -92,8 +92,8 @@ public sealed class BlockManifestTests
 
         using VirtualDisk a = VirtualDisk.Open(hole, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk b = VirtualDisk.Open(written, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult ma = await BlockManifest.BuildAsync(a, dir.File("a"), new ManifestOptions(1 << 20, 512));
-        using ManifestBuildResult mb = await BlockManifest.BuildAsync(b, dir.File("b"), new ManifestOptions(1 << 20, 512));
+        using ManifestBuildResult ma = await BlockManifest.BuildAsync(a, dir.File("a"), new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 512 });
+        using ManifestBuildResult mb = await BlockManifest.BuildAsync(b, dir.File("b"), new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 512 });
         Assert.Equal(UInt128.Zero, ma.Manifest.GetBlockHash(0));
         Assert.Equal(UInt128.Zero, mb.Manifest.GetBlockHash(0));
         Assert.Empty(BlockDiff.Compare(ma.Manifest, mb.Manifest).Ranges);
@@ -109,8 +109,8 @@ public sealed class BlockManifestTests
         byte[] content = DiskKinds.ScatteredContent(9L << 20, seed: 3);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        (await BlockManifest.BuildAsync(disk, dir.File("serial"), new ManifestOptions(Coarse, 512, 1))).Dispose();
-        (await BlockManifest.BuildAsync(disk, dir.File("parallel"), new ManifestOptions(Coarse, 512, parallelism))).Dispose();
+        (await BlockManifest.BuildAsync(disk, dir.File("serial"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = 512, MaxDegreeOfParallelism = 1 })).Dispose();
+        (await BlockManifest.BuildAsync(disk, dir.File("parallel"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = 512, MaxDegreeOfParallelism = parallelism })).Dispose();
         DiskAssert.FilesEqual(dir.File("serial"), dir.File("parallel"));
         Assert.Single(Directory.GetFiles(dir.Path, "serial*"));
     }
@@ -160,7 +160,7 @@ public sealed class BlockManifestTests
         new Random(5).NextBytes(content);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        var options = new ManifestOptions(1 << 20, 4096, 1);
+        var options = new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 4096, MaxDegreeOfParallelism = 1 };
         (await BlockManifest.BuildAsync(disk, dir.File("reference"), options)).Dispose();
 
         using var cts = new CancellationTokenSource();
@@ -194,7 +194,7 @@ public sealed class BlockManifestTests
         byte[] content = new byte[8L << 20];
         new Random(6).NextBytes(content);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
-        var options = new ManifestOptions(1 << 20, 4096, 1);
+        var options = new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 4096, MaxDegreeOfParallelism = 1 };
         using (VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess))
         {
             using var cts = new CancellationTokenSource();

@@ -4,6 +4,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Nbd;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 
 namespace Replication.Core.Tests.Nbd;
 
@@ -64,7 +65,7 @@ internal sealed class NbdTestServer : IAsyncDisposable
         await File.WriteAllBytesAsync(replica, Start);
         using (VirtualDisk target = VirtualDisk.Open(replica))
         {
-            await LogApplier.ApplyAsync(target, [.. Tracked.PendingLogs.Select(l => l.Path)], new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync([.. Tracked.PendingLogs.Select(l => l.Path)], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
         }
 
         return await File.ReadAllBytesAsync(replica);

@@ -24,7 +24,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         string container = await Azurite.NewContainerAsync();
         string source = _dir.File("source.img");
         ReplicaTargetContractTests.WriteRaw(source, ReplicaTargetContractTests.HalfZeroContent(Size, 31));
-        await SeedAsync(Azurite.Target(container), source, new TransferOptions { DestinationKnownZero = true });
+        await SeedAsync(Azurite.Target(container), source, new SyncOptions { DestinationKnownZero = true });
 
         string vhd = _dir.File("blob.vhd");
         await new BlobServiceClient(Azurite.ConnectionString).GetBlobContainerClient(container).GetBlobClient("replica.vhd").DownloadToAsync(vhd);
@@ -58,13 +58,16 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
             faults.Enabled = true;
-            result = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions
+            result = (await new DiskSynchronizer().SeedAsync(disk, writer, options: new SyncOptions
             {
-                MaxConcurrency = 6,
-                MaxWriteSize = 256 * 1024,
-                RequestTimeout = TimeSpan.FromSeconds(1),
-                Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
-            });
+                Transfer = new TransferOptions
+                {
+                    MaxConcurrency = 6,
+                    MaxWriteSize = 256 * 1024,
+                    RequestTimeout = TimeSpan.FromSeconds(1),
+                    Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
+                },
+            })).Transfer!;
             faults.Enabled = false;
         }
 
@@ -162,11 +165,11 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         await stale.DisposeAsync();
     }
 
-    private static async Task<TransferResult> SeedAsync(IReplicaTarget target, string source, TransferOptions options)
+    private static async Task<SyncResult> SeedAsync(IReplicaTarget target, string source, SyncOptions options)
     {
         using VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         await target.CreateReplicaAsync(disk.VirtualSize);
         await using IReplicaWriter writer = await target.AcquireWriterAsync();
-        return await TransferPipeline.SeedAsync(disk, writer, options);
+        return await new DiskSynchronizer().SeedAsync(disk, writer, options: options);
     }
 }

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 using Replication.Core.Tests.Infrastructure;
@@ -333,19 +334,19 @@ public abstract class ReplicaTargetContractTests : IDisposable
         using (VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess))
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
-            seeded = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions { DestinationKnownZero = true, MaxConcurrency = 4 });
+            seeded = (await new DiskSynchronizer().SeedAsync(disk, writer, options: new SyncOptions { DestinationKnownZero = true, Transfer = new TransferOptions { MaxConcurrency = 4 } })).Transfer!;
         }
 
         Assert.Equal(Size, seeded.BytesTotal);
         Assert.Equal(NonZeroUnits(content, 4096) * 4096L, seeded.BytesSent);
-        Assert.Equal(Size - seeded.BytesSent, seeded.BytesSkippedZero);
+        Assert.Equal(Size - seeded.BytesSent, seeded.BytesZeroed);
         Assert.Equal(0, seeded.Retries);
 
         string downloaded = Dir.File("downloaded.img");
         using (IVirtualDisk replica = await SameTarget(target).OpenReplicaAsync())
         using (VirtualDisk output = VirtualDisk.Create(downloaded, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed, VirtualSize = Size }))
         {
-            TransferResult result = await TransferPipeline.DownloadAsync(replica, output, new TransferOptions { DestinationKnownZero = true });
+            TransferResult result = (await new DiskSynchronizer().SeedAsync(replica, output, options: new SyncOptions { DestinationKnownZero = true })).Transfer!;
             Assert.True(result.BytesRead <= Size);
         }
 
@@ -357,7 +358,7 @@ public abstract class ReplicaTargetContractTests : IDisposable
         using (VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess))
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
-            await TransferPipeline.SeedAsync(disk, writer);
+            await new DiskSynchronizer().SeedAsync(disk, writer);
         }
 
         using IVirtualDisk again = await target.OpenReplicaAsync();

@@ -120,7 +120,7 @@ public static class HrlIntegrity
 
     /// <summary>
     /// Verifies a log against its sidecar, as <see cref="VerifySidecar"/> does, when the sidecar exists: the check that
-    /// <see cref="LogApplier"/> makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
+    /// the log applier (<c>Transfer.LogApplier</c>) makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
     /// </summary>
     /// <returns>True when the sidecar exists and the log matches it; false when the log has no sidecar.</returns>
     /// <exception cref="ReplicationException">The log does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>

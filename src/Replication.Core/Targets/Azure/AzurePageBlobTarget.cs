@@ -8,6 +8,7 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Transfer;
 
@@ -310,7 +311,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         }
 
         Stream? content = await DownloadVerifiedAsync(blob, "the manifest", cancellationToken).ConfigureAwait(false);
-        return content is null ? StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.") : StoredManifest.Current(content);
+        return content is null ? StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.") : StoredManifest.Current(content, $"{Location}: manifest blob '{name}'");
     }
 
     /// <inheritdoc />

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 
 namespace Replication.Core.Targets.Azure;
@@ -51,6 +52,8 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     public long VirtualSize { get; }
 
     public int WriteAlignment => ReplicaRequests.SectorSize;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch { get; }
 
@@ -373,7 +376,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     /// Removes the manifest the replica names, under this writer's lease, before the first change to the data it
     /// describes: an interrupted writer never leaves a manifest that describes bytes the replica no longer holds.
     /// </summary>
-    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
     {
         if (_manifestWithdrawn)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 
@@ -300,7 +301,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         }
 
         Stream? content = await SealedFile.OpenVerifiedAsync(ManifestPath, cancellationToken).ConfigureAwait(false);
-        return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content);
+        return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content, ManifestPath);
     }
 
     internal List<long> PointIds()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 
@@ -43,6 +44,8 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     public long VirtualSize => _replica.VirtualSize;
 
     public int WriteAlignment => ReplicaRequests.SectorSize;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch => _fence.Epoch;
 
@@ -267,7 +270,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     }
 
     /// <summary>Deletes the stored manifest, durably, before the first change to the replica's data it describes.</summary>
-    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
     {
         if (_manifestWithdrawn)
         {
