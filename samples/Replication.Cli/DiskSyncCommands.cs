@@ -31,7 +31,7 @@ internal static class DiskSyncCommands
             ManifestOptions options = ParseManifestOptions(parse, blockSize, fineBlockSize);
             long started = Stopwatch.GetTimestamp();
             using VirtualDisk disk = VirtualDisk.Open(parse.GetValue(path)!, DiskOpenOptions.ReadOnlyAccess);
-            using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, parse.GetValue(output)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, parse.GetValue(output)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("disk", disk.FilePath)
                 .Add("manifest", built.Manifest.FilePath)
@@ -246,7 +246,7 @@ internal static class DiskSyncCommands
             }
 
             _temporary = Path.Combine(Path.GetTempPath(), $"repl-diff-{Guid.NewGuid():N}.manifest");
-            _built = await BlockManifest.BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _built = await new ManifestBuilder().BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             return _built.Manifest;
         }
 

@@ -123,7 +123,7 @@ internal static class HrlCommands
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk before = VirtualDisk.Open(parse.GetValue(oldDisk)!, DiskOpenOptions.ReadOnlyAccess);
             using VirtualDisk after = VirtualDisk.Open(parse.GetValue(newDisk)!, DiskOpenOptions.ReadOnlyAccess);
-            DeltaLogResult result = await DeltaLog.CreateAsync(before, after, parse.GetValue(output)!, previousId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            DeltaLogResult result = await new DeltaLog().CreateAsync(before, after, parse.GetValue(output)!, previousId, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("path", result.Path)
                 .Add("uniqueId", result.UniqueId)

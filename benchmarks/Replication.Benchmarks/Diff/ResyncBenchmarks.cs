@@ -56,7 +56,7 @@ public class ResyncBenchmarks
 
         using (VirtualDisk pristine = VirtualDisk.Open(_pristine, DiskOpenOptions.ReadOnlyAccess))
         {
-            BlockManifest.BuildAsync(pristine, _pristineManifest).GetAwaiter().GetResult().Dispose();
+            new ManifestBuilder().BuildAsync(pristine, _pristineManifest).GetAwaiter().GetResult().Dispose();
         }
     }
 

@@ -15,17 +15,20 @@ public sealed partial class TrackedDisk
     /// </summary>
     /// <param name="disk">The disk to track; writable. Disposed with the tracked disk unless <paramref name="leaveOpen"/>.</param>
     /// <param name="logDirectory">The folder for the logs and the state file; created when missing. One disk per folder.</param>
-    /// <param name="options">Clock, log layout, resync threshold; <see cref="TrackedDiskOptions.Default"/> when null.</param>
+    /// <param name="options">Log layout, resync threshold, preallocation; <see cref="TrackedDiskOptions.Default"/> when null.</param>
     /// <param name="leaveOpen">True to leave <paramref name="disk"/> open when the tracked disk is disposed.</param>
+    /// <param name="timeProvider">The clock for log time stamps; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="NotSupportedException">The disk is read-only.</exception>
-    /// <exception cref="ArgumentException">The folder's state tracks a disk of another size.</exception>
+    /// <exception cref="ArgumentException">The folder's state tracks a disk of another size, or the options are invalid.</exception>
     /// <exception cref="InvalidRecordException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
     /// <exception cref="ReplicationException">The folder holds logs but no state file (<see cref="ReplicationErrorCode.ChainBroken"/>).</exception>
-    public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false)
+    public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(disk);
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);
         options ??= TrackedDiskOptions.Default;
+        OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
+        options = options with { Clock = timeProvider ?? TimeProvider.System };
         if (disk.IsReadOnly)
         {
             throw new NotSupportedException($"{disk.FilePath ?? "disk"}: a tracked disk must be writable.");
@@ -108,7 +111,7 @@ public sealed partial class TrackedDisk
                 continue;
             }
 
-            TrackedLogEntry? finished = FinishLog(directory, options.TimeProvider, entry, out HrlRecoveryResult recovered);
+            TrackedLogEntry? finished = FinishLog(directory, options.Clock, entry, out HrlRecoveryResult recovered);
             if (finished is not TrackedLogEntry sealedEntry)
             {
                 // The log is gone or unreadable: the chain has a gap from here on.

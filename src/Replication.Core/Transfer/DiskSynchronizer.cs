@@ -61,7 +61,7 @@ public sealed class DiskSynchronizer : IDiskSynchronizer
                 nameof(destination));
         }
 
-        ManifestBuilder.ThrowIfEmpty(source, nameof(source));
+        ManifestBuildRun.ThrowIfEmpty(source, nameof(source));
         if (!options.DryRun)
         {
             ThrowIfReadOnly(destination);

@@ -48,6 +48,6 @@ public sealed record LogApplyOptions
         .Nested(Transfer?.Validate(), nameof(Transfer))
         .When(UndoLogPath is not null && string.IsNullOrWhiteSpace(UndoLogPath), nameof(UndoLogPath), "must not be blank")
         .When(CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath), nameof(CheckpointPath), "must not be blank")
-        .When(UndoLogOptions is null, nameof(UndoLogOptions), "must be set")
+        .Nested(UndoLogOptions?.Validate(), nameof(UndoLogOptions))
         .Failures;
 }

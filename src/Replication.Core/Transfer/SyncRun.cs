@@ -100,7 +100,7 @@ internal sealed partial class SyncRun
             _hashWorkDone = workBefore + p.BytesProcessed;
             Report();
         });
-        ManifestBuildResult built = await ManifestBuilder.BuildAsync(
+        ManifestBuildResult built = await ManifestBuildRun.BuildAsync(
             disk,
             path,
             kept ? path : path + ".partial",

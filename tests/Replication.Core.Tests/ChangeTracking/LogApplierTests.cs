@@ -26,7 +26,7 @@ public sealed class LogApplierTests : IDisposable
         string replica = TrackedDiskKinds.Copy(source, "raw", "replica");
         var logs = new List<SealedLog>();
         var random = new Random(seed);
-        using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(source), _temp.File("logs"), Options(_clock));
+        using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(source), _temp.File("logs"), Options(), timeProvider: _clock);
         for (int l = 0; l < 3; l++)
         {
             for (int i = 0; i < 40; i++)
@@ -160,7 +160,7 @@ public sealed class LogApplierTests : IDisposable
         var random = new Random(12);
         byte[] start = Random(1, DiskSize);
         byte[] expected = (byte[])start.Clone();
-        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock, new HrlWriterOptions(metadataSize: 1024)))
+        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock, new HrlWriterOptions { MetadataSize = 1024 }))
         {
             for (int i = 0; i < 40; i++)
             {

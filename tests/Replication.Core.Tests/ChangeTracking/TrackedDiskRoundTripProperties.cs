@@ -66,7 +66,7 @@ public sealed class TrackedDiskRoundTripProperties
         var snapshots = new List<byte[]>();
         var logs = new List<SealedLog>();
         var clock = new ManualTimeProvider(HrlTestLogs.Start);
-        await using (TrackedDisk disk = TrackedDisk.Open(TrackedDiskKinds.Open(path, kind), temp.File("logs"), Options(clock, regionSize: 64 << 10)))
+        await using (TrackedDisk disk = TrackedDisk.Open(TrackedDiskKinds.Open(path, kind), temp.File("logs"), Options(regionSize: 64 << 10), timeProvider: clock))
         {
             int sequence = 0;
             foreach ((NonNegativeInt offset, PositiveInt length, byte seed, byte op) in ops)

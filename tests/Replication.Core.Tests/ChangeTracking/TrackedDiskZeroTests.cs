@@ -22,7 +22,7 @@ public sealed class TrackedDiskZeroTests : IDisposable
         string path = TrackedDiskKinds.Create(_temp.Path, "raw", start);
         string replica = TrackedDiskKinds.Copy(path, "raw", "replica");
         byte[] model = (byte[])start.Clone();
-        await using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), _temp.File("logs"), Options(new ManualTimeProvider(HrlTestLogs.Start))))
+        await using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), _temp.File("logs"), Options(), timeProvider: new ManualTimeProvider(HrlTestLogs.Start)))
         {
             IDiskSink zeroing = disk;
             await zeroing.ZeroAsync(4096, (2 << 20) + 512);

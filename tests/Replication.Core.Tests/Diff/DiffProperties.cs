@@ -41,8 +41,8 @@ public sealed class DiffProperties
 
         using (VirtualDisk a = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess))
         using (VirtualDisk b = VirtualDisk.Open(targetPath, DiskOpenOptions.ReadOnlyAccess))
-        using (ManifestBuildResult ma = BlockManifest.BuildAsync(a, dir.File("a.manifest"), manifestOptions).GetAwaiter().GetResult())
-        using (ManifestBuildResult mb = BlockManifest.BuildAsync(b, dir.File("b.manifest"), manifestOptions).GetAwaiter().GetResult())
+        using (ManifestBuildResult ma = new ManifestBuilder().BuildAsync(a, dir.File("a.manifest"), manifestOptions).GetAwaiter().GetResult())
+        using (ManifestBuildResult mb = new ManifestBuilder().BuildAsync(b, dir.File("b.manifest"), manifestOptions).GetAwaiter().GetResult())
         {
             BlockDiff diff = BlockDiff.Compare(ma.Manifest, mb.Manifest);
             Assert.True(expected.SequenceEqual(diff.Ranges), $"{context}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", diff.Ranges)}]");

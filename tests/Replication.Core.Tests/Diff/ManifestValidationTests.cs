@@ -27,7 +27,7 @@ public sealed class ManifestValidationTests : IDisposable
         new Random(8).NextBytes(content.AsSpan(0, 150_000));
         string disk = SyncDisks.Create(_dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk d = VirtualDisk.Open(disk, DiskOpenOptions.ReadOnlyAccess);
-        BlockManifest.BuildAsync(d, _dir.File("valid.manifest"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = Fine }).GetAwaiter().GetResult().Dispose();
+        new ManifestBuilder().BuildAsync(d, _dir.File("valid.manifest"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = Fine }).GetAwaiter().GetResult().Dispose();
         _valid = File.ReadAllBytes(_dir.File("valid.manifest"));
     }
 
@@ -253,7 +253,7 @@ public sealed class ManifestValidationTests : IDisposable
         new Random(1).NextBytes(content);
         string disk = SyncDisks.Create(_dir, "other", DiskFormat.Raw, content);
         using VirtualDisk d = VirtualDisk.Open(disk, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult other = await BlockManifest.BuildAsync(d, _dir.File("other.manifest"), new ManifestOptions { CoarseBlockSize = coarse, FineBlockSize = fine });
+        using ManifestBuildResult other = await new ManifestBuilder().BuildAsync(d, _dir.File("other.manifest"), new ManifestOptions { CoarseBlockSize = coarse, FineBlockSize = fine });
         using BlockManifest valid = BlockManifest.Open(_dir.File("valid.manifest"));
         InvalidManifestException ex = Assert.Throws<InvalidManifestException>(() => BlockDiff.Compare(valid, other.Manifest));
         Assert.Equal(field, ex.Field);

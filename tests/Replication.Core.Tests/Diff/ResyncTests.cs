@@ -178,7 +178,7 @@ public sealed class ResyncTests : IDisposable
         using (VirtualDisk t = VirtualDisk.Open(described, DiskOpenOptions.ReadOnlyAccess))
         {
             ManifestOptions blocks = damage == "other block size" ? new ManifestOptions { CoarseBlockSize = 256 * 1024, FineBlockSize = 4096 } : Blocks;
-            (await BlockManifest.BuildAsync(t, ManifestPath, blocks)).Dispose();
+            (await new ManifestBuilder().BuildAsync(t, ManifestPath, blocks)).Dispose();
         }
 
         byte[] manifest = File.ReadAllBytes(ManifestPath);

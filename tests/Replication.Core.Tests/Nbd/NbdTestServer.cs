@@ -43,10 +43,10 @@ internal sealed class NbdTestServer : IAsyncDisposable
         await File.WriteAllBytesAsync(server.DiskPath, server.Start);
         server.Tracked = TrackedDisk.Open(VirtualDisk.Open(server.DiskPath), server.LogPath);
         EndPoint point = unixSocket ? new UnixDomainSocketEndPoint(server._temp.File("nbd.sock")) : new IPEndPoint(IPAddress.Loopback, 0);
-        options ??= new NbdServerOptions([point]);
+        options ??= new NbdServerOptions { EndPoints = [point] };
         if (options.EndPoints[0] is IPEndPoint { Port: 10809 })
         {
-            options = new NbdServerOptions([point], options.MaxConnections, options.MaxRequestsInFlight, options.MaxInFlightBytes, options.MaxPayloadSize, options.HandshakeTimeout, options.TimeProvider);
+            options = options with { EndPoints = [point] };
         }
 
         IVirtualDisk exported = wrap is null ? server.Tracked : wrap(server.Tracked);

@@ -40,7 +40,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         _blob = target.PageBlob;
         _lease = lease;
         _duration = target.Options.LeaseDuration;
-        _time = target.Options.TimeProvider;
+        _time = target.Time;
         _conditions = new PageBlobRequestConditions { LeaseId = lease.LeaseId, IfSequenceNumberEqual = sequenceNumber };
         FenceEpoch = sequenceNumber;
         VirtualSize = virtualSize;
@@ -84,7 +84,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             // unless renewed, so a writer that stopped without releasing it has lost it by then.
             string until = duration == Timeout.InfiniteTimeSpan
                 ? "until it releases it"
-                : $"until {target.Options.TimeProvider.GetUtcNow() + duration:O} at the latest unless it renews it (leases last {duration.TotalSeconds:0} s)";
+                : $"until {target.Time.GetUtcNow() + duration:O} at the latest unless it renews it (leases last {duration.TotalSeconds:0} s)";
             throw new ReplicaTargetException(
                 ReplicationErrorCode.FenceHeld, true, $"{target.Location}: another writer holds the replica's lease {until}.", ex.Status, ex.ServiceErrorCode, innerException: ex);
         }
@@ -96,7 +96,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             await target.RunAsync(ct => lease.AcquireAsync(duration, cancellationToken: ct), "taking the replica's lease", cancellationToken).ConfigureAwait(false);
         }
 
-        DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Options.TimeProvider.GetUtcNow() + duration;
+        DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Time.GetUtcNow() + duration;
         try
         {
             // The replica as the lease found it, before this writer changes anything (the sequence number below included):

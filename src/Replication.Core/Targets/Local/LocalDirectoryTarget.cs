@@ -25,16 +25,21 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     /// Uses <paramref name="directory"/>. Nothing is created here: the directory (and its sub-folders) is created by the
     /// first call that stores something (<see cref="CreateReplicaAsync"/>, <see cref="PutLogAsync"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The path is empty, or names a file.</exception>
+    /// <param name="directory">The site's folder.</param>
+    /// <param name="options">Replica format, lease, fence wait, undo chunks; <see cref="LocalDirectoryTargetOptions.Default"/> when null.</param>
+    /// <param name="timeProvider">The clock leases and recovery points are measured with; <see cref="TimeProvider.System"/> when null.</param>
+    /// <exception cref="ArgumentException">The path is empty, or names a file, or the options are invalid.</exception>
     /// <exception cref="ReplicaTargetException">
     /// <see cref="ReplicationErrorCode.Conflict"/> when the directory holds a replica in another format than
     /// <see cref="LocalDirectoryTargetOptions.ReplicaFormat"/> asks for, or replicas in more than one format: a site holds
     /// one replica, in the format it was created with.
     /// </exception>
-    public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null)
+    public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _options = options ?? LocalDirectoryTargetOptions.Default;
+        OptionFailures.ThrowIfAny(_options.Validate(), nameof(options));
+        Time = timeProvider ?? TimeProvider.System;
         Location = Path.GetFullPath(directory);
         if (File.Exists(Location))
         {
@@ -65,6 +70,8 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     internal string FencePath => Path.Combine(Location, "fence");
 
     internal LocalDirectoryTargetOptions Options => _options;
+
+    internal TimeProvider Time { get; }
 
     /// <inheritdoc />
     public async ValueTask<StagedLog> PutLogAsync(string name, Stream content, UInt128? expectedHash = null, CancellationToken cancellationToken = default)
@@ -235,7 +242,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
 
         EnsureDirectory(PointsDirectory);
         LocalFence fence = await LocalFence.AcquireAsync(
-            FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, Time, cancellationToken).ConfigureAwait(false);
         VirtualDisk? replica = null;
         UndoLog? undo = null;
         try

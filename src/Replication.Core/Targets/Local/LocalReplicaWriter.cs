@@ -169,7 +169,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
             {
                 long id = (_target.PointIds().LastOrDefault() is var newest and > 0 ? newest : 0) + 1;
                 UndoLog created = UndoLog.Create(
-                    _target.PointsDirectory, id, _target.Options.TimeProvider.GetUtcNow(), label, VirtualSize, _target.Options.UndoChunkSize);
+                    _target.PointsDirectory, id, _target.Time.GetUtcNow(), label, VirtualSize, _target.Options.UndoChunkSize);
                 _undo?.Dispose();
                 _undo = created;
                 return new RecoveryPoint(id.ToString(System.Globalization.CultureInfo.InvariantCulture), created.CreatedAt, created.Label);

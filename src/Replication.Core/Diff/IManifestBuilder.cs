@@ -2,7 +2,8 @@ using Replication.Core.Disks;
 
 namespace Replication.Core.Diff;
 
-public sealed partial class BlockManifest
+/// <summary>Builds the block manifest of a disk: an XxHash128 per fine block and, per coarse block, the XxHash128 of its fine hashes.</summary>
+public interface IManifestBuilder
 {
     /// <summary>
     /// Hashes <paramref name="disk"/> into a new manifest file at <paramref name="path"/>: large sequential reads with
@@ -17,21 +18,13 @@ public sealed partial class BlockManifest
     /// <param name="progress">Receives progress every 64 MiB and at the end.</param>
     /// <param name="cancellationToken">Stops the build.</param>
     /// <returns>The open, validated manifest and what building it read and hashed.</returns>
-    /// <exception cref="ArgumentException">The disk is empty (0 bytes); nothing is created.</exception>
+    /// <exception cref="ArgumentException">The disk is empty (0 bytes), or the options are invalid; nothing is created.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The disk has more than 16 Mi coarse blocks of the requested size.</exception>
     /// <exception cref="InvalidDiskFormatException">The disk image is corrupt.</exception>
-    public static Task<ManifestBuildResult> BuildAsync(
+    Task<ManifestBuildResult> BuildAsync(
         IVirtualDisk disk,
         string path,
         ManifestOptions? options = null,
         IProgress<ManifestProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(disk);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ManifestBuilder.ThrowIfEmpty(disk, nameof(disk));
-        string full = Path.GetFullPath(path);
-        string work = $"{full}.{Guid.NewGuid():N}.tmp";
-        return ManifestBuilder.BuildAsync(disk, full, work, options ?? ManifestOptions.Default, resume: false, 0, progress, null, cancellationToken);
-    }
+        CancellationToken cancellationToken = default);
 }
