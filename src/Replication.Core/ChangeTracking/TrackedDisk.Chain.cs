@@ -130,6 +130,109 @@ public sealed partial class TrackedDisk
 
     private async Task<SealedLog> RotateCoreAsync(CancellationToken cancellationToken)
     {
+        Rotation rotation = PrepareRotation(cancellationToken);
+        rotation.Round = await AcquireFlushLeadershipAsync(() => Swap(rotation), CancellationToken.None).ConfigureAwait(false);
+        return await FinishRotationAsync(rotation).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Rotates several disks at one instant: every disk's writers are held while all of them swap to their new logs, so
+    /// the sealed logs end at a cut that is consistent across the disks. A write that returned before the call, on any of
+    /// them, is in its disk's sealed log; a write that started after the swap is in none of them; a write that depends on
+    /// another one (it started after that one returned) is never in a sealed log while the other is not. The recovery
+    /// points of a machine's disks are built on this.
+    /// </summary>
+    /// <param name="disks">Distinct tracked disks (a machine's); rotated in a fixed order, whatever the list's order.</param>
+    /// <param name="cancellationToken">Cancels before any disk has swapped; after that the rotation runs to its end.</param>
+    /// <returns>The sealed log of each disk, in the order of <paramref name="disks"/>.</returns>
+    /// <exception cref="ArgumentException">The list is empty or names a disk twice.</exception>
+    /// <exception cref="ObjectDisposedException">A disk is closed.</exception>
+    /// <exception cref="IOException">Creating, sealing or recording a log failed; every chain stays valid.</exception>
+    public static async Task<IReadOnlyList<SealedLog>> RotateTogetherAsync(IReadOnlyList<TrackedDisk> disks, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(disks);
+        if (disks.Count == 0 || disks.Distinct().Count() != disks.Count)
+        {
+            throw new ArgumentException("Give one or more distinct tracked disks.", nameof(disks));
+        }
+
+        // One global order (by log folder) so that two barriers over overlapping disks cannot deadlock.
+        TrackedDisk[] ordered = [.. disks.OrderBy(d => d.LogDirectory, StringComparer.Ordinal)];
+        foreach (TrackedDisk disk in ordered)
+        {
+            ObjectDisposedException.ThrowIf(disk._disposed, disk);
+        }
+
+        int controlled = 0;
+        var rotations = new Rotation?[ordered.Length];
+        try
+        {
+            foreach (TrackedDisk disk in ordered)
+            {
+                await disk._control.WaitAsync(cancellationToken).ConfigureAwait(false);
+                controlled++;
+            }
+
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                try
+                {
+                    rotations[i] = ordered[i].PrepareRotation(cancellationToken);
+                }
+                catch
+                {
+                    // A disk whose next log is already recorded must rotate: it does so on its own, and the barrier fails.
+                    for (int j = 0; j < i; j++)
+                    {
+                        rotations[j]!.Round = await ordered[j].AcquireFlushLeadershipAsync(() => ordered[j].Swap(rotations[j]!), CancellationToken.None).ConfigureAwait(false);
+                        await ordered[j].FinishRotationAsync(rotations[j]!).ConfigureAwait(false);
+                    }
+
+                    throw;
+                }
+            }
+
+            // Hold every disk's flush round (a flush in progress finishes first), then every gate at once for the swaps.
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                rotations[i]!.Round = await ordered[i].AcquireFlushLeadershipAsync(null, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            SwapTogether(ordered, rotations!, 0);
+            var sealedLogs = new Dictionary<TrackedDisk, SealedLog>();
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                sealedLogs[ordered[i]] = await ordered[i].FinishRotationAsync(rotations[i]!).ConfigureAwait(false);
+            }
+
+            return [.. disks.Select(d => sealedLogs[d])];
+        }
+        finally
+        {
+            for (int i = 0; i < controlled; i++)
+            {
+                ordered[i]._control.Release();
+            }
+        }
+    }
+
+    private static void SwapTogether(TrackedDisk[] disks, Rotation[] rotations, int index)
+    {
+        if (index == disks.Length)
+        {
+            return;
+        }
+
+        lock (disks[index]._gate)
+        {
+            SwapTogether(disks, rotations, index + 1);
+            disks[index].Swap(rotations[index]);
+        }
+    }
+
+    /// <summary>The next log created and recorded in the state, ready to be swapped in.</summary>
+    private Rotation PrepareRotation(CancellationToken cancellationToken)
+    {
         ThrowIfClosed();
         FinishLeftoverSealing();
         long sequence;
@@ -166,28 +269,31 @@ public sealed partial class TrackedDisk
         }
 
         // From here the rotation runs to its end: the state already names the new log.
-        HrlWriter? oldWriter = null;
-        long oldEpoch = 0;
-        long oldDataBytes = 0;
-        ulong[] oldRegions = [];
-        long round = await AcquireFlushLeadershipAsync(
-            () =>
-            {
-                long started = Stopwatch.GetTimestamp();
-                oldWriter = _writer;
-                _writer = next;
-                oldEpoch = _epoch++;
-                oldRegions = _epochRegions;
-                _epochRegions = new ulong[_epochRegions.Length];
-                oldDataBytes = _epochDataBytes;
-                _epochDataBytes = 0;
-                _activeSequence = sequence;
-                _activeUniqueId = identity.UniqueId;
-                LastSwapDuration = Stopwatch.GetElapsedTime(started);
-            },
-            CancellationToken.None).ConfigureAwait(false);
+        return new Rotation(old, next, sequence, identity.UniqueId);
+    }
 
-        TrackedLogEntry sealedEntry = await SealAfterSwapAsync(old, oldWriter, oldEpoch, oldDataBytes, round).ConfigureAwait(false);
+    /// <summary>Moves writers to the new log. Runs under <see cref="_gate"/>, holding the flush round.</summary>
+    private void Swap(Rotation rotation)
+    {
+        long started = Stopwatch.GetTimestamp();
+        rotation.OldWriter = _writer;
+        _writer = rotation.Next;
+        rotation.OldEpoch = _epoch++;
+        rotation.OldRegions = _epochRegions;
+        _epochRegions = new ulong[_epochRegions.Length];
+        rotation.OldDataBytes = _epochDataBytes;
+        _epochDataBytes = 0;
+        _activeSequence = rotation.Sequence;
+        _activeUniqueId = rotation.UniqueId;
+        LastSwapDuration = Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>Seals the old log after the swap, records it, and prepares the zeros for the log after the new one.</summary>
+    private async Task<SealedLog> FinishRotationAsync(Rotation rotation)
+    {
+        TrackedLogEntry old = rotation.Old;
+        TrackedLogEntry sealedEntry = await SealAfterSwapAsync(old, rotation.OldWriter, rotation.OldEpoch, rotation.OldDataBytes, rotation.Round).ConfigureAwait(false);
+        ulong[] oldRegions = rotation.OldRegions;
         PersistState(state =>
         {
             state.Logs[state.Logs.FindIndex(l => l.Sequence == old.Sequence)] = sealedEntry;
@@ -210,6 +316,28 @@ public sealed partial class TrackedDisk
         // Writers are already on the new log; the zeros for the one after it are written now, off their path.
         PrepareSpare(LogDirectory, _options.LogPreallocation);
         return ToSealedLog(sealedEntry);
+    }
+
+    /// <summary>One rotation in progress: the log being sealed, the one taking over, and what the swap moved.</summary>
+    private sealed class Rotation(TrackedLogEntry old, HrlWriter next, long sequence, Guid uniqueId)
+    {
+        public TrackedLogEntry Old { get; } = old;
+
+        public HrlWriter Next { get; } = next;
+
+        public long Sequence { get; } = sequence;
+
+        public Guid UniqueId { get; } = uniqueId;
+
+        public long Round { get; set; }
+
+        public HrlWriter? OldWriter { get; set; }
+
+        public long OldEpoch { get; set; }
+
+        public long OldDataBytes { get; set; }
+
+        public ulong[] OldRegions { get; set; } = [];
     }
 
     /// <summary>A new log, in the prepared file of zeros when there is one.</summary>

@@ -157,7 +157,7 @@ public sealed partial class TrackedDisk
 
     /// <summary>Becomes the flush leader (for a rotation or a close), waiting for a running flush to finish.</summary>
     /// <returns>The round this leadership completes.</returns>
-    private async ValueTask<long> AcquireFlushLeadershipAsync(Action swapUnderGate, CancellationToken cancellationToken)
+    private async ValueTask<long> AcquireFlushLeadershipAsync(Action? swapUnderGate, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -168,7 +168,7 @@ public sealed partial class TrackedDisk
                 {
                     _flushRunning = true;
                     long round = ++_flushesStarted;
-                    swapUnderGate();
+                    swapUnderGate?.Invoke();
                     return round;
                 }
 

@@ -29,6 +29,40 @@ public sealed partial class TrackedDisk
         options ??= TrackedDiskOptions.Default;
         OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
         options = options with { Clock = timeProvider ?? TimeProvider.System };
+        string directory = Path.GetFullPath(logDirectory);
+        Directory.CreateDirectory(directory);
+
+        // One tracker per folder, across processes: a second one would fork the chain. The kernel drops the lock when
+        // the process that holds it dies.
+        LockFile owner = LockFile.Open(Path.Combine(directory, OwnerLockName), out _);
+        // A process that has just died can hold it a little longer than its exit (the kernel may release a closed
+        // file's lock after the parent has reaped the process): wait a bounded time before calling it taken.
+        if (!owner.TryLockAsync(exclusive: true, OwnerLockWait, CancellationToken.None).AsTask().GetAwaiter().GetResult())
+        {
+            string holder = owner.HolderProcessId() is { } pid ? $"process {pid}" : "another process";
+            owner.Dispose();
+            throw new ReplicationException(
+                ReplicationErrorCode.Conflict,
+                true,
+                $"{directory}: {holder} is tracking this disk's writes (it holds {OwnerLockName}); stop it first, or do this through it.");
+        }
+
+        try
+        {
+            TrackedDisk tracked = OpenLocked(disk, directory, options, leaveOpen);
+            tracked._owner = owner;
+            return tracked;
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    private static TrackedDisk OpenLocked(IVirtualDisk disk, string logDirectory, TrackedDiskOptions options, bool leaveOpen)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(logDirectory);
         if (disk.IsReadOnly)
         {
             throw new NotSupportedException($"{disk.FilePath ?? "disk"}: a tracked disk must be writable.");

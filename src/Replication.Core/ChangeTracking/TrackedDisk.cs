@@ -1,6 +1,7 @@
 using System.Globalization;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
+using Replication.Core.IO;
 
 namespace Replication.Core.ChangeTracking;
 
@@ -50,6 +51,8 @@ public sealed partial class TrackedDisk : IVirtualDisk
 {
     private const int SectorSize = 512;
     private const string SpareName = "next.hrl.zeros";
+    private const string OwnerLockName = "tracking.lock";
+    private static readonly TimeSpan OwnerLockWait = TimeSpan.FromSeconds(2);
     private const int MaxInFlight = 1024;
 
     private readonly IVirtualDisk _disk;
@@ -98,6 +101,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
 
     private bool _closed;
     private bool _disposed;
+    private LockFile? _owner;
 
     private TrackedDisk(IVirtualDisk disk, string directory, TrackedDiskOptions options, bool leaveOpen, ChangeTrackingState state, HrlWriter writer, TrackingOpenReport report)
     {
@@ -246,6 +250,9 @@ public sealed partial class TrackedDisk : IVirtualDisk
 
         _disposed = true;
         _disk.Dispose();
+
+        // A dead process's lock is gone too.
+        _owner?.Dispose();
     }
 
     /// <inheritdoc />
@@ -292,6 +299,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
             _disposed = true;
             _control.Dispose();
             _logFsync.Dispose();
+            _owner?.Dispose();
             if (!_leaveOpen)
             {
                 await _disk.DisposeAsync().ConfigureAwait(false);

@@ -64,6 +64,20 @@ internal static partial class FileStamp
         return value == UInt128.Zero ? UInt128.One : value;
     }
 
+    /// <summary>The file's inode number (Linux), or null where statx is not available.</summary>
+    public static ulong? InodeOf(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        Span<byte> statx = stackalloc byte[StatxSize];
+        return Statx(AtFdCwd, path, 0, BasicStats, ref MemoryMarshal.GetReference(statx)) == 0
+            ? BinaryPrimitives.ReadUInt64LittleEndian(statx[InodeOffset..])
+            : null;
+    }
+
     private static void Xor(this Span<byte> target, ulong value) =>
         BinaryPrimitives.WriteUInt64LittleEndian(target, BinaryPrimitives.ReadUInt64LittleEndian(target) ^ value);
 

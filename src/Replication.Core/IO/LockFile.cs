@@ -45,6 +45,61 @@ internal sealed partial class LockFile : IDisposable
         return new LockFile(path, fd);
     }
 
+    /// <summary>
+    /// The process that took a flock(2) lock on this file, as /proc/locks tells (the first one listed), or null when no
+    /// lock is listed or the list cannot be read.
+    /// </summary>
+    public int? HolderProcessId()
+    {
+        try
+        {
+            if (FileStamp.InodeOf(Path) is not { } inode)
+            {
+                return null;
+            }
+
+            foreach (string line in File.ReadLines("/proc/locks"))
+            {
+                // "1: FLOCK  ADVISORY  WRITE 1234 fd:00:5678 0 EOF"
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 6 && fields[1] == "FLOCK" && fields[5].Split(':') is [_, _, var ino]
+                    && ulong.TryParse(ino, System.Globalization.CultureInfo.InvariantCulture, out ulong listed) && listed == inode
+                    && int.TryParse(fields[4], System.Globalization.CultureInfo.InvariantCulture, out int pid))
+                {
+                    return pid;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return null;
+    }
+
+    /// <summary>Tries once to take the exclusive or shared lock; false when another descriptor holds a conflicting one.</summary>
+    public bool TryLock(bool exclusive)
+    {
+        while (true)
+        {
+            if (FLock(_fd, (exclusive ? LockExclusive : LockShared) | LockNonBlocking) == 0)
+            {
+                return true;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == WouldBlock)
+            {
+                return false;
+            }
+
+            if (errno != Interrupted)
+            {
+                throw new IOException($"{Path}: flock failed (errno {errno}).");
+            }
+        }
+    }
+
     /// <summary>Tries to take the exclusive or shared lock until <paramref name="wait"/> has passed; false when it could not.</summary>
     public async ValueTask<bool> TryLockAsync(bool exclusive, TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Replication.Core.ChangeTracking;
@@ -26,7 +25,7 @@ public sealed class NbdCrashTests
     [Fact]
     public void Killed_while_clients_write_and_flush_loses_no_flushed_write()
     {
-        int points = Environment.GetEnvironmentVariable("REPL_NBD_CRASH_POINTS") is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : 12;
+        int points = TestKnobs.Count("REPL_NBD_CRASH_POINTS", 12);
         var failures = new ConcurrentQueue<string>();
         Parallel.For(0, points, new ParallelOptions { MaxDegreeOfParallelism = 2 }, point =>
         {

@@ -159,7 +159,7 @@ public sealed class NbdHostileClientTests
     [Fact]
     public async Task Connections_beyond_the_limit_are_closed_and_those_within_it_keep_working()
     {
-        await using NbdTestServer server = await NbdTestServer.StartAsync(Size, Loopback(maxConnections: 4));
+        await using NbdTestServer server = await NbdTestServer.StartAsync(Size, Loopback(maxConnections: 4, handshakeTimeout: Timeout.InfiniteTimeSpan));
         using NbdTestClient first = server.Connect();
         first.Handshake("disk");
         var idle = new List<NbdTestClient>();

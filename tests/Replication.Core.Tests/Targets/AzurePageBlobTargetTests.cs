@@ -41,7 +41,9 @@ public sealed class AzurePageBlobTargetTests : IDisposable
     public async Task A_fifth_of_requests_failing_still_gives_an_identical_replica_and_every_retry_is_counted()
     {
         string container = await Azurite.NewContainerAsync();
-        var faults = new FaultInjectionPolicy(0.2, seed: 42, applies: m => m.Request.Uri.Query.Contains("comp=page", StringComparison.Ordinal));
+        // Answers and resets only: a timeout needs the caller's deadline, which a busy machine can also reach on a
+        // request nobody failed. Timeouts are injected on the transfer's own clock in the sequential test below.
+        var faults = new FaultInjectionPolicy(0.2, seed: 42, applies: IsPageRequest) { Kinds = ["503", "500", "reset"] };
         var client = new BlobClientOptions();
         client.AddPolicy(faults, HttpPipelinePosition.PerRetry);
         IReplicaTarget target = Azurite.Target(container, options: new AzurePageBlobTargetOptions { ClientOptions = client });
@@ -64,20 +66,71 @@ public sealed class AzurePageBlobTargetTests : IDisposable
                 {
                     MaxConcurrency = 6,
                     MaxWriteSize = 256 * 1024,
-                    RequestTimeout = TimeSpan.FromSeconds(1),
+                    RequestTimeout = Timeout.InfiniteTimeSpan,
                     Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
                 },
             })).Transfer!;
             faults.Enabled = false;
         }
 
+        // Every retry is one the injector caused, or a failure it saw the service answer by itself.
+        Assert.True(faults.Injected >= 10, $"only {faults.Injected} faults were injected");
+        Assert.Equal(faults.Injected + faults.ServiceFailures, result.Retries);
+        Assert.All(faults.Kinds, kind => Assert.True(faults.ByKind.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
+        Assert.All(faults.BusyRetries, busy => Assert.True(busy.Value.Retried is not null, $"{busy.Key} was not retried after its 503"));
+
+        using IVirtualDisk replica = await target.OpenReplicaAsync();
+        DiskAssert.ContentEquals(content, replica);
+    }
+
+    [Fact]
+    public async Task Faults_on_a_sequential_seed_are_retried_exactly_when_the_transfer_clock_says()
+    {
+        string container = await Azurite.NewContainerAsync();
+        TimeSpan deadline = TimeSpan.FromSeconds(30);
+        var clock = new TimerWatchingClock();
+
+        // One request at a time, so an injected timeout moving the clock past its deadline expires that request only.
+        var faults = new FaultInjectionPolicy(0.25, seed: 7, applies: IsPageRequest) { Clock = clock, OnHang = () => clock.Advance(deadline) };
+        var client = new BlobClientOptions();
+        client.AddPolicy(faults, HttpPipelinePosition.PerRetry);
+        IReplicaTarget target = Azurite.Target(container, options: new AzurePageBlobTargetOptions { ClientOptions = client, LeaseDuration = Timeout.InfiniteTimeSpan });
+        string source = _dir.File("source.img");
+        byte[] content = ReplicaTargetContractTests.HalfZeroContent(Size, 33);
+        ReplicaTargetContractTests.WriteRaw(source, content);
+
+        faults.Enabled = false;
+        using VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
+        await target.CreateReplicaAsync(Size);
+        TransferResult result;
+        await using (IReplicaWriter writer = await target.AcquireWriterAsync())
+        {
+            faults.Enabled = true;
+            Task<SyncResult> run = new DiskSynchronizer(clock).SeedAsync(disk, writer, options: new SyncOptions
+            {
+                Transfer = new TransferOptions
+                {
+                    MaxConcurrency = 1,
+                    MaxWriteSize = 512 * 1024,
+                    RequestTimeout = deadline,
+                    Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(5), MaxAttempts = 12 },
+                },
+            });
+
+            // The clock moves to the end of every back-off and Retry-After the transfer waits; a request's deadline only
+            // passes when an injected timeout moves the clock.
+            result = (await clock.DriveAsync(run, due => due != deadline)).Transfer!;
+            faults.Enabled = false;
+        }
+
         Assert.True(faults.Injected >= 10, $"only {faults.Injected} faults were injected");
         Assert.Equal(faults.Injected, result.Retries);
-        Assert.All(["503", "500", "timeout", "reset"], kind => Assert.True(faults.ByKind.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
-        foreach ((DateTimeOffset failed, DateTimeOffset? retried) in faults.BusyRetries.Values)
+        Assert.Equal(0, faults.ServiceFailures);
+        Assert.All(FaultInjectionPolicy.AllKinds, kind => Assert.True(faults.ByKind.GetValueOrDefault(kind) > 0, $"no {kind} was injected"));
+        Assert.NotEmpty(faults.BusyRetries);
+        foreach ((string request, (DateTimeOffset failed, DateTimeOffset? retried)) in faults.BusyRetries)
         {
-            Assert.NotNull(retried);
-            Assert.True(retried.Value - failed >= TimeSpan.FromMilliseconds(950), $"a 503 with Retry-After: 1 was retried after {(retried.Value - failed).TotalMilliseconds} ms");
+            Assert.True(retried - failed >= faults.RetryAfter, $"{request}: a 503 with Retry-After: 1 was retried {retried - failed} later on the transfer's clock");
         }
 
         using IVirtualDisk replica = await target.OpenReplicaAsync();
@@ -87,14 +140,17 @@ public sealed class AzurePageBlobTargetTests : IDisposable
     [Fact]
     public async Task A_missing_container_is_a_clear_error_that_is_not_retried()
     {
-        IReplicaTarget target = Azurite.Target("no-such-container");
-        var started = DateTimeOffset.UtcNow;
+        var requests = new FaultInjectionPolicy(0, seed: 1, applies: _ => false);
+        var client = new BlobClientOptions();
+        client.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+        IReplicaTarget target = Azurite.Target("no-such-container", options: new AzurePageBlobTargetOptions { ClientOptions = client });
         var ex = await Assert.ThrowsAsync<ReplicaTargetException>(async () => await target.CreateReplicaAsync(1 << 20));
         Assert.Equal(ReplicationErrorCode.NotFound, ex.Code);
         Assert.False(ex.IsRecoverable);
         Assert.Contains("container does not exist", ex.Message, StringComparison.Ordinal);
         Assert.Contains("no-such-container", ex.Message, StringComparison.Ordinal);
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5));
+        Assert.NotEmpty(requests.Sent);
+        Assert.All(requests.Sent, sent => Assert.True(sent.Value == 1, $"{sent.Key} was sent {sent.Value} times"));
         var put = await Assert.ThrowsAsync<ReplicaTargetException>(async () => await target.PutLogAsync("a.log", new MemoryStream([1, 2, 3])));
         Assert.Equal(ReplicationErrorCode.NotFound, put.Code);
     }
@@ -105,10 +161,13 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         string container = await Azurite.NewContainerAsync();
         string wrong = Azurite.WithWrongKey();
         string wrongKey = wrong.Split(';').First(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..];
-        IReplicaTarget target = new AzurePageBlobTarget(wrong, container, "replica.vhd");
-        var started = DateTimeOffset.UtcNow;
+        var requests = new FaultInjectionPolicy(0, seed: 1, applies: _ => false);
+        var client = new BlobClientOptions();
+        client.AddPolicy(requests, HttpPipelinePosition.PerRetry);
+        IReplicaTarget target = new AzurePageBlobTarget(wrong, container, "replica.vhd", new AzurePageBlobTargetOptions { ClientOptions = client });
         var ex = await Assert.ThrowsAsync<ReplicaTargetException>(async () => await target.CreateReplicaAsync(1 << 20));
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(5), "an authentication failure was retried");
+        Assert.NotEmpty(requests.Sent);
+        Assert.All(requests.Sent, sent => Assert.True(sent.Value == 1, $"an authentication failure was retried: {sent.Key} was sent {sent.Value} times"));
         Assert.Equal(ReplicationErrorCode.AuthenticationFailed, ex.Code);
         Assert.False(ex.IsRecoverable);
         Assert.Equal(403, ex.Status);
@@ -164,6 +223,8 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         Assert.Equal(current.FenceEpoch, (await blob.GetPropertiesAsync()).Value.BlobSequenceNumber);
         await stale.DisposeAsync();
     }
+
+    private static bool IsPageRequest(HttpMessage message) => message.Request.Uri.Query.Contains("comp=page", StringComparison.Ordinal);
 
     private static async Task<SyncResult> SeedAsync(IReplicaTarget target, string source, SyncOptions options)
     {

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
-using Microsoft.Extensions.Time.Testing;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 using Replication.Core.Targets;
@@ -185,14 +183,7 @@ public sealed class TransferPipelineTests : IDisposable
         });
 
         // Whenever the transfer waits on its clock, the clock moves to the end of that wait: nothing else moves it.
-        Task<TimeSpan> wait = clock.Timers.ReadAsync().AsTask();
-        while (await Task.WhenAny(run, wait) == wait)
-        {
-            clock.Advance(await wait);
-            wait = clock.Timers.ReadAsync().AsTask();
-        }
-
-        TransferResult result = (await run).Transfer!;
+        TransferResult result = (await clock.DriveAsync(run)).Transfer!;
         Assert.True(tooEarly.IsEmpty, string.Join("; ", tooEarly.Take(3)));
         Assert.Equal(content, memory.Bytes);
         Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content, 4096) * 4096, result.BytesSent);
@@ -216,24 +207,5 @@ public sealed class TransferPipelineTests : IDisposable
     private sealed class Reporter(Action<SyncProgress> report) : IProgress<SyncProgress>
     {
         public void Report(SyncProgress value) => report(value);
-    }
-
-    /// <summary>A fake clock that tells the test the due time of every timer started on it.</summary>
-    private sealed class TimerWatchingClock : FakeTimeProvider
-    {
-        private readonly Channel<TimeSpan> _timers = Channel.CreateUnbounded<TimeSpan>();
-
-        public ChannelReader<TimeSpan> Timers => _timers.Reader;
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
-            if (dueTime != Timeout.InfiniteTimeSpan)
-            {
-                _timers.Writer.TryWrite(dueTime);
-            }
-
-            return timer;
-        }
     }
 }
