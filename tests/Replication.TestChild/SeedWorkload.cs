@@ -62,6 +62,7 @@ public static class SeedWorkload
                 Transfer = new TransferOptions
                 {
                     MaxConcurrency = 4,
+                    MaxWriteSize = 512 * 1024, // many pieces, so the watermark moves (and a checkpoint is reported) often
                     MaxBytesPerSecond = rate,
                     CheckpointInterval = TimeSpan.FromMilliseconds(50),
                     ProgressInterval = TimeSpan.Zero,

@@ -2,7 +2,7 @@ namespace Replication.Core.Diff;
 
 /// <summary>
 /// Where the block manifest of a disk is kept between synchronisations, so the next one reads the disk only to verify
-/// it: a replica's writer (<see cref="Targets.IReplicaWriter"/>) keeps it beside the replica, a <see cref="ManifestFile"/>
+/// it: a replica's writer (in the Targets layer) keeps it beside the replica, a <see cref="ManifestFile"/>
 /// beside a disk file. A stored manifest describes the disk exactly or is not given out.
 /// </summary>
 public interface IManifestStore

@@ -8,7 +8,7 @@ namespace Replication.Core.Diff;
 /// </summary>
 /// <remarks>
 /// A matching stamp is strong evidence, not proof, that nothing else wrote the replica: callers that can afford it also
-/// re-hash a sample of the disk against the manifest before trusting it (<see cref="Transfer.IDiskSynchronizer"/> does). Disposing closes
+/// re-hash a sample of the disk against the manifest before trusting it (the synchroniser of the Transfer layer does). Disposing closes
 /// <see cref="Content"/>.
 /// </remarks>
 public sealed class StoredManifest : IAsyncDisposable, IDisposable

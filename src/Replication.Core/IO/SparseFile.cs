@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using Replication.Core.Disks;
 
 namespace Replication.Core.IO;
 
@@ -19,12 +18,12 @@ internal static partial class SparseFile
     private const int FallocPunchHole = 0x02;
 
     /// <summary>Data ranges inside [offset, offset + length), widened to <paramref name="alignment"/>, clipped, merged, ascending.</summary>
-    public static IEnumerable<DiskExtent> EnumerateData(SafeFileHandle handle, long offset, long length, int alignment)
+    public static IEnumerable<(long Offset, long Length)> EnumerateData(SafeFileHandle handle, long offset, long length, int alignment)
     {
         long end = offset + length;
         if (!OperatingSystem.IsLinux())
         {
-            yield return new DiskExtent(offset, length);
+            yield return (offset, length);
             yield break;
         }
 
@@ -59,7 +58,7 @@ internal static partial class SparseFile
             {
                 if (pendingEnd > pendingStart)
                 {
-                    yield return new DiskExtent(pendingStart, pendingEnd - pendingStart);
+                    yield return (pendingStart, pendingEnd - pendingStart);
                 }
 
                 pendingStart = start;
@@ -71,7 +70,7 @@ internal static partial class SparseFile
 
         if (pendingEnd > pendingStart)
         {
-            yield return new DiskExtent(pendingStart, pendingEnd - pendingStart);
+            yield return (pendingStart, pendingEnd - pendingStart);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Replication.Core.Disks;
 using Replication.Core.IO;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Transfer;
 

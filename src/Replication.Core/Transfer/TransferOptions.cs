@@ -1,4 +1,5 @@
 using Replication.Core.IO;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Transfer;
 
@@ -38,7 +39,7 @@ public sealed record TransferOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How failed requests are retried.</summary>
-    public TransferRetryOptions Retry { get; init; } = TransferRetryOptions.Default;
+    public RequestRetryOptions Retry { get; init; } = RequestRetryOptions.Default;
 
     /// <summary>How often a checkpoint, when kept, is saved (after the destination is flushed); zero or more.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);

@@ -3,6 +3,7 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Disks;
+using Replication.Core.Resilience;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Azure;
 using Replication.Core.Tests.Infrastructure;
@@ -67,7 +68,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
                     MaxConcurrency = 6,
                     MaxWriteSize = 256 * 1024,
                     RequestTimeout = Timeout.InfiniteTimeSpan,
-                    Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
+                    Retry = new RequestRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
                 },
             })).Transfer!;
             faults.Enabled = false;
@@ -113,7 +114,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
                     MaxConcurrency = 1,
                     MaxWriteSize = 512 * 1024,
                     RequestTimeout = deadline,
-                    Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(5), MaxAttempts = 12 },
+                    Retry = new RequestRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(5), MaxAttempts = 12 },
                 },
             });
 
@@ -188,7 +189,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + Azurite.AccountKey + ";BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
             "c00",
             "replica.vhd",
-            new AzurePageBlobTargetOptions { Retry = new TransferRetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(10) } });
+            new AzurePageBlobTargetOptions { Retry = new RequestRetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(10) } });
         var ex = await Assert.ThrowsAsync<ReplicaTargetException>(async () => await target.CreateReplicaAsync(1 << 20));
         Assert.Equal(ReplicationErrorCode.TargetUnavailable, ex.Code);
         Assert.True(ex.IsRecoverable);

@@ -46,9 +46,9 @@ public sealed class RawDisk : VirtualDisk
         get
         {
             long total = 0;
-            foreach (DiskExtent extent in SparseFile.EnumerateData(_file.Handle, 0, VirtualSize, ExtentAlignment))
+            foreach ((_, long length) in SparseFile.EnumerateData(_file.Handle, 0, VirtualSize, ExtentAlignment))
             {
-                total += extent.Length;
+                total += length;
             }
 
             return total;
@@ -126,7 +126,7 @@ public sealed class RawDisk : VirtualDisk
 
     /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) =>
-        SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment);
+        SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -11,7 +11,7 @@ using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
-using Replication.Core.Transfer;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Targets.Azure;
 

@@ -1,6 +1,6 @@
 using Azure.Storage.Blobs;
 using Replication.Core.IO;
-using Replication.Core.Transfer;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -26,7 +26,7 @@ public sealed record AzurePageBlobTargetOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How requests that are not driven by the copy engine (create, lease, logs, manifest, snapshots) are retried.</summary>
-    public TransferRetryOptions Retry { get; init; } = TransferRetryOptions.Default;
+    public RequestRetryOptions Retry { get; init; } = RequestRetryOptions.Default;
 
     /// <summary>How long one attempt of such a request may take; positive.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(2);

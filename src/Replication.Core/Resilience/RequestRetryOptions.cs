@@ -1,16 +1,16 @@
 using Replication.Core.IO;
 
-namespace Replication.Core.Transfer;
+namespace Replication.Core.Resilience;
 
 /// <summary>
 /// How a failed request is retried: only failures that can pass (a recoverable <see cref="ReplicationException"/> or a
 /// request that timed out), at most <see cref="MaxAttempts"/> times, with exponential back-off and full jitter, waiting
 /// at least what a Retry-After answer asked for. Immutable; <see cref="Validate"/> lists what is wrong.
 /// </summary>
-public sealed record TransferRetryOptions
+public sealed record RequestRetryOptions
 {
     /// <summary>8 attempts, 200 ms base delay, 30 s longest back-off, Retry-After honoured up to 5 minutes.</summary>
-    public static TransferRetryOptions Default { get; } = new();
+    public static RequestRetryOptions Default { get; } = new();
 
     /// <summary>Attempts per request, the first included (1 = never retry), up to 100.</summary>
     public int MaxAttempts { get; init; } = 8;

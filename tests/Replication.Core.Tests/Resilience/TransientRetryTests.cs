@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Time.Testing;
-using Replication.Core.Targets;
-using Replication.Core.Transfer;
+using Replication.Core.Resilience;
 
-namespace Replication.Core.Tests.Transfer;
+namespace Replication.Core.Tests.Resilience;
 
 /// <summary>Per-request retries on the transfer's clock: a Retry-After is waited in full, a hung attempt is abandoned at its deadline.</summary>
 public sealed class TransientRetryTests
@@ -12,7 +11,7 @@ public sealed class TransientRetryTests
     public async Task A_retry_after_is_waited_in_full_on_the_transfer_clock()
     {
         var clock = new FakeTimeProvider();
-        var retry = new TransientRetry(new TransferRetryOptions { BaseDelay = TimeSpan.Zero }, Timeout.InfiniteTimeSpan, clock);
+        var retry = new TransientRetry(new RequestRetryOptions { BaseDelay = TimeSpan.Zero }, Timeout.InfiniteTimeSpan, clock);
         var attempts = new StrongBox<int>();
         Task run = retry.ExecuteAsync(
             static (count, _) => Interlocked.Increment(ref count.Value) == 1
@@ -36,7 +35,7 @@ public sealed class TransientRetryTests
     public async Task A_hung_attempt_is_abandoned_at_its_deadline_on_the_transfer_clock_and_retried()
     {
         var clock = new FakeTimeProvider();
-        var retry = new TransientRetry(new TransferRetryOptions { BaseDelay = TimeSpan.Zero }, TimeSpan.FromSeconds(30), clock);
+        var retry = new TransientRetry(new RequestRetryOptions { BaseDelay = TimeSpan.Zero }, TimeSpan.FromSeconds(30), clock);
         var attempts = new System.Collections.Concurrent.ConcurrentQueue<CancellationToken>();
         Task run = retry.ExecuteAsync(
             static async (seen, token) =>

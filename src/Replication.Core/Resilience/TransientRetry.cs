@@ -1,6 +1,4 @@
-using Replication.Core.Targets;
-
-namespace Replication.Core.Transfer;
+namespace Replication.Core.Resilience;
 
 /// <summary>
 /// Runs one request with a per-attempt timeout and retries it while it fails transiently: a recoverable
@@ -9,12 +7,12 @@ namespace Replication.Core.Transfer;
 /// </summary>
 internal sealed class TransientRetry
 {
-    private readonly TransferRetryOptions _options;
+    private readonly RequestRetryOptions _options;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
     private long _retries;
 
-    public TransientRetry(TransferRetryOptions options, TimeSpan requestTimeout, TimeProvider timeProvider)
+    public TransientRetry(RequestRetryOptions options, TimeSpan requestTimeout, TimeProvider timeProvider)
     {
         _options = options;
         _timeout = requestTimeout;
