@@ -36,8 +36,8 @@ internal static class TransferCommands
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk source = VirtualDisk.Open(parse.GetValue(disk)!, DiskOpenOptions.ReadOnlyAccess);
             IReplicaTarget replica = target.Create(parse, parse.GetValue(createContainer), parse.GetValue(create));
-            long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
-            bool created = await CreateReplicaAsync(replica, size, cancellationToken).ConfigureAwait(false);
+            long size = replica.Capabilities.ReplicaSizeFor(source.VirtualSize);
+            bool created = await CreateReplicaAsync(replica, size, target.NewDirectory, cancellationToken).ConfigureAwait(false);
             string checkpointPath = parse.GetValue(checkpoint) ?? DefaultCheckpoint(source.FilePath!);
             CliCommand.ResumeHint = $"the checkpoint {checkpointPath} is saved and the replica's fence released: run the same command again to resume";
             SyncResult seed;
@@ -151,9 +151,9 @@ internal static class TransferCommands
     /// Creates the replica (and the local site's directory, when the caller allowed it); when that fails, a directory
     /// made for it is removed again, so a refused target leaves nothing behind.
     /// </summary>
-    private static async Task<bool> CreateReplicaAsync(IReplicaTarget replica, long size, CancellationToken cancellationToken)
+    private static async Task<bool> CreateReplicaAsync(IReplicaTarget replica, long size, string? newDirectory, CancellationToken cancellationToken)
     {
-        string? made = replica is LocalDirectoryTarget local && !Directory.Exists(local.Location) ? local.Location : null;
+        string? made = newDirectory is not null && !Directory.Exists(newDirectory) ? newDirectory : null;
         try
         {
             return await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
@@ -205,6 +205,9 @@ internal static class TransferCommands
         private readonly Option<string?> _container = new("--container") { Description = "The container of the page blob (it must exist)." };
         private readonly Option<string?> _blob = new("--blob") { Description = "The page blob holding the replica (a fixed VHD)." };
 
+        /// <summary>The local site's directory when <see cref="Create"/> made a local target whose directory does not exist yet; else null.</summary>
+        public string? NewDirectory { get; private set; }
+
         public void AddTo(Command command)
         {
             _replicaFormat.AcceptOnlyFromAmong("vhd", "vhdx", "raw");
@@ -229,7 +232,8 @@ internal static class TransferCommands
 
                 DiskFormat? format = parse.GetValue(_replicaFormat) switch { "raw" => DiskFormat.Raw, "vhdx" => DiskFormat.Vhdx, "vhd" => DiskFormat.Vhd, _ => null };
                 var local = new LocalDirectoryTarget(directory, new LocalDirectoryTargetOptions { ReplicaFormat = format });
-                if (createDirectory != true && !Directory.Exists(local.Location))
+                NewDirectory = Directory.Exists(local.Location) ? null : local.Location;
+                if (createDirectory != true && NewDirectory is not null)
                 {
                     throw new ArgumentException(createDirectory is null
                         ? $"{local.Location}: no such directory."

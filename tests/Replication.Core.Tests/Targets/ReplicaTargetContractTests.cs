@@ -30,6 +30,36 @@ public abstract class ReplicaTargetContractTests : IDisposable
     }
 
     [Fact]
+    public async Task The_size_alignment_the_target_reports_is_the_one_it_accepts()
+    {
+        IReplicaTarget target = await NewTargetAsync();
+        ReplicaTargetCapabilities capabilities = target.Capabilities;
+        long size = capabilities.ReplicaSizeFor(Size + 512);
+        Assert.Equal(0, size % capabilities.SizeAlignment);
+        Assert.InRange(size, Size + 512, Size + 512 + capabilities.SizeAlignment - 1);
+        if (capabilities.SizeAlignment > 512)
+        {
+            await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(async () => await target.CreateReplicaAsync(size - 512));
+        }
+
+        Assert.True(await target.CreateReplicaAsync(size));
+        Assert.Equal(size, await target.GetReplicaSizeAsync());
+        Assert.Throws<ArgumentOutOfRangeException>(() => capabilities.ReplicaSizeFor(capabilities.MaxReplicaSize + 1));
+
+        // Zeroing frees storage where the target says so: on a target that frees, a zeroed range reads as unallocated.
+        await using (IReplicaWriter writer = await target.AcquireWriterAsync())
+        {
+            await writer.WriteAsync(0, RandomBytes(2 << 20, 9));
+            await writer.ZeroAsync(0, 1 << 20);
+            await writer.FlushAsync();
+            if (capabilities.FreesZeroedRanges)
+            {
+                Assert.DoesNotContain(writer.GetAllocatedExtents(0, 1 << 20), e => e.Length > 0);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Create_replica_is_idempotent_and_refuses_another_size()
     {
         IReplicaTarget target = await NewTargetAsync();

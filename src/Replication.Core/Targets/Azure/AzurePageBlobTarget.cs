@@ -95,6 +95,18 @@ public class AzurePageBlobTarget : IReplicaTarget
     /// <inheritdoc />
     public string Location { get; }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sizes are whole MiB (the page blob holds the disk and the 512-byte VHD footer) up to 8 TiB − 1 MiB; recovery points
+    /// are page-blob snapshots, which Get Page Ranges Diff compares; zeroing clears pages, which frees them.
+    /// </remarks>
+    public virtual ReplicaTargetCapabilities Capabilities { get; } = new(1 << 20, MaxBlobSize - (1 << 20))
+    {
+        HasSnapshots = true,
+        HasPageRangeDiff = true,
+        FreesZeroedRanges = true,
+    };
+
     internal PageBlobClient PageBlob { get; }
 
     internal AzurePageBlobTargetOptions Options => _options;

@@ -61,6 +61,21 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     /// <summary>The replica's format: the one the site's replica was created with, or the one a new replica gets.</summary>
     public DiskFormat ReplicaFormat { get; }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sizes are whole 512-byte sectors up to the format's limit (2040 GiB for a VHD, 64 TiB for a VHDX); recovery points
+    /// are undo logs, not snapshots; zeroing a raw or VHD replica punches a hole in its file where the file system can.
+    /// </remarks>
+    public ReplicaTargetCapabilities Capabilities => new(512, ReplicaFormat switch
+    {
+        DiskFormat.Vhd => Disks.Vhd.VhdLayout.MaxDynamicSize,
+        DiskFormat.Vhdx => Disks.Vhdx.VhdxLayout.MaxVirtualSize,
+        _ => long.MaxValue / 512 * 512,
+    })
+    {
+        FreesZeroedRanges = ReplicaFormat is DiskFormat.Raw or DiskFormat.Vhd,
+    };
+
     internal string LogsDirectory { get; }
 
     internal string PointsDirectory { get; }
