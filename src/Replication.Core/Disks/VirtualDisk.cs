@@ -70,19 +70,34 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <inheritdoc />
-    public virtual ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The data is read with asynchronous I/O on the file handle wherever the format knows where it lies (raw and fixed
+    /// disks, allocated blocks, a parent's data); only structures the read depends on that are not cached yet (a sector
+    /// bitmap of a partly written block) are read synchronously.
+    /// </remarks>
+    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
+        CheckRange(offset, destination.Length);
         cancellationToken.ThrowIfCancellationRequested();
-        Read(offset, destination.Span);
-        return ValueTask.CompletedTask;
+        return destination.IsEmpty ? ValueTask.CompletedTask : ReadCoreAsync(offset, destination, cancellationToken);
     }
 
     /// <inheritdoc />
-    public virtual ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The data is written with asynchronous I/O on the file handle wherever it goes to a known place (raw and fixed
+    /// disks, fully allocated blocks); a write that allocates a block or changes metadata (a dynamic format's table, a
+    /// VHDX log entry) does that part synchronously, under the format's lock.
+    /// </remarks>
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        CheckRange(offset, source.Length);
+        if (IsReadOnly)
+        {
+            throw new NotSupportedException($"{FilePath ?? "disk"}: the disk is open read-only.");
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        Write(offset, source.Span);
-        return ValueTask.CompletedTask;
+        return source.IsEmpty ? ValueTask.CompletedTask : WriteCoreAsync(offset, source, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -122,7 +137,11 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <inheritdoc />
-    public virtual ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Completes synchronously: the fsync runs on the calling thread, as the platform offers no asynchronous fsync; call
+    /// it where blocking one thread for one disk flush is acceptable.
+    /// </remarks>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Flush();
@@ -152,6 +171,20 @@ public abstract partial class VirtualDisk : IVirtualDisk
 
     /// <summary>Makes every completed write durable.</summary>
     protected abstract void FlushCore();
+
+    /// <summary>Reads a non-empty range known to lie inside the disk; the default reads synchronously through <see cref="ReadCore"/>.</summary>
+    protected virtual ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ReadCore(offset, destination.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Writes a non-empty range known to lie inside a writable disk; the default writes synchronously through <see cref="WriteCore"/>.</summary>
+    protected virtual ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        WriteCore(offset, source.Span);
+        return ValueTask.CompletedTask;
+    }
 
     /// <summary>Allocated extents of a non-empty range known to lie inside the disk, ascending, merged and clipped to the range.</summary>
     protected abstract IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length);

@@ -42,7 +42,7 @@ internal sealed class DiskFile : IDisposable
                 writable ? FileAccess.ReadWrite : FileAccess.Read,
                 writable ? FileShare.Read : FileShare.ReadWrite,
                 bufferSize: 0,
-                FileOptions.RandomAccess);
+                FileOptions.RandomAccess | FileOptions.Asynchronous);
             return new DiskFile(full, stream, writable);
         }
         catch (FileNotFoundException ex)
@@ -59,7 +59,7 @@ internal sealed class DiskFile : IDisposable
     public static DiskFile CreateNew(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
-        var stream = new FileStream(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.RandomAccess);
+        var stream = new FileStream(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.RandomAccess | FileOptions.Asynchronous);
         return new DiskFile(full, stream, writable: true);
     }
 
@@ -85,6 +85,48 @@ internal sealed class DiskFile : IDisposable
                     fileOffset,
                     field,
                     $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Asynchronous form of <see cref="ReadExactly"/>: the read is issued on the file handle (RandomAccess).</summary>
+    public async ValueTask ReadExactlyAsync(long fileOffset, Memory<byte> destination, string field, CancellationToken cancellationToken)
+    {
+        if (fileOffset < 0)
+        {
+            throw new InvalidDiskFormatException(Path, fileOffset, field, "negative file offset");
+        }
+
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = await RandomAccess.ReadAsync(Handle, destination[done..], fileOffset + done, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new InvalidDiskFormatException(
+                    Path,
+                    fileOffset,
+                    field,
+                    $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Asynchronous form of <see cref="ReadZeroPadded"/>: the read is issued on the file handle (RandomAccess).</summary>
+    public async ValueTask ReadZeroPaddedAsync(long fileOffset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = await RandomAccess.ReadAsync(Handle, destination[done..], fileOffset + done, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                destination.Span[done..].Clear();
+                return;
             }
 
             done += n;

@@ -105,16 +105,12 @@ public sealed class RawDisk : VirtualDisk
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => _file.Write(offset, source);
 
     /// <inheritdoc />
-    public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-    {
-        CheckRange(offset, source.Length);
-        if (IsReadOnly)
-        {
-            throw new NotSupportedException($"{FilePath}: the disk is open read-only.");
-        }
+    protected override ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
+        _file.ReadZeroPaddedAsync(offset, destination, cancellationToken);
 
-        return _file.WriteAsync(offset, source, cancellationToken);
-    }
+    /// <inheritdoc />
+    protected override ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken) =>
+        _file.WriteAsync(offset, source, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>Punches a hole in the file (fallocate), or writes zeros where the file system cannot.</remarks>

@@ -67,6 +67,35 @@ public sealed partial class VhdxDisk
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The DataWriteGuid is renewed first, as for every write. Fully present blocks are then written asynchronously; from
+    /// the first block that is not, the rest is written as <see cref="WriteCore"/> does (allocation and metadata through
+    /// the log, under the lock).
+    /// </remarks>
+    protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        EnsureDataWriteGuid();
+        while (!source.IsEmpty)
+        {
+            long block = offset / _blockSize;
+            int inBlock = (int)(offset % _blockSize);
+            int count = (int)Math.Min(source.Length, _blockSize - inBlock);
+            VhdxBatEntry entry = PayloadEntry(block);
+            if (entry.State != VhdxBatEntry.PayloadFullyPresent)
+            {
+                WriteCore(offset, source.Span);
+                return;
+            }
+
+            // A fully present block never moves or changes state, so no lock is needed to write into it.
+            await _file.WriteAsync((long)entry.FileOffset + inBlock, source[..count], cancellationToken).ConfigureAwait(false);
+            offset += count;
+            source = source[count..];
+        }
+    }
+
     /// <summary>The most metadata sectors one block's update can change: two BAT sectors and the block's bitmap bytes.</summary>
     private int MaxSectorsPerBlockUpdate() => 2 + 1 + (_sectorsPerBlock / 8 / VhdxLayout.LogSectorSize);
 

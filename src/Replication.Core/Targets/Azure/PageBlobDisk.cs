@@ -77,14 +77,8 @@ internal sealed class PageBlobDisk : VirtualDisk
         }
     }
 
-    public override async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        CheckRange(offset, destination.Length);
-        if (destination.IsEmpty)
-        {
-            return;
-        }
-
         try
         {
             await ReadRangeAsync(_blob, offset, destination, cancellationToken).ConfigureAwait(false);
