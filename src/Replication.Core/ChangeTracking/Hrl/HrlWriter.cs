@@ -169,7 +169,7 @@ public sealed class HrlWriter : IDisposable
     /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
     /// <exception cref="IOException">The log exists, or the zeroed file does not.</exception>
     /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
-    public static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    internal static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(zeroedFile);
         ArgumentException.ThrowIfNullOrEmpty(path);

@@ -6,7 +6,7 @@ namespace Replication.Core.Disks.Raw;
 /// A raw image: byte N of the file is byte N of the disk. Created sparse; allocated extents come from the file
 /// system's holes (SEEK_DATA / SEEK_HOLE) where it reports them, otherwise the whole disk counts as allocated.
 /// </summary>
-public sealed class RawDisk : VirtualDisk
+internal sealed class RawDisk : VirtualDisk
 {
     /// <summary>Granularity at which extents are reported and aligned.</summary>
     public const int ExtentAlignment = 4096;

@@ -3,7 +3,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <inheritdoc />
     /// <remarks>

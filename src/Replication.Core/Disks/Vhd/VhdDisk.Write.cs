@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <inheritdoc />
     /// <remarks>

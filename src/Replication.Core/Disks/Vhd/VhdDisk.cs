@@ -20,7 +20,7 @@ namespace Replication.Core.Disks.Vhd;
 /// block or a sector. Allocation is serialised by one lock; sector bitmap updates by a lock per block (striped).
 /// </para>
 /// </remarks>
-public sealed partial class VhdDisk : VirtualDisk
+internal sealed partial class VhdDisk : VirtualDisk
 {
     private const int SectorSize = 512;
     private const int SectorShift = 9;

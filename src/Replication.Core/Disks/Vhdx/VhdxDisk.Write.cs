@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     /// <inheritdoc />
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source)

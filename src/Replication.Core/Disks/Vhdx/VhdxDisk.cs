@@ -42,7 +42,7 @@ namespace Replication.Core.Disks.Vhdx;
 /// The BAT is held in memory (8 bytes per block).
 /// </para>
 /// </remarks>
-public sealed partial class VhdxDisk : VirtualDisk
+internal sealed partial class VhdxDisk : VirtualDisk
 {
     private readonly DiskFile _file;
     private readonly VhdxFileView _view;
