@@ -3,39 +3,35 @@ namespace Replication.Core.ChangeTracking;
 /// <summary>A sealed log of a tracked disk, kept until released: durable, with its integrity hash.</summary>
 public sealed class SealedLog
 {
-    internal SealedLog(long sequenceNumber, Guid uniqueId, Guid previousUniqueId, string path, long length, UInt128 hash, long recordCount, long dataBytes)
+    private readonly TrackedLogEntry _entry;
+
+    internal SealedLog(in TrackedLogEntry entry, string path)
     {
-        SequenceNumber = sequenceNumber;
-        UniqueId = uniqueId;
-        PreviousUniqueId = previousUniqueId;
+        _entry = entry;
         Path = path;
-        Length = length;
-        Hash = hash;
-        RecordCount = recordCount;
-        DataBytes = dataBytes;
     }
 
     /// <summary>Position of the log in the disk's chain, from 1, increasing by one per log.</summary>
-    public long SequenceNumber { get; }
+    public long SequenceNumber => _entry.Sequence;
 
     /// <summary>The log's <c>UniqueId</c>.</summary>
-    public Guid UniqueId { get; }
+    public Guid UniqueId => _entry.UniqueId;
 
     /// <summary>The <c>UniqueId</c> of the log before it (<see cref="Guid.Empty"/> for the first).</summary>
-    public Guid PreviousUniqueId { get; }
+    public Guid PreviousUniqueId => _entry.PreviousUniqueId;
 
     /// <summary>Full path of the log file; its integrity sidecar is beside it (<c>.xxh128</c>).</summary>
     public string Path { get; }
 
     /// <summary>Length of the file.</summary>
-    public long Length { get; }
+    public long Length => _entry.Length;
 
     /// <summary>XxHash128 of the whole file, as its sidecar records.</summary>
-    public UInt128 Hash { get; }
+    public UInt128 Hash => _entry.Hash;
 
     /// <summary>Writes recorded.</summary>
-    public long RecordCount { get; }
+    public long RecordCount => _entry.RecordCount;
 
     /// <summary>Bytes of data in the records.</summary>
-    public long DataBytes { get; }
+    public long DataBytes => _entry.DataBytes;
 }

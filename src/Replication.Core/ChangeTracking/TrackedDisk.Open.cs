@@ -158,15 +158,7 @@ public sealed partial class TrackedDisk
             state.Logs[i] = sealedEntry;
             torn += recovered.TornBytes;
             recoveredRecords += sealedEntry.RecordCount;
-            recoveredLogs.Add(new SealedLog(
-                sealedEntry.Sequence,
-                sealedEntry.UniqueId,
-                sealedEntry.PreviousUniqueId,
-                Path.Combine(directory, SealedName(sealedEntry.Sequence)),
-                sealedEntry.Length,
-                sealedEntry.Hash,
-                sealedEntry.RecordCount,
-                sealedEntry.DataBytes));
+            recoveredLogs.Add(new SealedLog(sealedEntry, Path.Combine(directory, SealedName(sealedEntry.Sequence))));
         }
 
         int removed = RemoveLeftovers(directory, state, ref reasons, ref wholeDisk);
@@ -208,7 +200,15 @@ public sealed partial class TrackedDisk
             throw;
         }
 
-        var report = new TrackingOpenReport(newChain, clean, recoveredLogs, torn, recoveredRecords, removed);
+        var report = new TrackingOpenReport
+        {
+            StartedNewChain = newChain,
+            WasClosedCleanly = clean,
+            RecoveredLogs = recoveredLogs,
+            TornBytesCut = torn,
+            RecoveredRecords = recoveredRecords,
+            RemovedFiles = removed,
+        };
         return new TrackedDisk(disk, directory, options, leaveOpen, state, writer, report);
     }
 

@@ -166,14 +166,7 @@ public sealed partial class TrackedDisk
     private void CheckWrite(long offset, long length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (offset > VirtualSize || length > VirtualSize - offset)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(offset),
-                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
-        }
+        VirtualDisk.CheckInside(this, offset, length);
     }
 
     private static long AlignUp(long value) => (value + SectorSize - 1) & ~(long)(SectorSize - 1);

@@ -315,8 +315,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
 
     private string ActivePath(long sequence) => Path.Combine(LogDirectory, ActiveName(sequence));
 
-    private SealedLog ToSealedLog(TrackedLogEntry entry) =>
-        new(entry.Sequence, entry.UniqueId, entry.PreviousUniqueId, SealedPath(entry.Sequence), entry.Length, entry.Hash, entry.RecordCount, entry.DataBytes);
+    private SealedLog ToSealedLog(TrackedLogEntry entry) => new(entry, SealedPath(entry.Sequence));
 
     private ResyncRequirement BuildRequirementLocked()
     {

@@ -193,13 +193,19 @@ public abstract partial class VirtualDisk : IVirtualDisk
     protected void CheckRange(long offset, long length)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        CheckInside(this, offset, length);
+    }
+
+    /// <summary>Throws unless [offset, offset + length) lies inside <paramref name="disk"/>.</summary>
+    internal static void CheckInside(IVirtualDisk disk, long offset, long length)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (offset > VirtualSize || length > VirtualSize - offset)
+        if (offset > disk.VirtualSize || length > disk.VirtualSize - offset)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(offset),
-                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
+                $"{disk.FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {disk.VirtualSize} bytes.");
         }
     }
 

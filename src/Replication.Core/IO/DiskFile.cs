@@ -80,11 +80,7 @@ internal sealed class DiskFile : IDisposable
             int n = RandomAccess.Read(Handle, destination[done..], fileOffset + done);
             if (n == 0)
             {
-                throw new InvalidDiskFormatException(
-                    Path,
-                    fileOffset,
-                    field,
-                    $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+                throw EndsBefore(fileOffset, destination.Length, field);
             }
 
             done += n;
@@ -105,11 +101,7 @@ internal sealed class DiskFile : IDisposable
             int n = await RandomAccess.ReadAsync(Handle, destination[done..], fileOffset + done, cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
-                throw new InvalidDiskFormatException(
-                    Path,
-                    fileOffset,
-                    field,
-                    $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+                throw EndsBefore(fileOffset, destination.Length, field);
             }
 
             done += n;
@@ -168,4 +160,7 @@ internal sealed class DiskFile : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+
+    private InvalidDiskFormatException EndsBefore(long fileOffset, int length, string field) =>
+        new(Path, fileOffset, field, $"the file ends at {Length} bytes, before the {length} bytes of this structure");
 }

@@ -213,24 +213,6 @@ public sealed class LogApplier : ILogApplier
         }
     }
 
-    /// <summary>Reads the newest data of a chunk from the logs.</summary>
-    internal static void ReadChunk(CoalescedChanges changes, ApplyChunk chunk, Span<byte> destination)
-    {
-        IReadOnlyList<CoalescedExtent> extents = changes.Extents;
-        int i = chunk.FirstExtent;
-        long inExtent = chunk.FirstExtentOffset;
-        int done = 0;
-        while (done < chunk.Length)
-        {
-            CoalescedExtent extent = extents[i];
-            int take = (int)Math.Min(extent.Length - inExtent, chunk.Length - done);
-            changes.ReadData(extent, inExtent, destination.Slice(done, take));
-            done += take;
-            i++;
-            inExtent = 0;
-        }
-    }
-
     /// <returns>True when the log's sidecar was checked.</returns>
     private static bool VerifyIntegrity(string path, bool required, CancellationToken cancellationToken)
     {

@@ -123,7 +123,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         BlockBlobClient blob = _staging.GetBlockBlobClient(LogPrefix + name);
         if (await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false) is { } existing)
         {
-            return await SameAsExistingAsync(name, content, expectedHash, (existing.Hash, existing.Length), cancellationToken).ConfigureAwait(false);
+            return await ReplicaRequests.SameAsStagedAsync(Location, Location, name, content, expectedHash, (existing.Hash, existing.Length), cancellationToken).ConfigureAwait(false);
         }
 
         (UInt128 hash, long length, List<string> blocks) = await StageBlocksAsync(blob, content, cancellationToken).ConfigureAwait(false);
@@ -431,21 +431,6 @@ public class AzurePageBlobTarget : IReplicaTarget
         }
 
         return (hasher.GetCurrentHashAsUInt128(), length, blocks);
-    }
-
-    private async ValueTask<StagedLog> SameAsExistingAsync(string name, Stream content, UInt128? expectedHash, (UInt128 Hash, long Length) existing, CancellationToken cancellationToken)
-    {
-        (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
-            ? existing
-            : await ReplicaRequests.CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
-        if (expectedHash is { } e && e != hash)
-        {
-            throw ReplicaRequests.IntegrityFailure($"{Location}: log '{name}'", e, hash);
-        }
-
-        return hash == existing.Hash && length == existing.Length
-            ? new StagedLog(name, length, hash)
-            : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{Location}: a log named '{name}' with other content is already staged.");
     }
 
     private async ValueTask<(UInt128 Hash, long Length, string? Stamp)?> TryGetHashAsync(BlobBaseClient blob, CancellationToken cancellationToken)

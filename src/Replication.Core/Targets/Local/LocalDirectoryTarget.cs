@@ -96,17 +96,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         string path = LogPath(name);
         if (SealedFile.ReadHeader(path) is { } existing)
         {
-            (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
-                ? existing
-                : await ReplicaRequests.CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
-            if (expectedHash is { } e && e != hash)
-            {
-                throw ReplicaRequests.IntegrityFailure($"{Location}: log '{name}'", e, hash);
-            }
-
-            return hash == existing.Hash && length == existing.Length
-                ? new StagedLog(name, length, hash)
-                : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{path}: a log named '{name}' with other content is already staged.");
+            return await ReplicaRequests.SameAsStagedAsync(Location, path, name, content, expectedHash, existing, cancellationToken).ConfigureAwait(false);
         }
 
         EnsureDirectory(LogsDirectory);
