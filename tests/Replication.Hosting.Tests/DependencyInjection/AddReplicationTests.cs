@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Replication.Core.ChangeTracking;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.Hosting.Tests.DependencyInjection;
 
@@ -39,4 +42,36 @@ public sealed class AddReplicationTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Registers_each_operation_once_and_keeps_a_time_provider_already_registered()
+    {
+        var clock = new OtherClock();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddReplication().AddReplication();
+        Type[] operations = [typeof(IDiskSynchronizer), typeof(ILogApplier), typeof(IDiskConverter), typeof(IManifestBuilder), typeof(IDeltaLog)];
+        foreach (Type operation in operations)
+        {
+            Assert.Single(services, d => d.ServiceType == operation);
+        }
+
+        Assert.Single(services, d => d.ServiceType == typeof(TimeProvider));
+        using ServiceProvider provider = services.BuildServiceProvider();
+        Assert.Same(clock, provider.GetRequiredService<TimeProvider>());
+        Assert.IsType<DiskSynchronizer>(provider.GetRequiredService<IDiskSynchronizer>());
+        Assert.IsType<LogApplier>(provider.GetRequiredService<ILogApplier>());
+        Assert.IsType<DiskConverter>(provider.GetRequiredService<IDiskConverter>());
+        Assert.IsType<ManifestBuilder>(provider.GetRequiredService<IManifestBuilder>());
+        Assert.IsType<DeltaLog>(provider.GetRequiredService<IDeltaLog>());
+    }
+
+    [Fact]
+    public void Without_a_time_provider_the_system_clock_is_registered()
+    {
+        using ServiceProvider provider = new ServiceCollection().AddReplication().BuildServiceProvider();
+        Assert.Same(TimeProvider.System, provider.GetRequiredService<TimeProvider>());
+    }
+
+    private sealed class OtherClock : TimeProvider;
 }
