@@ -239,7 +239,30 @@ internal sealed partial class VhdxDisk : VirtualDisk
     }
 
     /// <inheritdoc />
-    protected override void FlushCore() => _file.Flush();
+    /// <remarks>
+    /// A flush also empties the metadata log (its entries are all applied and flushed by then) and clears the header's
+    /// LogGuid, so a flushed disk is the same file its later clean close leaves: a stamp taken after the flush (a stored
+    /// manifest's) still matches once the disk is closed.
+    /// </remarks>
+    protected override void FlushCore()
+    {
+        lock (_lock)
+        {
+            _file.Flush();
+            StopLogLocked();
+        }
+    }
+
+    /// <summary>Every log entry is applied and flushed: the log is emptied in the header (and the file flushed) until the next allocation starts it again.</summary>
+    private void StopLogLocked()
+    {
+        if (_file.IsWritable && !_failed && _log.IsActive)
+        {
+            _headers.Update(h => h with { LogGuid = Guid.Empty });
+            _log.Stop();
+            _file.Flush();
+        }
+    }
 
     /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length)
@@ -329,14 +352,8 @@ internal sealed partial class VhdxDisk : VirtualDisk
             {
                 if (_file.IsWritable && !_failed && _headers.HasUpdated)
                 {
-                    if (_log.IsActive)
-                    {
-                        // Every entry has been applied and flushed: the log is empty from here on.
-                        _headers.Update(h => h with { LogGuid = Guid.Empty });
-                        _log.Stop();
-                    }
-
                     _file.Flush();
+                    StopLogLocked();
                 }
             }
         }
