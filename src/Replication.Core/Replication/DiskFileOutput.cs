@@ -75,6 +75,12 @@ public sealed class DiskFileOutput : IRecoveredMachineOutput
             }
         }
 
+        // The folder goes too when nothing else is in it (this output made it).
+        if (System.IO.Directory.Exists(Directory) && !System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
+        {
+            System.IO.Directory.Delete(Directory);
+        }
+
         return Task.CompletedTask;
     }
 
