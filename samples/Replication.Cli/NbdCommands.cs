@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using Replication.Core;
 using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Nbd;
+using Replication.Core.Replication;
+using Replication.Core.Replication.Sites;
 
 namespace Replication.Cli;
 
@@ -27,12 +30,20 @@ internal static class NbdCommands
         var readOnly = new Option<bool>("--read-only") { Description = "Refuse writes; the disk is opened read-only and nothing is tracked." };
         var rotate = new Option<string?>("--rotate-interval") { Description = "Seal the active log and start the next this often (500ms, 30s, 5m, 1h) while clients write." };
         var maxConnections = new Option<int>("--max-connections") { Description = "Connections served at once (1-65536).", DefaultValueFactory = _ => 16 };
+        var item = new Option<string?>("--name") { Description = "With a site: the protected item the disk belongs to (default: the disk's file name without extension)." };
+        var frequency = new Option<string?>("--frequency")
+        {
+            Description = "With a site: run a delta cycle this often while clients write (30s, 5m, 15m or any duration of 1s or more; default 30s).",
+        };
+        var site = new SiteOptions();
         var command = new Command(
             "serve",
             "Export a disk over NBD until SIGINT or SIGTERM; every write, trim and zeroing is recorded in HRL logs. On a signal: stop accepting, finish requests in flight, flush, seal the log, exit.")
         {
-            disk, logs, listen, socket, export, readOnly, rotate, maxConnections,
+            disk, logs, listen, socket, export, readOnly, rotate, maxConnections, item, frequency,
         };
+        site.AddTo(command);
+        command.Description += " With --site (or an Azure container), the disk is a protected item's: a delta cycle ships its logs to the site every --frequency, and a final one runs after the last client is served.";
         command.SetHandler(async (parse, cancellationToken) =>
         {
             bool json = parse.GetValue(CliCommand.Json);
@@ -47,6 +58,7 @@ internal static class NbdCommands
             TimeSpan? interval = parse.GetValue(rotate) is { } text ? Durations.Parse(text) : null;
             string logFolder = Path.GetFullPath(parse.GetValue(logs) ?? path + ".logs");
             var options = new NbdServerOptions { EndPoints = [endPoint], MaxConnections = parse.GetValue(maxConnections) };
+            Replicated? replicated = await ReplicatedAsync(parse, site, item, frequency, path, interval, parse.GetValue(readOnly), cancellationToken).ConfigureAwait(false);
 
             await using Served served = Open(path, logFolder, parse.GetValue(readOnly));
             await using var server = new NbdServer([new NbdExport(name, served.Disk, parse.GetValue(readOnly))], options);
@@ -65,9 +77,12 @@ internal static class NbdCommands
             // SIGINT and SIGTERM cancel the verb's token (the program's one signal handler keeps the process alive until
             // the verb returns): stop accepting, finish what is in flight, seal the log, then exit.
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task rotation = interval is { } every && served.Tracked is { } tracked
-                ? RotateAsync(tracked, every, json, stop.Token)
-                : Task.CompletedTask;
+            Task rotation = (replicated, interval, served.Tracked) switch
+            {
+                ({ } r, _, { } tracked) => CyclesAsync(r, tracked, json, stop.Token),
+                (null, { } every, { } tracked) => RotateAsync(tracked, every, json, stop.Token),
+                _ => Task.CompletedTask,
+            };
             try
             {
                 await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
@@ -77,7 +92,7 @@ internal static class NbdCommands
                 // SIGINT or SIGTERM: shut down cleanly below.
             }
 
-            await ShutdownAsync(server, served, rotation).ConfigureAwait(false);
+            await ShutdownAsync(server, served, rotation, replicated, json).ConfigureAwait(false);
             Report("stopped")
                 .Add("logs", served.Tracked is null ? null : logFolder)
                 .Add("sealedLogs", served.Tracked is null ? 0 : Directory.GetFiles(logFolder, "*.hrl").Length)
@@ -87,14 +102,115 @@ internal static class NbdCommands
         return command;
     }
 
-    private static async Task ShutdownAsync(NbdServer server, Served served, Task rotation)
+    private static async Task ShutdownAsync(NbdServer server, Served served, Task rotation, Replicated? replicated, bool json)
     {
         await rotation.ConfigureAwait(false);
 
         // Requests already read are finished and replied to; a client that stops reading its replies is cut off after 30 s.
         using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await server.StopAsync(drain.Token).ConfigureAwait(false);
-        await served.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            if (replicated is not null && served.Tracked is { } tracked)
+            {
+                // Nothing writes the disk any more: one last cycle leaves the site holding exactly what clients wrote.
+                await CycleAsync(replicated, tracked, json, final: true, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await served.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The site, item and frequency of a served disk that is a protected item's, or null when no site was given.</summary>
+    private static async Task<Replicated?> ReplicatedAsync(
+        ParseResult parse, SiteOptions site, Option<string?> item, Option<string?> frequency, string path, TimeSpan? rotateInterval, bool readOnly, CancellationToken cancellationToken)
+    {
+        if (!site.IsGiven(parse))
+        {
+            return parse.GetValue(item) is null && parse.GetValue(frequency) is null
+                ? null
+                : throw new ArgumentException("--name and --frequency replicate the disk to a site: give --site DIR (or --container) too.");
+        }
+
+        if (rotateInterval is not null || readOnly)
+        {
+            throw new ArgumentException("--site replicates the disk: its cycles rotate the logs (no --rotate-interval) and it needs writes tracked (no --read-only).");
+        }
+
+        TimeSpan every = parse.GetValue(frequency) is { } text ? Durations.Parse(text) : TimeSpan.FromSeconds(30);
+        if (every < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"--frequency {parse.GetValue(frequency)} is shorter than 1s.");
+        }
+
+        IReplicationSite target = site.Create(parse);
+        var engine = new ReplicationEngine();
+        string name = await site.ItemAsync(engine, target, parse.GetValue(item) ?? Path.GetFileNameWithoutExtension(path), cancellationToken).ConfigureAwait(false);
+        ItemStatus status;
+        try
+        {
+            status = await engine.GetStatusAsync(target, name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicationException ex) when (ex.Code == ReplicationErrorCode.NotFound)
+        {
+            throw new ArgumentException($"'{name}' is not protected at {target.Location}: run 'repl protect {path} --site …' first.", ex);
+        }
+
+        if (status.Disks.Count != 1 || status.Disks[0].SourcePath != path)
+        {
+            throw new ArgumentException($"'{name}' at {target.Location} protects {string.Join(", ", status.Disks.Select(d => d.SourcePath))}, not {path} alone; serve the item's only disk, or name another item.");
+        }
+
+        return new Replicated(engine, target, name, every);
+    }
+
+    /// <summary>Delta cycles every period while clients write; a failed cycle is reported and the next one tries again.</summary>
+    private static async Task CyclesAsync(Replicated replicated, TrackedDisk tracked, bool json, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(replicated.Every);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await CycleAsync(replicated, tracked, json, final: false, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: the final cycle runs once the server has stopped.
+        }
+    }
+
+    private static async Task CycleAsync(Replicated replicated, TrackedDisk tracked, bool json, bool final, CancellationToken cancellationToken)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            ReplicationRunResult result = await replicated.Engine.ReplicateAsync(new ProtectedMachine(replicated.Site, replicated.Name, [tracked]), cancellationToken).ConfigureAwait(false);
+            Report("cycle")
+                .Add("name", replicated.Name)
+                .Add("action", ProtectionCommands.ActionName(result.Action))
+                .Add("state", ProtectionCommands.Name(result.State))
+                .Add("recoveryPoint", result.RecoveryPoint?.Id)
+                .Add("bytesSent", result.BytesSent)
+                .Add("final", final)
+                .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
+                .Write(Console.Out, json);
+        }
+        catch (ReplicationException ex) when (!final)
+        {
+            // The server keeps serving and the logs keep growing; the next cycle ships them.
+            Report("cycleFailed")
+                .Add("name", replicated.Name)
+                .Add("code", ex.Code.ToString())
+                .Add("recoverable", ex.IsRecoverable)
+                .Add("message", ex.Message)
+                .Write(Console.Out, json);
+        }
+
+        Console.Out.Flush();
     }
 
     private static async Task RotateAsync(TrackedDisk tracked, TimeSpan every, bool json, CancellationToken cancellationToken)
@@ -176,6 +292,8 @@ internal static class NbdCommands
         IPEndPoint ip => $"nbd://{ip.Address}:{ip.Port}/{Uri.EscapeDataString(name)}",
         _ => point.ToString() ?? "",
     };
+
+    private sealed record Replicated(ReplicationEngine Engine, IReplicationSite Site, string Name, TimeSpan Every);
 
     /// <summary>The disk served, and the tracker when writes are recorded; disposing closes the tracker cleanly.</summary>
     private sealed class Served(IVirtualDisk disk, TrackedDisk? tracked) : IAsyncDisposable

@@ -101,7 +101,7 @@ internal static class ProtectionCommands
                     ReplicationRunResult result = await engine.ReplicateAsync(new ProtectedMachine(target, item, opened.Disks), cancellationToken).ConfigureAwait(false);
                     reports.Add(new JsonReport()
                         .Add("name", item)
-                        .Add("action", result.Action switch { ReplicationAction.InitialReplication => "initialReplication", ReplicationAction.Resync => "resync", _ => "deltaCycle" })
+                        .Add("action", ActionName(result.Action))
                         .Add("state", Name(result.State))
                         .Add("bytesSent", result.BytesSent)
                         .Add("coalescedBytes", result.CoalescedBytes)
@@ -255,7 +255,14 @@ internal static class ProtectionCommands
         return command;
     }
 
-    private static string Name(ProtectionState state) => state switch
+    internal static string ActionName(ReplicationAction action) => action switch
+    {
+        ReplicationAction.InitialReplication => "initialReplication",
+        ReplicationAction.Resync => "resync",
+        _ => "deltaCycle",
+    };
+
+    internal static string Name(ProtectionState state) => state switch
     {
         ProtectionState.InitialReplication => "initialReplication",
         ProtectionState.ResyncRequired => "resyncRequired",

@@ -23,6 +23,9 @@ internal sealed class SiteOptions
         command.Options.Add(_container);
     }
 
+    /// <summary>True when the command line names a site (a directory or a container).</summary>
+    public bool IsGiven(ParseResult parse) => parse.GetValue(_directory) is not null || parse.GetValue(_container) is not null;
+
     /// <param name="parse">The verb's parsed options.</param>
     /// <param name="mayCreate">True for a verb that creates a missing site when asked (protect --create).</param>
     public IReplicationSite Create(ParseResult parse, bool mayCreate = false)

@@ -151,4 +151,84 @@ public sealed class NbdVerbTests
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("not both", both.StandardError, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void With_a_site_cycles_ship_client_writes_while_serving_and_a_final_cycle_leaves_the_replica_equal()
+    {
+        using var dir = new TempDirectory();
+        byte[] start = DiskKinds.ScatteredContent(Size, 5);
+        string disk = dir.File("vm.img");
+        File.WriteAllBytes(disk, start);
+        string site = dir.File("site");
+        Repl.Run("protect", disk, "--site", site, "--create", "--json").Json();
+
+        (ChildProcess child, JsonElement listening) = Serve(disk, "--listen", "127.0.0.1:0", "--site", site, "--frequency", "1s");
+        string lastCycle;
+        using (child)
+        {
+            string uri = listening.GetProperty("uri").GetString()!;
+            ExternalTool.RunChecked("qemu-io", "-f", "raw", "-c", "write -P 0x44 0 64k", "-c", "write -z 1M 128k", "-c", "flush", uri);
+
+            // A cycle runs while the server serves (the first may come before the writes): wait for one that sent data.
+            while (child.ReadLine() is { } line)
+            {
+                using var doc = JsonDocument.Parse(line);
+                Assert.Equal("cycle", doc.RootElement.GetProperty("event").GetString());
+                if (doc.RootElement.GetProperty("bytesSent").GetInt64() > 0)
+                {
+                    break;
+                }
+            }
+
+            ExternalTool.RunChecked("qemu-io", "-f", "raw", "-c", "write -P 0x55 2M 4k", "-c", "flush", uri);
+            Terminate(child);
+            var tail = new List<string>();
+            while (child.ReadLine() is { } line)
+            {
+                tail.Add(line);
+            }
+
+            (int code, string error) = child.WaitForExit();
+            Assert.True(code == 0, error);
+            lastCycle = tail.Last(l => l.Contains("\"event\":\"cycle\"", StringComparison.Ordinal));
+            Assert.Contains("\"final\":true", lastCycle, StringComparison.Ordinal);
+            Assert.Contains("\"event\":\"stopped\"", tail[^1], StringComparison.Ordinal);
+        }
+
+        // The newest point, recovered with nothing from the primary, is what the clients left on the disk.
+        JsonElement failover = Repl.Run("failover", "--site", site, "--kind", "unplanned", "--out", dir.File("dr"), "--format", "raw", "--json").Json();
+        DiskAssert.FilesEqual(disk, failover.GetProperty("disks")[0].GetProperty("path").GetString()!);
+        byte[] model = (byte[])start.Clone();
+        model.AsSpan(0, 64 << 10).Fill(0x44);
+        model.AsSpan(1 << 20, 128 << 10).Clear();
+        model.AsSpan(2 << 20, 4096).Fill(0x55);
+        Assert.Equal(model, File.ReadAllBytes(disk));
+    }
+
+    [Theory]
+    [InlineData("--frequency", "30s")]
+    [InlineData("--name", "vm")]
+    public void Replication_options_without_a_site_fail_with_one_line(string option, string value)
+    {
+        using var dir = new TempDirectory();
+        string disk = dir.File("d.img");
+        File.WriteAllBytes(disk, new byte[1 << 20]);
+        ExternalTool.Result result = Repl.Run("nbd", "serve", disk, option, value);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--site", result.StandardError, StringComparison.Ordinal);
+        Assert.Single(result.StandardError.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void An_item_not_protected_at_the_site_is_refused_before_serving()
+    {
+        using var dir = new TempDirectory();
+        string disk = dir.File("d.img");
+        File.WriteAllBytes(disk, new byte[1 << 20]);
+        Directory.CreateDirectory(dir.File("site"));
+        ExternalTool.Result result = Repl.Run("nbd", "serve", disk, "--site", dir.File("site"), "--listen", "127.0.0.1:0");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("repl protect", result.StandardError, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(disk + ".logs"));
+    }
 }
