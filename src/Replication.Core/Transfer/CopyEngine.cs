@@ -18,8 +18,7 @@ namespace Replication.Core.Transfer;
 /// <see cref="SaveCheckpoint"/>) is taken after the sink is flushed, so it never claims what is not durable, every
 /// <see cref="TransferOptions.CheckpointInterval"/> of the clock or <see cref="CheckpointBytes"/> of work, and when
 /// the run is cancelled; while one is taken (and reported), no new piece starts, so a caller that holds up the report
-/// holds up the copy. While the sink's hold lapses unless renewed (a replica's fence), it is renewed at half its
-/// remaining time. One run per instance.
+/// holds up the copy. A replica writer keeps its own fence alive while it is open. One run per instance.
 /// </remarks>
 internal sealed class CopyEngine
 {
@@ -61,7 +60,7 @@ internal sealed class CopyEngine
     /// <param name="ranges">The work, ascending and non-overlapping; data ranges are read, zero ranges zeroed.</param>
     /// <param name="total">Bytes the ranges cover (for progress).</param>
     /// <param name="options">Concurrency, sizes, bandwidth, retries, intervals.</param>
-    /// <param name="timeProvider">The clock for the bandwidth limit, deadlines, back-off, checkpoints, progress and renewal.</param>
+    /// <param name="timeProvider">The clock for the bandwidth limit, deadlines, back-off, checkpoints and progress.</param>
     public CopyEngine(ICopySource source, IDiskSink sink, IEnumerable<CopyRange> ranges, long total, TransferOptions options, TimeProvider timeProvider)
     {
         _source = source;
@@ -122,7 +121,6 @@ internal sealed class CopyEngine
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var renewStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         try
         {
             var workers = new Task[_options.MaxConcurrency];
@@ -131,18 +129,8 @@ internal sealed class CopyEngine
                 workers[i] = Task.Run(() => WorkerAsync(stop), CancellationToken.None);
             }
 
-            Task renewal = _sink.FenceExpiresAt is not null ? RenewLoopAsync(stop, renewStop.Token) : Task.CompletedTask;
-            Task all = Task.WhenAll(workers);
-            await Task.WhenAny(all, renewal).ConfigureAwait(false);
-            if (renewal.IsFaulted)
-            {
-                await stop.CancelAsync().ConfigureAwait(false);
-            }
-
-            await AwaitQuietly(all).ConfigureAwait(false);
-            await renewStop.CancelAsync().ConfigureAwait(false);
-            await AwaitQuietly(renewal).ConfigureAwait(false);
-            ThrowFirstFailure(cancellationToken, renewal, workers);
+            await AwaitQuietly(Task.WhenAll(workers)).ConfigureAwait(false);
+            ThrowFirstFailure(cancellationToken, workers);
 
             await FlushAsync(cancellationToken).ConfigureAwait(false);
             Report(force: true, checkpoint: false);
@@ -376,29 +364,6 @@ internal sealed class CopyEngine
     private ValueTask FlushAsync(CancellationToken cancellationToken) =>
         _retry.ExecuteAsync(static (sink, ct) => sink.FlushAsync(ct), _sink, $"flush {_sink.Location}", cancellationToken);
 
-    private async Task RenewLoopAsync(CancellationTokenSource stop, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (_sink.FenceExpiresAt is { } expires)
-            {
-                TimeSpan left = expires - _time.GetUtcNow();
-                TimeSpan wait = left / 2 > TimeSpan.FromMilliseconds(100) ? left / 2 : TimeSpan.FromMilliseconds(100);
-                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-                await _retry.ExecuteAsync(static (s, ct) => s.RenewAsync(ct), _sink, $"renew the fence of {_sink.Location}", cancellationToken).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The copy ended (or failed): renewal stops with it.
-        }
-        catch
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
     private void Report(bool force, bool checkpoint)
     {
         if (Progress is not { } progress)
@@ -514,10 +479,10 @@ internal sealed class CopyEngine
     }
 
     /// <summary>Throws the failure that caused the stop: a real error beats the cancellations it caused in the other workers.</summary>
-    private static void ThrowFirstFailure(CancellationToken cancellationToken, Task renewal, Task[] workers)
+    private static void ThrowFirstFailure(CancellationToken cancellationToken, Task[] workers)
     {
         Exception? cancelled = null;
-        foreach (Task task in workers.Prepend(renewal))
+        foreach (Task task in workers)
         {
             if (task.Exception?.InnerException is { } ex)
             {

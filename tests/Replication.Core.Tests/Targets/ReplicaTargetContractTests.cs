@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using Microsoft.Extensions.Time.Testing;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
@@ -332,6 +333,38 @@ public abstract class ReplicaTargetContractTests : IDisposable
         DiskAssert.ContentEquals(model, replica);
         Assert.Null((await target.OpenManifestAsync()).Content);
         Assert.Equal([point.Id], (await ToListAsync(target.ListRecoveryPointsAsync())).Select(p => p.Id));
+    }
+
+    [Fact]
+    public async Task An_open_writer_keeps_its_fence_past_its_lease_while_it_sends_nothing()
+    {
+        // A resync hashes a whole disk before it writes anything: the writer's fence must outlive that on its own.
+        var clock = new FakeTimeProvider();
+        TimeSpan lease = TimeSpan.FromSeconds(15);
+        IReplicaTarget target = await NewTargetAsync(clock, lease);
+        await target.CreateReplicaAsync(Size);
+        await using IReplicaWriter writer = await target.AcquireWriterAsync();
+        for (int i = 0; i < 6; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(6));
+            DateTimeOffset renewedUntil = clock.GetUtcNow() + lease;
+            await UntilAsync(() => writer.FenceExpiresAt == renewedUntil, $"the fence renewed at {clock.GetUtcNow():O}");
+        }
+
+        // 36 s after it was taken, more than twice its lease: still this writer's.
+        await writer.WriteAsync(0, new byte[512]);
+        await writer.FlushAsync();
+    }
+
+    /// <summary>Waits for a condition another task makes true (never for a length of time); fails after a minute.</summary>
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        long deadline = Environment.TickCount64 + 60_000;
+        while (!condition())
+        {
+            Assert.True(Environment.TickCount64 < deadline, $"waited a minute for {what}");
+            await Task.Yield();
+        }
     }
 
     [Fact]

@@ -32,6 +32,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     private volatile bool _manifestWithdrawn;
     private volatile string? _lost;
     private int _disposed;
+    private readonly FenceKeeper _keeper;
 
     private AzurePageBlobWriter(AzurePageBlobTarget target, BlobLeaseClient lease, long sequenceNumber, long virtualSize, DateTimeOffset? expiresAt, string stamp)
     {
@@ -45,6 +46,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         FenceEpoch = sequenceNumber;
         VirtualSize = virtualSize;
         FenceExpiresAt = expiresAt;
+        _keeper = new FenceKeeper(this, _duration, _time);
     }
 
     public string Location => _target.Location;
@@ -347,7 +349,13 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && _lost is null)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _keeper.DisposeAsync().ConfigureAwait(false);
+        if (_lost is null)
         {
             try
             {

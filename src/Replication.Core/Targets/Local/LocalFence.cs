@@ -27,6 +27,9 @@ internal sealed class LocalFence : IDisposable
     private readonly LockFile _holderLock;
     private readonly Guid _holder;
     private readonly TimeSpan _duration;
+
+    /// <summary>How long the fence lasts once taken or renewed.</summary>
+    public TimeSpan Duration => _duration;
     private readonly TimeSpan _lockWait;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);

@@ -24,6 +24,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     private UInt128 _stamp;
     private volatile bool _manifestWithdrawn;
     private int _disposed;
+    private readonly FenceKeeper _keeper;
 
     /// <param name="target">The target whose replica this writer changes.</param>
     /// <param name="fence">The fence this writer holds.</param>
@@ -37,6 +38,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         _replica = replica;
         _undo = undo;
         _stamp = stamp;
+        _keeper = new FenceKeeper(this, fence.Duration, target.Time);
     }
 
     public string Location => _target.Location;
@@ -253,6 +255,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
 
         try
         {
+            await _keeper.DisposeAsync().ConfigureAwait(false);
             await _fence.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceLost)
