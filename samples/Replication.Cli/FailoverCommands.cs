@@ -147,6 +147,7 @@ internal static class FailoverCommands
                 .Add("bytesCompared", result.BytesCompared)
                 .Add("bytesSent", result.BytesSent)
                 .Add("bytesSentWhileStopped", result.BytesSentWhileStopped)
+                .Add("downtimeSeconds", Math.Round(result.Downtime.TotalSeconds, 3))
                 .Add("disks", result.Disks.Select(d => new JsonReport().Add("path", d)).ToList())
                 .Write(Console.Out, parse.GetValue(CliCommand.Json));
         });

@@ -24,6 +24,12 @@ public sealed class FailbackResult
     /// <summary>Bytes sent after the recovered machine was stopped (the downtime's share).</summary>
     public long BytesSentWhileStopped { get; internal set; }
 
+    /// <summary>
+    /// How long the recovered machine was down: from the request to stop it to the end of the copy made while it was
+    /// stopped (on the engine's clock). Minimise downtime keeps this to the last pass; the other modes copy everything in it.
+    /// </summary>
+    public TimeSpan Downtime { get; internal set; }
+
     /// <summary>The item's state after it.</summary>
     public ProtectionState State { get; internal set; }
 }

@@ -54,6 +54,7 @@ public sealed partial class ReplicationEngine
                 await StepAsync("synchronised", i).ConfigureAwait(false);
             }
 
+            long stopped = _time.GetTimestamp();
             await StopAsync(request, cancellationToken).ConfigureAwait(false);
             await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
@@ -64,9 +65,12 @@ public sealed partial class ReplicationEngine
                 result.BytesSentWhileStopped += pass.DataBytesSent;
                 await StepAsync("copied", i).ConfigureAwait(false);
             }
+
+            result.Downtime = _time.GetElapsedTime(stopped);
         }
         else
         {
+            long stopped = _time.GetTimestamp();
             await StopAsync(request, cancellationToken).ConfigureAwait(false);
             await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
@@ -78,6 +82,8 @@ public sealed partial class ReplicationEngine
                 result.BytesSentWhileStopped += sent;
                 await StepAsync("copied", i).ConfigureAwait(false);
             }
+
+            result.Downtime = _time.GetElapsedTime(stopped);
         }
 
         record.State = ProtectionState.FailedBack;
