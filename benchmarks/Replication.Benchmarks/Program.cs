@@ -3,13 +3,19 @@ using BenchmarkDotNet.Running;
 using Replication.Benchmarks.ChangeTracking;
 
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- --filter '*' [--job short|dry]
-// dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare SIZE_MIB RUNS   (needs Azurite)
+// dotnet run -c Release --project benchmarks/Replication.Benchmarks -- seed-compare SIZE_MIB RUNS REPL   (needs Azurite; REPL: the published CLI)
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- rotation-stall [seconds-per-phase]
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- tracked-vs-bare [rounds] [log-buffer-KiB] [preallocation-MiB]
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- cycle-cost [disk-MiB] [written-MiB] [rounds]
-if (args.Length == 3 && args[0] == "seed-compare")
+if (args.Length == 4 && args[0] == "seed-compare")
 {
     return await Replication.Benchmarks.Transfer.SeedComparison.RunAsync(args);
+}
+
+// The peer of seed-compare, run by it as a process of its own.
+if (args.Length == 4 && args[0] == "sdk-loop")
+{
+    return await Replication.Benchmarks.Transfer.SeedComparison.LoopAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "rotation-stall")

@@ -38,6 +38,10 @@ public class ConvertBenchmarks
         disk.Flush();
     }
 
+    /// <summary>Large writes start their write-back as they are made (sync_file_range) or wait for the final flush.</summary>
+    [Params(false, true)]
+    public bool WriteBehind { get; set; }
+
     [IterationCleanup]
     public void DeleteOutput() => File.Delete(_output);
 
@@ -48,7 +52,7 @@ public class ConvertBenchmarks
     public async Task<long> VhdxToRaw()
     {
         using VirtualDisk source = VirtualDisk.Open(_source, DiskOpenOptions.ReadOnlyAccess);
-        TransferResult result = await new DiskConverter().ConvertAsync(
+        TransferResult result = await new DiskConverter { WriteBehind = WriteBehind }.ConvertAsync(
             source, _output, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed });
         return result.BytesSent;
     }

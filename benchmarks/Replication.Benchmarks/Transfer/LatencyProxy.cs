@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -5,21 +6,28 @@ using System.Text;
 namespace Replication.Benchmarks.Transfer;
 
 /// <summary>
-/// A loopback HTTP/1.1 forwarder that holds every request for a fixed delay before passing it on: a thin link's
-/// round trip in front of Azurite. Requests are framed by their Content-Length; responses are copied as they come.
+/// A loopback HTTP/1.1 forwarder standing for a WAN link in front of Azurite: it holds every request for a fixed delay
+/// before passing it on (the round trip), and when given a rate it paces each connection's upload to that many bytes
+/// per second (a WAN link's per-connection window: one TCP stream cannot fill the link, several can). Requests are
+/// framed by their Content-Length; responses are copied as they come.
 /// </summary>
 internal sealed class LatencyProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly IPEndPoint _upstream;
     private readonly TimeSpan _delay;
+    private readonly long _bytesPerSecond;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    public LatencyProxy(IPEndPoint upstream, TimeSpan delay)
+    /// <param name="upstream">Where requests go.</param>
+    /// <param name="delay">Added to every request before it is forwarded.</param>
+    /// <param name="bytesPerSecond">Each connection's upload rate, or 0 for no limit.</param>
+    public LatencyProxy(IPEndPoint upstream, TimeSpan delay, long bytesPerSecond = 0)
     {
         _upstream = upstream;
         _delay = delay;
+        _bytesPerSecond = bytesPerSecond;
         _listener.Start();
         _accepting = AcceptAsync();
     }
@@ -60,6 +68,7 @@ internal sealed class LatencyProxy : IAsyncDisposable
                 // thread per connection and starve concurrent requests on a small machine.
                 byte[] buffer = new byte[1 << 20];
                 int filled = 0;
+                var pace = new Pace(_bytesPerSecond);
                 while (true)
                 {
                     int headEnd;
@@ -91,20 +100,20 @@ internal sealed class LatencyProxy : IAsyncDisposable
 
                     await Task.Delay(_delay, _stop.Token);
                     int bodyInBuffer = (int)Math.Min(length, filled - headEnd);
-                    await toServer.WriteAsync(buffer.AsMemory(0, headEnd + bodyInBuffer), _stop.Token);
+                    await pace.SendAsync(toServer, buffer.AsMemory(0, headEnd + bodyInBuffer), _stop.Token);
                     long sent = bodyInBuffer;
                     int leftover = filled - headEnd - bodyInBuffer;
                     buffer.AsSpan(headEnd + bodyInBuffer, leftover).CopyTo(buffer);
                     filled = leftover;
                     while (sent < length)
                     {
-                        int n = await fromClient.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - sent)), _stop.Token);
+                        int n = await fromClient.ReadAsync(buffer.AsMemory(0, (int)Math.Min(Pace.Chunk, length - sent)), _stop.Token);
                         if (n == 0)
                         {
                             return;
                         }
 
-                        await toServer.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
+                        await pace.SendAsync(toServer, buffer.AsMemory(0, n), _stop.Token);
                         sent += n;
                     }
 
@@ -117,6 +126,38 @@ internal sealed class LatencyProxy : IAsyncDisposable
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
                 // A closed connection ends its forwarding.
+            }
+        }
+    }
+
+    /// <summary>
+    /// One connection's upload pacing: a byte may leave no earlier than the link, sending at the rate since it was
+    /// last idle, would have sent it; each write is held until its last byte's time.
+    /// </summary>
+    private sealed class Pace(long bytesPerSecond)
+    {
+        /// <summary>Writes of at most 64 KiB, so pacing is smooth at a few MB/s.</summary>
+        public const int Chunk = 64 << 10;
+
+        private long _freeAt = Stopwatch.GetTimestamp();
+
+        public async ValueTask SendAsync(NetworkStream to, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+        {
+            for (int at = 0; at < data.Length; at += Chunk)
+            {
+                ReadOnlyMemory<byte> part = data.Slice(at, Math.Min(Chunk, data.Length - at));
+                if (bytesPerSecond > 0)
+                {
+                    long now = Stopwatch.GetTimestamp();
+                    _freeAt = Math.Max(_freeAt, now) + part.Length * Stopwatch.Frequency / bytesPerSecond;
+                    TimeSpan wait = Stopwatch.GetElapsedTime(now, _freeAt);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait, cancellationToken);
+                    }
+                }
+
+                await to.WriteAsync(part, cancellationToken);
             }
         }
     }

@@ -196,6 +196,15 @@ public abstract partial class VirtualDisk : IVirtualDisk
         CheckInside(this, offset, length);
     }
 
+    /// <summary>
+    /// Asks the format to start writing back each large asynchronous write as soon as it is made (see
+    /// <see cref="IO.DiskFile.WriteBehind"/>): for a disk being filled by a bulk copy, whose flush at the end then has
+    /// little left to do. Formats that do not support it ignore it.
+    /// </summary>
+    internal virtual void StartWriteBehind()
+    {
+    }
+
     /// <summary>Throws unless [offset, offset + length) lies inside <paramref name="disk"/>.</summary>
     internal static void CheckInside(IVirtualDisk disk, long offset, long length)
     {

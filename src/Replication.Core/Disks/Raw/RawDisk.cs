@@ -121,6 +121,9 @@ internal sealed class RawDisk : VirtualDisk
     protected override void FlushCore() => _file.Flush();
 
     /// <inheritdoc />
+    internal override void StartWriteBehind() => _file.WriteBehind = true;
+
+    /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) =>
         SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
 
