@@ -18,6 +18,7 @@ internal sealed class JsonReport
 
     public void Write(TextWriter output, bool json)
     {
+        ProgressDisplay.Stop();
         if (json)
         {
             using var stream = new MemoryStream();
