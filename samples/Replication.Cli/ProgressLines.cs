@@ -37,7 +37,8 @@ internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider
             $"repl: {verb} {percent:0}% ({Size(done)} of {Size(total)}, {Size((long)bytesPerSecond)}/s{left}; sent {Size(sent)}, zero {Size(zeroed)}; checkpoint at {Size(checkpoint)})"));
     }
 
-    private static string Size(long bytes) => bytes switch
+    /// <summary>A byte count in B, KiB, MiB or GiB with one decimal.</summary>
+    public static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.0} GiB"),
         >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),

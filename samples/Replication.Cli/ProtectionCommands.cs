@@ -175,8 +175,20 @@ internal static class ProtectionCommands
                 [.. reports.Select(r => new[]
                 {
                     r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-",
-                    r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "True" ? "required" : "-",
+                    r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "true" ? "required" : "-",
                 })]);
+
+            // Then each item's disks, and its last error when it has one.
+            foreach (JsonReport r in reports)
+            {
+                Console.Out.WriteLine();
+                new JsonReport()
+                    .Add($"{r.Get("name")} disks", r.Field("disks"))
+                    .Add("testFailover", r.Field("testFailover"))
+                    .Add("lastRecoveryPointTime", r.Field("lastRecoveryPointTime"))
+                    .Add("error", r.Field("error"))
+                    .Write(Console.Out, json: false);
+            }
         });
         return command;
     }
