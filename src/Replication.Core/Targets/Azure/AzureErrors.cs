@@ -26,6 +26,9 @@ internal static class AzureErrors
         {
             ReplicaTargetException => null!,
             RequestFailedException r => FromService(r, location, what),
+
+            // The SDK's own retry policy gives up with every attempt's failure in an AggregateException: the last says why.
+            AggregateException { InnerExceptions: [.., var last] } when TryMap(last, location, what, cancellationToken, out ReplicaTargetException inner) => inner,
             OperationCanceledException when !cancellationToken.IsCancellationRequested =>
                 new ReplicaTargetException(ReplicationErrorCode.TargetUnavailable, true, $"{location}: {what} timed out.", innerException: exception),
             IOException or HttpRequestException or SocketException =>
