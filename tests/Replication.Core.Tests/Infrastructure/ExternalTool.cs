@@ -49,13 +49,14 @@ public static class ExternalTool
     public static Result Run(string tool, params string[] arguments) => RunProgram(Require(tool), arguments);
 
     /// <summary>Runs a program by path to completion (at most two minutes).</summary>
-    public static Result RunProgram(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    public static Result RunProgram(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (string argument in arguments)
         {
