@@ -102,6 +102,12 @@ internal sealed class ProgressDisplay
 
     private void Update(string label, long done, long total, double rate, TimeSpan? left, long sent, long zeroed, long checkpoint, bool finished)
     {
+        // A step with nothing to do (a cycle that applies an empty log) gets no bar: "0% 1 byte" would say nothing true.
+        if (_live && total <= 0)
+        {
+            return;
+        }
+
         Step step;
         lock (_lock)
         {
