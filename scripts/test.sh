@@ -13,6 +13,7 @@ command -v vhdiinfo >/dev/null || need+=(libvhdi-utils)
 command -v xxh128sum >/dev/null || need+=(xxhash)
 command -v nbdinfo >/dev/null || need+=(libnbd-bin)
 command -v nbdcopy >/dev/null || need+=(libnbd-bin)
+command -v script >/dev/null || need+=(bsdutils)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"

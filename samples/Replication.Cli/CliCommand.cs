@@ -13,7 +13,11 @@ internal static class CliCommand
     /// <summary>Exit code of a verb stopped by SIGTERM (128 + 15).</summary>
     public const int TerminatedExitCode = 143;
 
-    public static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object on standard output." };
+    public static readonly Option<bool> Json = new("--json") { Description = "Print one JSON object on standard output (and no progress)." };
+
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress on standard error; the result and errors still print." };
+
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "On failure, print the exception's stack trace after the one-line error." };
 
     /// <summary>The signal that stopped the running verb, or null.</summary>
     public static PosixSignal? Signal { get; set; }
@@ -43,36 +47,56 @@ internal static class CliCommand
     };
 
     /// <summary>
-    /// Runs a verb: exit code 0 on success; on an expected failure one line on standard error and exit code 1.
+    /// Runs a verb: exit code 0 on success; on an expected failure one line on standard error and exit code 1 (with
+    /// --verbose, the stack trace follows it); 130 or 143 when SIGINT or SIGTERM stopped it. Progress is shown while it
+    /// runs (<see cref="ProgressDisplay"/>) and stopped before the result or the error is printed.
     /// </summary>
     public static void SetHandler(this Command command, Func<ParseResult, CancellationToken, Task> action)
     {
         command.Options.Add(Json);
+        command.Options.Add(Quiet);
+        command.Options.Add(Verbose);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            ProgressDisplay.Start(ProgressDisplay.ModeFor(parseResult));
             try
             {
                 await action(parseResult, cancellationToken).ConfigureAwait(false);
+                await ProgressDisplay.StopAsync().ConfigureAwait(false);
                 return 0;
             }
-            catch (OperationCanceledException) when (Signal is { } signal)
+            catch (OperationCanceledException ex) when (Signal is { } signal)
             {
                 string hint = ResumeHint ?? "nothing was left half done";
-                await Console.Error.WriteLineAsync($"repl: interrupted by {(signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT")}; {hint}.").ConfigureAwait(false);
-                return signal == PosixSignal.SIGTERM ? TerminatedExitCode : InterruptedExitCode;
+                return await FailAsync(parseResult, ex, $"interrupted by {(signal == PosixSignal.SIGTERM ? "SIGTERM" : "SIGINT")}; {hint}.", signal == PosixSignal.SIGTERM ? TerminatedExitCode : InterruptedExitCode).ConfigureAwait(false);
             }
             catch (ReplicaTargetException ex) when (ex.Code == ReplicationErrorCode.FenceHeld)
             {
-                await Console.Error.WriteLineAsync($"repl: {OneLine(ex)} Wait for it, or, if that writer is gone, run again with --break-fence.").ConfigureAwait(false);
-                return 1;
+                return await FailAsync(parseResult, ex, $"{OneLine(ex)} Wait for it, or, if that writer is gone, run again with --break-fence.", 1).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is ReplicationException or ArgumentException or IOException or NotSupportedException
                                            or UnauthorizedAccessException or OperationCanceledException)
             {
-                await Console.Error.WriteLineAsync($"repl: {OneLine(ex)}").ConfigureAwait(false);
-                return 1;
+                return await FailAsync(parseResult, ex, OneLine(ex), 1).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // A failure nobody expected is still one line (a bug to report, with the trace --verbose prints).
+                return await FailAsync(parseResult, ex, $"unexpected {ex.GetType().Name}: {OneLine(ex)} (run with --verbose for the stack trace, and report it)", 1).ConfigureAwait(false);
             }
         });
+    }
+
+    private static async Task<int> FailAsync(ParseResult parse, Exception ex, string line, int exitCode)
+    {
+        await ProgressDisplay.StopAsync().ConfigureAwait(false);
+        await Console.Error.WriteLineAsync($"repl: {line}").ConfigureAwait(false);
+        if (parse.GetValue(Verbose))
+        {
+            await Console.Error.WriteLineAsync(ex.ToString()).ConfigureAwait(false);
+        }
+
+        return exitCode;
     }
 
     private static string OneLine(Exception ex)

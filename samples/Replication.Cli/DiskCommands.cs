@@ -98,7 +98,7 @@ internal static class DiskCommands
                 throw new ArgumentException($"{input.FilePath}: a disk with {input.LogicalSectorSize}-byte sectors can only be converted to VHDX.");
             }
 
-            TransferResult result = await new DiskConverter().ConvertAsync(input, parse.GetValue(destination)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            TransferResult result = await new DiskConverter().ConvertAsync(input, parse.GetValue(destination)!, options, progress: ProgressDisplay.Transfer("convert"), cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("source", input.FilePath)
                 .Add("destination", Path.GetFullPath(parse.GetValue(destination)!))

@@ -31,7 +31,7 @@ internal static class DiskSyncCommands
             ManifestOptions options = ParseManifestOptions(parse, blockSize, fineBlockSize);
             long started = Stopwatch.GetTimestamp();
             using VirtualDisk disk = VirtualDisk.Open(parse.GetValue(path)!, DiskOpenOptions.ReadOnlyAccess);
-            using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, parse.GetValue(output)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, parse.GetValue(output)!, options, ProgressDisplay.Manifest("manifest", TimeProvider.System), cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("disk", disk.FilePath)
                 .Add("manifest", built.Manifest.FilePath)
@@ -140,7 +140,7 @@ internal static class DiskSyncCommands
                 DryRun = dry,
             };
             var stored = new ManifestFile(parse.GetValue(targetManifest) ?? to.FilePath + ".manifest", to, checkStamp: trust == TargetManifestPolicy.VerifyStampAndSample);
-            SyncResult result = await new DiskSynchronizer().ResyncAsync(from, to, stored, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            SyncResult result = await new DiskSynchronizer().ResyncAsync(from, to, stored, options, ProgressDisplay.Sync(dry ? "sync (dry run)" : "sync"), cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("source", from.FilePath)
                 .Add("target", to.FilePath)
@@ -246,7 +246,7 @@ internal static class DiskSyncCommands
             }
 
             _temporary = Path.Combine(Path.GetTempPath(), $"repl-diff-{Guid.NewGuid():N}.manifest");
-            _built = await new ManifestBuilder().BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _built = await new ManifestBuilder().BuildAsync(_disk!, _temporary, options, ProgressDisplay.Manifest($"hashing {_disk!.FilePath}", TimeProvider.System), cancellationToken).ConfigureAwait(false);
             return _built.Manifest;
         }
 

@@ -36,7 +36,7 @@ internal static class FailoverCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("failover");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             FailoverKind failover = parse.GetValue(kind) switch { "test" => FailoverKind.Test, "planned" => FailoverKind.Planned, _ => FailoverKind.Unplanned };
             DiskFileOutput destination = Output(parse.GetValue(output), item, failover == FailoverKind.Test, parse.GetValue(format)!);
@@ -86,7 +86,7 @@ internal static class FailoverCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("failover cleanup");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             await engine.CleanupTestFailoverAsync(target, item, Output(parse.GetValue(output), item, test: true, "vhdx"), cancellationToken).ConfigureAwait(false);
             new JsonReport().Add("name", item).Add("testFailover", false).Write(Console.Out, parse.GetValue(CliCommand.Json));
@@ -103,7 +103,7 @@ internal static class FailoverCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("commit");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             await engine.CommitAsync(target, item, cancellationToken).ConfigureAwait(false);
             IReadOnlyList<RecoveryPointInfo> points = await engine.ListRecoveryPointsAsync(target, item, cancellationToken).ConfigureAwait(false);
@@ -124,7 +124,7 @@ internal static class FailoverCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("failback");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             FailbackMode failback = parse.GetValue(mode) switch { "minimize-downtime" => FailbackMode.MinimizeDowntime, "full-download" => FailbackMode.FullDownload, _ => FailbackMode.AlternateDisk };
             string[] destinations = parse.GetValue(to) ?? [];
@@ -163,7 +163,7 @@ internal static class FailoverCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            var engine = ReportingSynchronizer.Engine("reverse");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using TrackedDisks opened = TrackedDisks.Open([.. status.Disks.Select(d => d.SourcePath)]);
@@ -181,7 +181,8 @@ internal static class FailoverCommands
 
     private static DiskFileOutput Output(string? folder, string item, bool test, string format) => new(
         folder ?? Path.GetFullPath(test ? $"{item}-test-failover" : $"{item}-failover"),
-        format switch { "vhd" => DiskFormat.Vhd, "raw" => DiskFormat.Raw, _ => DiskFormat.Vhdx });
+        format switch { "vhd" => DiskFormat.Vhd, "raw" => DiskFormat.Raw, _ => DiskFormat.Vhdx },
+        new ReportingSynchronizer($"{item} {(test ? "test failover" : "failover")}"));
 
     /// <summary>The failover's JSON: kind, point, the recovered disks and the machine with its mapped networks.</summary>
     private static JsonReport Describe(RecoveredMachine machine, string kind, ProtectionState state) => new JsonReport()

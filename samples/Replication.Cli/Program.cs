@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Replication.Cli;
 
-var root = new RootCommand("repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them. 'repl help <command>' shows a command's options.");
+var root = new RootCommand(
+    "repl: replicate virtual disks (raw, VHD, VHDX) to a recovery site and fail over to them. 'repl help <command>' shows a command's options and an example.\n\n" +
+    "Exit codes: 0 success, 1 error (one line on standard error; --verbose adds the stack trace), 2 usage (unknown verb or option, bad value), " +
+    "130 interrupted by SIGINT, 143 terminated by SIGTERM (the checkpoint is saved: run the same command again to resume).");
 root.Subcommands.Add(DiskCommands.Build());
 foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(HrlCommands.Build());
@@ -10,6 +13,7 @@ root.Subcommands.Add(NbdCommands.Build());
 foreach (Command verb in ProtectionCommands.Build()) { root.Subcommands.Add(verb); }
 foreach (Command verb in FailoverCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(DemoCommand.Build());
+Examples.AddTo(root);
 
 // 'repl help [command…]' is 'repl [command…] --help'.
 string[] arguments = args is ["help", .. var named] ? [.. named, "--help"] : args;

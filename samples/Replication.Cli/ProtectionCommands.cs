@@ -55,7 +55,7 @@ internal static class ProtectionCommands
             };
             IReplicationSite target = site.Create(parse, mayCreate: true);
             await using TrackedDisks opened = TrackedDisks.Open(paths);
-            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            var engine = ReportingSynchronizer.Engine("protect");
             ReplicationRunResult result = await engine.ProtectAsync(new ProtectionRequest
             {
                 Machine = new ProtectedMachine(target, item, opened.Disks),
@@ -88,7 +88,7 @@ internal static class ProtectionCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            var engine = ReportingSynchronizer.Engine("replicate");
             List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
             var reports = new List<JsonReport>();
             ReplicationException? failure = null;
@@ -138,7 +138,7 @@ internal static class ProtectionCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("status");
             List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
             var reports = new List<JsonReport>();
             foreach (string item in items)
@@ -175,8 +175,20 @@ internal static class ProtectionCommands
                 [.. reports.Select(r => new[]
                 {
                     r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-",
-                    r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "True" ? "required" : "-",
+                    r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "true" ? "required" : "-",
                 })]);
+
+            // Then each item's disks, and its last error when it has one.
+            foreach (JsonReport r in reports)
+            {
+                Console.Out.WriteLine();
+                new JsonReport()
+                    .Add($"{r.Get("name")} disks", r.Field("disks"))
+                    .Add("testFailover", r.Field("testFailover"))
+                    .Add("lastRecoveryPointTime", r.Field("lastRecoveryPointTime"))
+                    .Add("error", r.Field("error"))
+                    .Write(Console.Out, json: false);
+            }
         });
         return command;
     }
@@ -190,7 +202,7 @@ internal static class ProtectionCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("points");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             IReadOnlyList<RecoveryPointInfo> points = await engine.ListRecoveryPointsAsync(target, item, cancellationToken).ConfigureAwait(false);
             List<JsonReport> reports = [.. points.Select(p => new JsonReport()
@@ -218,7 +230,7 @@ internal static class ProtectionCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
+            var engine = ReportingSynchronizer.Engine("resync");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using TrackedDisks opened = TrackedDisks.Open([.. status.Disks.Select(d => d.SourcePath)]);
@@ -244,7 +256,7 @@ internal static class ProtectionCommands
         command.SetHandler(async (parse, cancellationToken) =>
         {
             IReplicationSite target = site.Create(parse);
-            var engine = new ReplicationEngine();
+            var engine = ReportingSynchronizer.Engine("unprotect");
             string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
             string[] paths = [.. status.Disks.Select(d => d.SourcePath)];

@@ -58,7 +58,7 @@ internal static class TransferCommands
                 // is sent. Its stored manifest is used only when the replica's stamp and a sample show nothing else changed
                 // it; otherwise the replica is hashed first. A checkpoint of an interrupted full seed resumes that seed.
                 var sync = new DiskSynchronizer();
-                ProgressLines? lines = ProgressLines.For("upload", parse.GetValue(CliCommand.Json));
+                IProgress<SyncProgress>? lines = ProgressDisplay.Sync("upload");
                 seed = created
                     ? await sync.SeedAsync(source, writer, writer, options, lines, cancellationToken).ConfigureAwait(false)
                     : await sync.ResyncAsync(source, writer, writer, options, lines, cancellationToken).ConfigureAwait(false);
@@ -121,6 +121,7 @@ internal static class TransferCommands
                         source,
                         destination,
                         options: new SyncOptions { DestinationKnownZero = true, Transfer = new TransferOptions { MaxConcurrency = parse.GetValue(concurrency) } },
+                        progress: ProgressDisplay.Sync("download"),
                         cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch

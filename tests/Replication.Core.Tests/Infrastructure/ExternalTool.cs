@@ -49,17 +49,23 @@ public static class ExternalTool
     public static Result Run(string tool, params string[] arguments) => RunProgram(Require(tool), arguments);
 
     /// <summary>Runs a program by path to completion (at most two minutes).</summary>
-    public static Result RunProgram(string program, IEnumerable<string> arguments)
+    public static Result RunProgram(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach ((string name, string? value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
         }
 
         using Process process = Process.Start(start)!;

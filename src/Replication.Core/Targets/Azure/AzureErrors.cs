@@ -26,6 +26,9 @@ internal static class AzureErrors
         {
             ReplicaTargetException => null!,
             RequestFailedException r => FromService(r, location, what),
+
+            // The SDK's own retry policy gives up with every attempt's failure in an AggregateException: the last says why.
+            AggregateException { InnerExceptions: [.., var last] } when TryMap(last, location, what, cancellationToken, out ReplicaTargetException inner) => inner,
             OperationCanceledException when !cancellationToken.IsCancellationRequested =>
                 new ReplicaTargetException(ReplicationErrorCode.TargetUnavailable, true, $"{location}: {what} timed out.", innerException: exception),
             IOException or HttpRequestException or SocketException =>
@@ -56,7 +59,9 @@ internal static class AzureErrors
                 ReplicationErrorCode.FenceHeld, true, $"{location}: another writer holds the replica's lease ({said}).", r.Status, r.ErrorCode, innerException: r),
             409 or 412 when FenceCodes.Contains(code) => new ReplicaTargetException(
                 ReplicationErrorCode.FenceLost, false, $"{location}: {what} was rejected: this writer no longer holds the fence ({said}).", r.Status, r.ErrorCode, innerException: r),
-            0 or 408 or 429 or 500 or 502 or 503 or 504 => new ReplicaTargetException(
+            0 => new ReplicaTargetException(
+                ReplicationErrorCode.TargetUnavailable, true, $"{location}: {what} failed: no answer from the service (connection refused or lost; is the endpoint right and reachable?).", 0, r.ErrorCode, retryAfter, r),
+            408 or 429 or 500 or 502 or 503 or 504 => new ReplicaTargetException(
                 ReplicationErrorCode.TargetUnavailable, true, $"{location}: {what} failed transiently ({said}).", r.Status, r.ErrorCode, retryAfter, r),
             _ => new ReplicaTargetException(
                 ReplicationErrorCode.Unknown, false, $"{location}: {what} failed ({said}).", r.Status, r.ErrorCode, innerException: r),
