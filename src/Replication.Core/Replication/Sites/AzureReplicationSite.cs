@@ -51,6 +51,25 @@ public sealed class AzureReplicationSite : IReplicationSite
         _target = blob => new AzurePageBlobTarget(containerUri, credential, blob, options);
     }
 
+    /// <summary>
+    /// Uses a container SAS URI (its query carries the signature; it needs read, write, delete, list and create rights).
+    /// The site's <see cref="Location"/> and its messages leave the query out.
+    /// </summary>
+    /// <exception cref="ArgumentException">The URI has no query (no signature).</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
+    public AzureReplicationSite(Uri containerSasUri, AzurePageBlobTargetOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(containerSasUri);
+        if (string.IsNullOrEmpty(containerSasUri.Query))
+        {
+            throw new ArgumentException("A container SAS URI carries its signature in its query; this one has none.", nameof(containerSasUri));
+        }
+
+        _container = new BlobContainerClient(containerSasUri, ClientOptions(options));
+        Location = new UriBuilder(containerSasUri) { Query = "" }.Uri.ToString();
+        _target = blob => new AzurePageBlobTarget(containerSasUri, blob, options);
+    }
+
     /// <inheritdoc />
     public string Location { get; }
 
