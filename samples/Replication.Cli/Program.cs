@@ -8,6 +8,8 @@ foreach (Command verb in TransferCommands.Build()) { root.Subcommands.Add(verb);
 root.Subcommands.Add(HrlCommands.Build());
 root.Subcommands.Add(NbdCommands.Build());
 foreach (Command verb in ProtectionCommands.Build()) { root.Subcommands.Add(verb); }
+foreach (Command verb in FailoverCommands.Build()) { root.Subcommands.Add(verb); }
+root.Subcommands.Add(DemoCommand.Build());
 
 // 'repl help [command…]' is 'repl [command…] --help'.
 string[] arguments = args is ["help", .. var named] ? [.. named, "--help"] : args;

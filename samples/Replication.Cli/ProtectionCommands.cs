@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Replication.Core;
 using Replication.Core.ChangeTracking;
-using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
 
@@ -52,7 +51,7 @@ internal static class ProtectionCommands
                 Name = item,
                 CpuCount = parse.GetValue(cpus),
                 MemoryBytes = parse.GetValue(memory) is > 0 and var bytes ? bytes : 1L << 30,
-                NetworkAdapters = [.. Pairs(parse.GetValue(nic), "--nic").Select(p => new NetworkAdapter { Name = p.Key, Network = p.Value })],
+                NetworkAdapters = [.. Pairs.Parse(parse.GetValue(nic), "--nic").Select(p => new NetworkAdapter { Name = p.Key, Network = p.Value })],
             };
             IReplicationSite target = site.Create(parse, mayCreate: true);
             await using TrackedDisks opened = TrackedDisks.Open(paths);
@@ -61,7 +60,7 @@ internal static class ProtectionCommands
             {
                 Machine = new ProtectedMachine(target, item, opened.Disks),
                 Description = description,
-                NetworkMapping = Pairs(parse.GetValue(networkMap), "--network-map"),
+                NetworkMapping = Pairs.Parse(parse.GetValue(networkMap), "--network-map"),
                 Policy = policy,
                 CreateSite = parse.GetValue(create),
             }, cancellationToken).ConfigureAwait(false);
@@ -90,7 +89,7 @@ internal static class ProtectionCommands
         {
             IReplicationSite target = site.Create(parse);
             var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
-            List<string> items = parse.GetValue(name) is { } one ? [one] : await ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
+            List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
             var reports = new List<JsonReport>();
             ReplicationException? failure = null;
             foreach (string item in items)
@@ -140,7 +139,7 @@ internal static class ProtectionCommands
         {
             IReplicationSite target = site.Create(parse);
             var engine = new ReplicationEngine();
-            List<string> items = parse.GetValue(name) is { } one ? [one] : await ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
+            List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
             var reports = new List<JsonReport>();
             foreach (string item in items)
             {
@@ -192,7 +191,7 @@ internal static class ProtectionCommands
         {
             IReplicationSite target = site.Create(parse);
             var engine = new ReplicationEngine();
-            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             IReadOnlyList<RecoveryPointInfo> points = await engine.ListRecoveryPointsAsync(target, item, cancellationToken).ConfigureAwait(false);
             List<JsonReport> reports = [.. points.Select(p => new JsonReport()
                 .Add("id", p.Id)
@@ -220,7 +219,7 @@ internal static class ProtectionCommands
         {
             IReplicationSite target = site.Create(parse);
             var engine = new ReplicationEngine(new ReplicationEngineOptions { Progress = EngineProgress.For(parse) });
-            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
             await using TrackedDisks opened = TrackedDisks.Open([.. status.Disks.Select(d => d.SourcePath)]);
             ReplicationRunResult result = await engine.ResyncAsync(new ProtectedMachine(target, item, opened.Disks), cancellationToken).ConfigureAwait(false);
@@ -246,7 +245,7 @@ internal static class ProtectionCommands
         {
             IReplicationSite target = site.Create(parse);
             var engine = new ReplicationEngine();
-            string item = await ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
+            string item = await site.ItemAsync(engine, target, parse.GetValue(name), cancellationToken).ConfigureAwait(false);
             ItemStatus status = await engine.GetStatusAsync(target, item, cancellationToken: cancellationToken).ConfigureAwait(false);
             string[] paths = [.. status.Disks.Select(d => d.SourcePath)];
             await using TrackedDisks? opened = paths.All(File.Exists) ? TrackedDisks.Open(paths) : null;
@@ -254,40 +253,6 @@ internal static class ProtectionCommands
             new JsonReport().Add("name", item).Add("site", target.Location).Add("unprotected", true).Write(Console.Out, parse.GetValue(CliCommand.Json));
         });
         return command;
-    }
-
-    /// <summary>The item named, or the site's only item when none is.</summary>
-    private static async Task<string> ItemAsync(ReplicationEngine engine, IReplicationSite site, string? name, CancellationToken cancellationToken)
-    {
-        if (name is not null)
-        {
-            ItemNames.Check(name);
-            return name;
-        }
-
-        List<string> items = await ToListAsync(engine.ListItemsAsync(site, cancellationToken)).ConfigureAwait(false);
-        return items.Count == 1
-            ? items[0]
-            : throw new ArgumentException(items.Count == 0
-                ? $"{site.Location} holds no protected item."
-                : $"{site.Location} holds {items.Count} items ({string.Join(", ", items)}); say which with --name.");
-    }
-
-    private static Dictionary<string, string> Pairs(string[]? values, string option)
-    {
-        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string value in values ?? [])
-        {
-            int equals = value.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0 || equals == value.Length - 1)
-            {
-                throw new ArgumentException($"{option} takes NAME=VALUE, not '{value}'.");
-            }
-
-            pairs[value[..equals]] = value[(equals + 1)..];
-        }
-
-        return pairs;
     }
 
     private static string Name(ProtectionState state) => state switch
@@ -302,128 +267,4 @@ internal static class ProtectionCommands
         _ => char.ToLowerInvariant(state.ToString()[0]) + state.ToString()[1..],
     };
 
-    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
-    {
-        var list = new List<T>();
-        await foreach (T item in items.ConfigureAwait(false))
-        {
-            list.Add(item);
-        }
-
-        return list;
-    }
-
-    /// <summary>The disks of an item opened through change tracking (<c>DISK.logs</c> beside each), closed cleanly on dispose.</summary>
-    private sealed class TrackedDisks : IAsyncDisposable
-    {
-        private TrackedDisks(List<TrackedDisk> disks) => Disks = disks;
-
-        public List<TrackedDisk> Disks { get; }
-
-        public static TrackedDisks Open(IReadOnlyList<string> paths)
-        {
-            var disks = new List<TrackedDisk>();
-            try
-            {
-                foreach (string path in paths)
-                {
-                    VirtualDisk disk = VirtualDisk.Open(path);
-                    try
-                    {
-                        disks.Add(TrackedDisk.Open(disk, path + ".logs"));
-                    }
-                    catch
-                    {
-                        disk.Dispose();
-                        throw;
-                    }
-                }
-            }
-            catch
-            {
-                foreach (TrackedDisk disk in disks)
-                {
-                    disk.Dispose();
-                }
-
-                throw;
-            }
-
-            return new TrackedDisks(disks);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            foreach (TrackedDisk disk in Disks)
-            {
-                await disk.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>The site options every replication verb takes: --site DIR, or an Azure container.</summary>
-    private sealed class SiteOptions
-    {
-        private const string ConnectionStringVariable = "AZURE_STORAGE_CONNECTION_STRING";
-        private readonly Option<string?> _directory = new("--site") { Description = "The recovery site: a local directory." };
-        private readonly Option<string?> _connectionString = new("--connection-string")
-        {
-            Description = $"An Azure site: the storage account's connection string (default: ${ConnectionStringVariable}).",
-        };
-
-        private readonly Option<string?> _container = new("--container") { Description = "An Azure site: the container." };
-
-        public void AddTo(Command command)
-        {
-            command.Options.Add(_directory);
-            command.Options.Add(_connectionString);
-            command.Options.Add(_container);
-        }
-
-        /// <param name="parse">The verb's parsed options.</param>
-        /// <param name="mayCreate">True for a verb that creates a missing site when asked (protect --create).</param>
-        public IReplicationSite Create(ParseResult parse, bool mayCreate = false)
-        {
-            if (parse.GetValue(_directory) is { } directory)
-            {
-                if (parse.GetValue(_container) is not null || parse.GetValue(_connectionString) is not null)
-                {
-                    throw new ArgumentException("--site takes the place of --connection-string and --container; give one or the other.");
-                }
-
-                var local = new LocalReplicationSite(directory);
-                return mayCreate || Directory.Exists(local.Location)
-                    ? local
-                    : throw new ArgumentException($"{local.Location}: no such directory (is --site right?).");
-            }
-
-            string container = parse.GetValue(_container) ?? throw new ArgumentException("Give the site: --site DIR, or --container NAME (with --connection-string or $" + ConnectionStringVariable + ").");
-            string connectionString = parse.GetValue(_connectionString) ?? Environment.GetEnvironmentVariable(ConnectionStringVariable)
-                ?? throw new ArgumentException($"--container needs --connection-string or ${ConnectionStringVariable}.");
-            return new AzureReplicationSite(connectionString, container);
-        }
-    }
-
-    /// <summary>Progress lines per item, disk and step (nothing with --json).</summary>
-    private sealed class EngineProgress(bool json) : IProgress<ReplicationProgress>
-    {
-        private readonly Dictionary<(string, int, string), ProgressLines> _lines = [];
-
-        public static EngineProgress? For(ParseResult parse) => parse.GetValue(CliCommand.Json) ? null : new EngineProgress(false);
-
-        public void Report(ReplicationProgress value)
-        {
-            ProgressLines? lines;
-            lock (_lines)
-            {
-                if (!_lines.TryGetValue((value.Item, value.Disk, value.Step), out lines))
-                {
-                    lines = ProgressLines.For($"{value.Item} disk {value.Disk} {value.Step}", json)!;
-                    _lines[(value.Item, value.Disk, value.Step)] = lines;
-                }
-            }
-
-            lines.Report(value.Transfer);
-        }
-    }
 }

@@ -31,6 +31,8 @@ if (args.Length == 7 && args[0] == "seed") { return await SeedWorkload.RunAsync(
 
 if (args.Length >= 8 && args[0] == "engine") { return await EngineWorkload.RunAsync(args); }
 
+if (args.Length >= 8 && args[0] == "failover") { return await FailoverWorkload.RunAsync(args); }
+
 if (args.Length == 6 && args[0] == "disk-sync")
 {
     return SyncWorkload.Run(args);

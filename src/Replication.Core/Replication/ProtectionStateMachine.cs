@@ -41,7 +41,7 @@ public static class ProtectionStateMachine
         [ProtectionState.Committed] = [ReplicationOperation.Failback, ReplicationOperation.Unprotect],
         [ProtectionState.FailbackInProgress] = [ReplicationOperation.Failback],
         [ProtectionState.FailedBack] = [ReplicationOperation.ReverseReplication, ReplicationOperation.Unprotect],
-        [ProtectionState.ReverseReplication] = [ReplicationOperation.ReverseReplication, ReplicationOperation.Unprotect],
+        [ProtectionState.ReverseReplication] = [ReplicationOperation.ReverseReplication, ReplicationOperation.Resync, ReplicationOperation.Unprotect],
     }.ToFrozenDictionary();
 
     private static readonly ReplicationOperation[] BesideTestFailover =
