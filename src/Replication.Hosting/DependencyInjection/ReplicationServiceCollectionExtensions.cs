@@ -4,6 +4,8 @@ using Microsoft.Extensions.Options;
 using Quartz;
 using Replication.Core.Disks;
 using Replication.Core.Replication.Sites;
+using Replication.Core.Targets.Azure;
+using Replication.Core.Targets.Local;
 using Replication.Hosting;
 using Replication.Hosting.Jobs;
 using Replication.Hosting.Observability;
@@ -118,15 +120,15 @@ public static class ReplicationServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>The site is a local directory (created when missing).</summary>
+    /// <summary>The site is a local directory (created when missing); its fences and points run on the container's <see cref="TimeProvider"/>.</summary>
     public static IReplicationBuilder AddLocalSite(this IReplicationBuilder builder, string directory)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(_ =>
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp =>
         {
             Directory.CreateDirectory(directory);
-            return new LocalReplicationSite(directory);
+            return new LocalReplicationSite(directory, new LocalDirectoryTargetOptions { TimeProvider = sp.GetRequiredService<TimeProvider>() });
         }));
         return builder;
     }
@@ -137,7 +139,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentException.ThrowIfNullOrEmpty(container);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(_ => new AzureReplicationSite(connectionString, container)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(connectionString, container, AzureOptions(sp))));
         return builder;
     }
 
@@ -146,7 +148,7 @@ public static class ReplicationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerSasUri);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(_ => new AzureReplicationSite(containerSasUri)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerSasUri, AzureOptions(sp))));
         return builder;
     }
 
@@ -156,7 +158,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerUri);
         ArgumentNullException.ThrowIfNull(credential);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(_ => new AzureReplicationSite(containerUri, credential)));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerUri, credential, AzureOptions(sp))));
         return builder;
     }
 
@@ -169,6 +171,15 @@ public static class ReplicationServiceCollectionExtensions
         return builder;
     }
 
+    /// <summary>The machines of items come from <paramref name="factory"/> (the embedding product's tracked disks, which it keeps open and writes through).</summary>
+    public static IReplicationBuilder UseMachineProvider(this IReplicationBuilder builder, Func<IServiceProvider, IMachineProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
+        return builder;
+    }
+
     /// <summary>The host's operations on items come from <paramref name="factory"/> instead of the engine (tests, or a product's own wrapper).</summary>
     public static IReplicationBuilder UseItemOperations(this IReplicationBuilder builder, Func<IServiceProvider, IItemOperations> factory)
     {
@@ -177,4 +188,7 @@ public static class ReplicationServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton(factory));
         return builder;
     }
+
+    // The site's leases, fences and retries run on the host's one clock, the clock its schedule and jobs use.
+    private static AzurePageBlobTargetOptions AzureOptions(IServiceProvider services) => new() { TimeProvider = services.GetRequiredService<TimeProvider>() };
 }

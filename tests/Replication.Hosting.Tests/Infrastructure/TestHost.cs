@@ -4,22 +4,26 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Replication.Hosting.Items;
 using Replication.Hosting.Jobs;
+using Replication.Hosting.Operations;
 
 namespace Replication.Hosting.Tests.Infrastructure;
 
 /// <summary>
 /// A real generic host running the replication host — Quartz with its ADO.NET store in a SQLite file, the store, the
-/// item jobs — on a fake clock, with fake item operations. Start it again on the same folder to see what a restart keeps.
+/// item jobs — on a fake clock, with fake item operations or with the real engine over a local site in the folder
+/// (<c>site</c>). Start it again on the same folder to see what a restart keeps.
 /// </summary>
 public sealed class TestHost : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private TestHost(IHost host, FakeTimeProvider clock, FakeItemOperations operations)
+    private readonly FakeItemOperations? _operations;
+
+    private TestHost(IHost host, FakeTimeProvider clock, FakeItemOperations? operations)
     {
         _host = host;
         Clock = clock;
-        Operations = operations;
+        _operations = operations;
     }
 
     /// <summary>Monday 2 March 2026, 10:00 UTC: inside the default business hours.</summary>
@@ -27,7 +31,8 @@ public sealed class TestHost : IAsyncDisposable
 
     public FakeTimeProvider Clock { get; }
 
-    public FakeItemOperations Operations { get; }
+    /// <summary>The fake operations (a host started with the engine has none).</summary>
+    public FakeItemOperations Operations => _operations ?? throw new InvalidOperationException("This host runs the real engine.");
 
     public IServiceProvider Services => _host.Services;
 
@@ -37,18 +42,31 @@ public sealed class TestHost : IAsyncDisposable
     {
         clock ??= new FakeTimeProvider(Monday10) { AutoAdvanceAmount = TimeSpan.Zero };
         operations ??= new FakeItemOperations(clock);
+        return await StartAsync(folder, clock, operations, b => b.UseItemOperations(_ => operations), configure);
+    }
+
+    /// <summary>A host running the real engine against a local site in <c>FOLDER/site</c>, with the machines <paramref name="machines"/> lends.</summary>
+    public static Task<TestHost> StartWithEngineAsync(string folder, IMachineProvider machines, FakeTimeProvider? clock = null, Action<ReplicationHostOptions>? configure = null) =>
+        StartAsync(folder, clock ?? new FakeTimeProvider(Monday10) { AutoAdvanceAmount = TimeSpan.Zero }, null, b => b.UseMachineProvider(_ => machines), configure);
+
+    /// <summary>The local site the host writes to.</summary>
+    public static string SitePath(string folder) => Path.Combine(folder, "site");
+
+    private static async Task<TestHost> StartAsync(
+        string folder, FakeTimeProvider clock, FakeItemOperations? operations, Action<IReplicationBuilder> build, Action<ReplicationHostOptions>? configure)
+    {
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging(l => { l.SetMinimumLevel(Environment.GetEnvironmentVariable("REPL_TEST_LOG") is null ? LogLevel.Warning : LogLevel.Debug); if (Environment.GetEnvironmentVariable("REPL_TEST_LOG") is not null) { l.AddSimpleConsole(); } });
         builder.Services.AddSingleton<TimeProvider>(clock);
-        builder.Services.AddReplication(o =>
+        IReplicationBuilder replication = builder.Services.AddReplication(o =>
             {
                 o.HostId = "test-host";
                 o.SqlitePath = Path.Combine(folder, "host.db");
                 o.DefaultPolicy = new ItemPolicy { ResyncWindow = new ResyncWindow { TimeZone = "UTC" } };
                 configure?.Invoke(o);
             })
-            .AddLocalSite(Path.Combine(folder, "site"))
-            .UseItemOperations(_ => operations);
+            .AddLocalSite(SitePath(folder));
+        build(replication);
         IHost host = builder.Build();
         await host.StartAsync();
         return new TestHost(host, clock, operations);
@@ -73,6 +91,10 @@ public sealed class TestHost : IAsyncDisposable
             await next.WaitAsync(TimeSpan.FromMinutes(1));
         }
     }
+
+    /// <summary>Waits until the item's record satisfies <paramref name="done"/>.</summary>
+    public Task<HostedItem> WaitForItemAsync(string name, Func<HostedItem, bool> done) =>
+        WaitForAsync(async () => await Service.Store.GetItemAsync(name) is { } item && done(item) ? item : null);
 
     /// <summary>Moves the fake clock to <paramref name="time"/> (Quartz's timers on it fire).</summary>
     public void AdvanceTo(DateTimeOffset time)
