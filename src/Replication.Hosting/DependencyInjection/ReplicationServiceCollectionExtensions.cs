@@ -10,6 +10,7 @@ using Replication.Hosting;
 using Replication.Hosting.Jobs;
 using Replication.Hosting.Observability;
 using Replication.Hosting.Operations;
+using Replication.Hosting.Plans;
 using Replication.Hosting.Scheduling;
 using Replication.Hosting.Storage;
 
@@ -21,7 +22,7 @@ public static class ReplicationServiceCollectionExtensions
     /// <summary>
     /// Registers the replication host: its options (validated when the host starts, every invalid option named), the
     /// store (SQLite, or PostgreSQL for several hosts), Quartz.NET with its ADO.NET job store in the same database
-    /// (clustered on PostgreSQL), the item jobs, the <see cref="ReplicationService"/>, a health check named
+    /// (clustered on PostgreSQL), the item jobs, the <see cref="ReplicationService"/>, the <see cref="RecoveryPlanRunner"/>, a health check named
     /// <c>replication</c> and the <see cref="ReplicationMetrics"/> meter. One <see cref="TimeProvider"/> is taken from the
     /// container (the system clock when none is registered). Calling it again adds nothing.
     /// </summary>
@@ -65,10 +66,17 @@ public static class ReplicationServiceCollectionExtensions
         services.TryAddSingleton<JobEvents>();
         services.TryAddSingleton<ItemScheduler>();
         services.TryAddSingleton<ItemJobRunner>();
+        services.TryAddSingleton<ItemGate>();
         services.TryAddTransient<ReplicationItemJob>();
-        services.TryAddSingleton<IItemOperations>(sp => new EngineItemOperations(
+        services.TryAddSingleton(sp => new EngineItemOperations(
             sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<IMachineProvider>(), sp.GetRequiredService<JobRecorder>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>().Value));
+        services.TryAddSingleton<IItemOperations>(sp => sp.GetRequiredService<EngineItemOperations>());
+        services.TryAddSingleton<IRecoveryOperations>(sp => sp.GetRequiredService<EngineItemOperations>());
+        services.TryAddSingleton(sp => new RecoveryPlanRunner(
+            sp.GetRequiredService<IReplicationStore>(), sp.GetRequiredService<IRecoveryOperations>(), sp.GetRequiredService<ItemGate>(),
+            sp.GetRequiredService<JobRecorder>(), sp.GetRequiredService<JobEvents>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<ReplicationHostOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RecoveryPlanRunner>>()));
         services.TryAddSingleton(sp => new ReplicationService(
             sp.GetRequiredService<IReplicationStore>(), sp.GetRequiredService<ItemScheduler>(), sp.GetRequiredService<IItemOperations>(),
             sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>()));
@@ -173,6 +181,15 @@ public static class ReplicationServiceCollectionExtensions
 
     /// <summary>The machines of items come from <paramref name="factory"/> (the embedding product's tracked disks, which it keeps open and writes through).</summary>
     public static IReplicationBuilder UseMachineProvider(this IReplicationBuilder builder, Func<IServiceProvider, IMachineProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
+        return builder;
+    }
+
+    /// <summary>A recovery plan's operations on items come from <paramref name="factory"/> instead of the engine (tests, or a product's own wrapper).</summary>
+    public static IReplicationBuilder UseRecoveryOperations(this IReplicationBuilder builder, Func<IServiceProvider, IRecoveryOperations> factory)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);

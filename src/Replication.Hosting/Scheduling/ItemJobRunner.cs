@@ -21,6 +21,7 @@ internal sealed class ItemJobRunner(
     IReplicationStore store,
     IItemOperations operations,
     ItemScheduler scheduler,
+    ItemGate gate,
     JobRecorder recorder,
     ReplicationMetrics metrics,
     RetrySchedule retry,
@@ -37,6 +38,13 @@ internal sealed class ItemJobRunner(
     private string HostId => options.Value.HostId;
 
     public async Task RunAsync(string name, TriggerMode mode, CancellationToken cancellationToken)
+    {
+        // Never beside a recovery plan's operation on the item (Quartz keeps the item's scheduled runs apart already).
+        using IDisposable entered = await gate.EnterAsync(name, cancellationToken).ConfigureAwait(false);
+        await RunEnteredAsync(name, mode, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunEnteredAsync(string name, TriggerMode mode, CancellationToken cancellationToken)
     {
         HostedItem? item = await store.GetItemAsync(name, cancellationToken).ConfigureAwait(false);
         if (item is null || item.State == HostedItemState.Critical || item.ProtectionState is { } s && NoReplication.Contains(s))

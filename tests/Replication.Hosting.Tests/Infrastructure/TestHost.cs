@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Replication.Hosting.Items;
 using Replication.Hosting.Jobs;
 using Replication.Hosting.Operations;
+using Replication.Hosting.Plans;
 
 namespace Replication.Hosting.Tests.Infrastructure;
 
@@ -19,8 +20,9 @@ public sealed class TestHost : IAsyncDisposable
 
     private readonly FakeItemOperations? _operations;
 
-    private TestHost(IHost host, FakeTimeProvider clock, FakeItemOperations? operations)
+    private TestHost(string folder, IHost host, FakeTimeProvider clock, FakeItemOperations? operations)
     {
+        Folder = folder;
         _host = host;
         Clock = clock;
         _operations = operations;
@@ -28,6 +30,9 @@ public sealed class TestHost : IAsyncDisposable
 
     /// <summary>Monday 2 March 2026, 10:00 UTC: inside the default business hours.</summary>
     public static DateTimeOffset Monday10 { get; } = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero);
+
+    /// <summary>The folder holding the host's database and its local site.</summary>
+    public string Folder { get; }
 
     public FakeTimeProvider Clock { get; }
 
@@ -38,11 +43,24 @@ public sealed class TestHost : IAsyncDisposable
 
     public ReplicationService Service => _host.Services.GetRequiredService<ReplicationService>();
 
-    public static async Task<TestHost> StartAsync(string folder, FakeTimeProvider? clock = null, FakeItemOperations? operations = null, Action<ReplicationHostOptions>? configure = null)
+    public static async Task<TestHost> StartAsync(
+        string folder, FakeTimeProvider? clock = null, FakeItemOperations? operations = null, Action<ReplicationHostOptions>? configure = null, IRecoveryOperations? recovery = null)
     {
         clock ??= new FakeTimeProvider(Monday10) { AutoAdvanceAmount = TimeSpan.Zero };
         operations ??= new FakeItemOperations(clock);
-        return await StartAsync(folder, clock, operations, b => b.UseItemOperations(_ => operations), configure);
+        return await StartAsync(
+            folder,
+            clock,
+            operations,
+            b =>
+            {
+                b.UseItemOperations(_ => operations);
+                if (recovery is not null)
+                {
+                    b.UseRecoveryOperations(_ => recovery);
+                }
+            },
+            configure);
     }
 
     /// <summary>A host running the real engine against a local site in <c>FOLDER/site</c>, with the machines <paramref name="machines"/> lends.</summary>
@@ -69,7 +87,7 @@ public sealed class TestHost : IAsyncDisposable
         build(replication);
         IHost host = builder.Build();
         await host.StartAsync();
-        return new TestHost(host, clock, operations);
+        return new TestHost(folder, host, clock, operations);
     }
 
     /// <summary>
