@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Replication.Core;
-using Replication.Core.Targets;
 
 namespace Replication.Cli;
 

@@ -83,7 +83,7 @@ internal static class DemoCommand
                     IAsyncDisposable pause = await workload.PauseAsync(ct).ConfigureAwait(false);
                     await tracked.FlushAsync(ct).ConfigureAwait(false);
                     string manifest = Path.Combine(work, $"cut-{cuts.Count + 1}.manifest");
-                    using ManifestBuildResult built = await BlockManifest.BuildAsync(tracked, manifest, cancellationToken: ct).ConfigureAwait(false);
+                    using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(tracked, manifest, cancellationToken: ct).ConfigureAwait(false);
                     cuts[cuts.Count + 1] = manifest;
                     return pause;
                 },
@@ -140,7 +140,7 @@ internal static class DemoCommand
                 Output = output,
             }, cancellationToken).ConfigureAwait(false);
             string source = Path.Combine(work, "source.manifest");
-            using (await BlockManifest.BuildAsync(tracked, source, cancellationToken: cancellationToken).ConfigureAwait(false))
+            using (await new ManifestBuilder().BuildAsync(tracked, source, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
             }
 
@@ -165,7 +165,7 @@ internal static class DemoCommand
             FailbackResult back = await engine.FailbackAsync(new FailbackRequest { Site = site, Name = "web", Mode = FailbackMode.MinimizeDowntime }, cancellationToken).ConfigureAwait(false);
             string recoveredManifest = Path.Combine(work, "recovered.manifest");
             using (VirtualDisk recovered = VirtualDisk.Open(planned.Machine.Disks[0], DiskOpenOptions.ReadOnlyAccess))
-            using (await BlockManifest.BuildAsync(recovered, recoveredManifest, cancellationToken: cancellationToken).ConfigureAwait(false))
+            using (await new ManifestBuilder().BuildAsync(recovered, recoveredManifest, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
             }
 
@@ -202,7 +202,7 @@ internal static class DemoCommand
     private static async Task CheckAsync(IVirtualDisk disk, string expected, string work, string what, CancellationToken cancellationToken)
     {
         string path = Path.Combine(work, $"check-{Guid.NewGuid():N}.manifest");
-        using ManifestBuildResult actual = await BlockManifest.BuildAsync(disk, path, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using ManifestBuildResult actual = await new ManifestBuilder().BuildAsync(disk, path, cancellationToken: cancellationToken).ConfigureAwait(false);
         using BlockManifest wanted = BlockManifest.Open(expected);
         BlockDiff diff = BlockDiff.Compare(wanted, actual.Manifest, cancellationToken);
         if (diff.ChangedBytes != 0)

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Replication.Core.Disks;
-using Replication.Core.Disks.Conversion;
+using Replication.Core.Transfer;
 
 namespace Replication.Cli;
 
@@ -98,15 +98,15 @@ internal static class DiskCommands
                 throw new ArgumentException($"{input.FilePath}: a disk with {input.LogicalSectorSize}-byte sectors can only be converted to VHDX.");
             }
 
-            DiskConversionResult result = await DiskConverter.ConvertAsync(input, parse.GetValue(destination)!, options, cancellationToken).ConfigureAwait(false);
+            TransferResult result = await new DiskConverter().ConvertAsync(input, parse.GetValue(destination)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("source", input.FilePath)
                 .Add("destination", Path.GetFullPath(parse.GetValue(destination)!))
                 .Add("format", kind)
                 .Add("type", outputType.ToString().ToLowerInvariant())
-                .Add("virtualSize", result.VirtualSize)
+                .Add("virtualSize", input.VirtualSize)
                 .Add("bytesRead", result.BytesRead)
-                .Add("bytesWritten", result.BytesWritten)
+                .Add("bytesWritten", result.BytesSent)
                 .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
                 .Write(Console.Out, parse.GetValue(CliCommand.Json));
         });

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Replication.Core;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.Cli;
 
@@ -30,7 +31,7 @@ internal static class DiskSyncCommands
             ManifestOptions options = ParseManifestOptions(parse, blockSize, fineBlockSize);
             long started = Stopwatch.GetTimestamp();
             using VirtualDisk disk = VirtualDisk.Open(parse.GetValue(path)!, DiskOpenOptions.ReadOnlyAccess);
-            using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, parse.GetValue(output)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, parse.GetValue(output)!, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("disk", disk.FilePath)
                 .Add("manifest", built.Manifest.FilePath)
@@ -78,7 +79,7 @@ internal static class DiskSyncCommands
             // A manifest given as input sets the block sizes the other side is hashed with, unless they are given.
             BlockManifest? given = first.Manifest ?? second.Manifest;
             ManifestOptions options = given is not null && parse.GetValue(blockSize) == 0 && parse.GetValue(fineBlockSize) == 0
-                ? new ManifestOptions(given.CoarseBlockSize, given.FineBlockSize)
+                ? new ManifestOptions { CoarseBlockSize = given.CoarseBlockSize, FineBlockSize = given.FineBlockSize }
                 : ParseManifestOptions(parse, blockSize, fineBlockSize);
             first.Manifest?.EnsureGeometry(first.VirtualSize, options.CoarseBlockSize, options.FineBlockSize);
             second.Manifest?.EnsureGeometry(second.VirtualSize, options.CoarseBlockSize, options.FineBlockSize);
@@ -125,24 +126,27 @@ internal static class DiskSyncCommands
             bool dry = parse.GetValue(dryRun);
             using VirtualDisk from = VirtualDisk.Open(parse.GetValue(source)!, DiskOpenOptions.ReadOnlyAccess);
             using VirtualDisk to = VirtualDisk.Open(parse.GetValue(target)!, dry ? DiskOpenOptions.ReadOnlyAccess : DiskOpenOptions.Default);
-            var options = new ResyncOptions(
-                manifest,
-                parse.GetValue(targetManifest) ?? to.FilePath + ".manifest",
-                parse.GetValue(checkpoint) ?? to.FilePath + ".sync",
-                parse.GetValue(policy) switch
-                {
-                    "sample" => TargetManifestPolicy.VerifySample,
-                    "rebuild" => TargetManifestPolicy.Rebuild,
-                    _ => TargetManifestPolicy.VerifyStampAndSample,
-                },
-                dryRun: dry);
-            ResyncResult result = await DiskResync.ResyncAsync(from, to, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            TargetManifestPolicy trust = parse.GetValue(policy) switch
+            {
+                "sample" => TargetManifestPolicy.VerifySample,
+                "rebuild" => TargetManifestPolicy.Rebuild,
+                _ => TargetManifestPolicy.VerifyStampAndSample,
+            };
+            var options = new SyncOptions
+            {
+                Manifest = manifest,
+                CheckpointPath = parse.GetValue(checkpoint) ?? to.FilePath + ".sync",
+                TargetManifestPolicy = trust,
+                DryRun = dry,
+            };
+            var stored = new ManifestFile(parse.GetValue(targetManifest) ?? to.FilePath + ".manifest", to, checkStamp: trust == TargetManifestPolicy.VerifyStampAndSample);
+            SyncResult result = await new DiskSynchronizer().ResyncAsync(from, to, stored, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("source", from.FilePath)
                 .Add("target", to.FilePath)
                 .Add("dryRun", result.IsDryRun)
                 .Add("resumed", result.Resumed)
-                .Add("targetManifest", result.TargetManifest.ToString().ToLowerInvariant())
+                .Add("targetManifest", result.TargetManifest?.ToString().ToLowerInvariant())
                 .Add("targetManifestRejection", result.TargetManifestRejection)
                 .Add("virtualSize", result.VirtualSize)
                 .Add("bytesCompared", result.BytesCompared)
@@ -175,15 +179,14 @@ internal static class DiskSyncCommands
             throw new ArgumentException($"--block-size {c}: at most 64MiB.");
         }
 
-        try
+        var options = new ManifestOptions { CoarseBlockSize = (int)c, FineBlockSize = (int)Math.Min(f, int.MaxValue) };
+        if (options.Validate() is [var failure, ..])
         {
-            return new ManifestOptions((int)c, (int)Math.Min(f, int.MaxValue));
+            string option = failure.StartsWith(nameof(ManifestOptions.FineBlockSize), StringComparison.Ordinal) ? "--fine-block-size" : "--block-size";
+            throw new ArgumentException($"{option}: {failure[(failure.IndexOf(' ', StringComparison.Ordinal) + 1)..]}");
         }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            string option = ex.ParamName == "fineBlockSize" ? "--fine-block-size" : "--block-size";
-            throw new ArgumentException($"{option}: {ex.Message[..ex.Message.IndexOf(" (Parameter", StringComparison.Ordinal)]}", ex);
-        }
+
+        return options;
     }
 
     private static double Seconds(long started) => Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 3);
@@ -243,7 +246,7 @@ internal static class DiskSyncCommands
             }
 
             _temporary = Path.Combine(Path.GetTempPath(), $"repl-diff-{Guid.NewGuid():N}.manifest");
-            _built = await BlockManifest.BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _built = await new ManifestBuilder().BuildAsync(_disk!, _temporary, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             return _built.Manifest;
         }
 

@@ -22,6 +22,6 @@ internal sealed class EngineProgress(bool json) : IProgress<ReplicationProgress>
             }
         }
 
-        lines.Report(value.Transfer);
+        lines.Write(value.BytesDone, value.BytesTotal, value.BytesPerSecond, value.EstimatedRemaining, value.BytesSent, value.BytesZeroed, value.CheckpointedUpTo);
     }
 }

@@ -4,6 +4,7 @@ using Replication.Core;
 using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.Cli;
 
@@ -122,7 +123,7 @@ internal static class HrlCommands
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk before = VirtualDisk.Open(parse.GetValue(oldDisk)!, DiskOpenOptions.ReadOnlyAccess);
             using VirtualDisk after = VirtualDisk.Open(parse.GetValue(newDisk)!, DiskOpenOptions.ReadOnlyAccess);
-            DeltaLogResult result = await DeltaLog.CreateAsync(before, after, parse.GetValue(output)!, previousId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            DeltaLogResult result = await new DeltaLog().CreateAsync(before, after, parse.GetValue(output)!, previousId, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("path", result.Path)
                 .Add("uniqueId", result.UniqueId)
@@ -145,7 +146,7 @@ internal static class HrlCommands
         var undo = new Option<string?>("--undo") { Description = "Capture the pre-image of every range overwritten into this HRL log first." };
         var expect = new Option<Guid?>("--expect-previous") { Description = "The UniqueId of the last log already applied to the disk: the first log must follow it." };
         var allowMissing = new Option<bool>("--allow-missing-sidecar") { Description = "Apply logs that have no .xxh128 sidecar (logs written by Hyper-V); a sidecar that exists is still checked." };
-        var parallelism = new Option<int>("--parallelism") { Description = "Disk writes in flight at once (1-64).", DefaultValueFactory = _ => LogApplyOptions.DefaultMaxDegreeOfParallelism };
+        var parallelism = new Option<int>("--parallelism") { Description = "Disk writes in flight at once (1-64).", DefaultValueFactory = _ => 4 };
         var command = new Command("apply", "Apply sealed logs in chain order to a disk: checked, coalesced (last write wins), written in ascending order, flushed.")
         {
             disk, logs, undo, expect, allowMissing, parallelism,
@@ -162,13 +163,15 @@ internal static class HrlCommands
                     $"{Path.GetFullPath(bare)}: the log has no integrity sidecar ({HrlIntegrity.GetSidecarPath(Path.GetFullPath(bare))}); logs written by Hyper-V have none: apply it with --allow-missing-sidecar, which checks its recorded data checksums instead.");
             }
 
-            var options = new LogApplyOptions(
-                parse.GetValue(expect),
-                parse.GetValue(undo),
-                parse.GetValue(parallelism),
-                requireIntegritySidecar: !parse.GetValue(allowMissing));
+            var options = new LogApplyOptions
+            {
+                ExpectedPreviousUniqueId = parse.GetValue(expect),
+                UndoLogPath = parse.GetValue(undo),
+                Transfer = new TransferOptions { MaxConcurrency = parse.GetValue(parallelism) },
+                RequireIntegritySidecar = !parse.GetValue(allowMissing),
+            };
             using VirtualDisk target = VirtualDisk.Open(parse.GetValue(disk)!);
-            LogApplyResult result = await LogApplier.ApplyAsync(target, parse.GetValue(logs)!, options, cancellationToken).ConfigureAwait(false);
+            LogApplyResult result = await new LogApplier().ApplyAsync(parse.GetValue(logs)!, target, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             new JsonReport()
                 .Add("disk", target.FilePath)
                 .Add("logCount", result.LogCount)

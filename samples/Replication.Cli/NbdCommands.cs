@@ -46,7 +46,7 @@ internal static class NbdCommands
             EndPoint endPoint = EndPointOf(parse.GetValue(listen), parse.GetValue(socket));
             TimeSpan? interval = parse.GetValue(rotate) is { } text ? Durations.Parse(text) : null;
             string logFolder = Path.GetFullPath(parse.GetValue(logs) ?? path + ".logs");
-            var options = new NbdServerOptions([endPoint], maxConnections: parse.GetValue(maxConnections));
+            var options = new NbdServerOptions { EndPoints = [endPoint], MaxConnections = parse.GetValue(maxConnections) };
 
             await using Served served = Open(path, logFolder, parse.GetValue(readOnly));
             await using var server = new NbdServer([new NbdExport(name, served.Disk, parse.GetValue(readOnly))], options);

@@ -7,7 +7,7 @@ namespace Replication.Cli;
 /// Progress of a long transfer as plain lines on standard error (at most one a second, and one at the end), for people
 /// and logs; nothing is printed when the verb was asked for JSON.
 /// </summary>
-internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider time) : IProgress<TransferProgress>
+internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider time) : IProgress<SyncProgress>
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private readonly Lock _lock = new();
@@ -16,10 +16,21 @@ internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider
     /// <summary>A reporter for <paramref name="verb"/>, or null when the verb prints JSON.</summary>
     public static ProgressLines? For(string verb, bool json) => json ? null : new ProgressLines(verb, Console.Error, TimeProvider.System);
 
-    public void Report(TransferProgress value)
+    public void Report(SyncProgress value)
+    {
+        if (value.Phase < SyncPhase.Copying)
+        {
+            return;
+        }
+
+        Write(value.BytesCopied, value.BytesToCopy, value.BytesPerSecond, value.EstimatedRemaining, value.BytesSent, value.BytesZeroed, value.CheckpointedUpTo, value.Phase >= SyncPhase.Finalizing);
+    }
+
+    /// <summary>Prints a line for work done out of a total, at most once a second and always for the last one.</summary>
+    public void Write(long done, long total, double bytesPerSecond, TimeSpan? remaining, long sent, long zeroed, long checkpoint, bool finished = false)
     {
         long now = time.GetTimestamp();
-        bool final = value.BytesDone >= value.BytesTotal;
+        bool final = finished || done >= total;
         lock (_lock)
         {
             if (!final && _last != long.MinValue && time.GetElapsedTime(_last, now) < Interval)
@@ -30,11 +41,11 @@ internal sealed class ProgressLines(string verb, TextWriter output, TimeProvider
             _last = now;
         }
 
-        double percent = value.BytesTotal == 0 ? 100 : 100.0 * value.BytesDone / value.BytesTotal;
-        string left = value.EstimatedRemaining is { } eta && !final ? string.Create(CultureInfo.InvariantCulture, $", about {eta.TotalSeconds:0} s left") : "";
+        double percent = total == 0 ? 100 : 100.0 * done / total;
+        string left = remaining is { } eta && !final ? string.Create(CultureInfo.InvariantCulture, $", about {eta.TotalSeconds:0} s left") : "";
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"repl: {verb} {percent:0}% ({Size(value.BytesDone)} of {Size(value.BytesTotal)}, {Size((long)value.BytesPerSecond)}/s{left}; sent {Size(value.BytesSent)}, zero {Size(value.BytesSkippedZero)}; checkpoint at {Size(value.CheckpointedUpTo)})"));
+            $"repl: {verb} {percent:0}% ({Size(done)} of {Size(total)}, {Size((long)bytesPerSecond)}/s{left}; sent {Size(sent)}, zero {Size(zeroed)}; checkpoint at {Size(checkpoint)})"));
     }
 
     private static string Size(long bytes) => bytes switch

@@ -36,46 +36,52 @@ internal static class TransferCommands
             long started = System.Diagnostics.Stopwatch.GetTimestamp();
             using VirtualDisk source = VirtualDisk.Open(parse.GetValue(disk)!, DiskOpenOptions.ReadOnlyAccess);
             IReplicaTarget replica = target.Create(parse, parse.GetValue(createContainer), parse.GetValue(create));
-            long size = replica is AzurePageBlobTarget ? (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20) : source.VirtualSize;
-            bool created = await CreateReplicaAsync(replica, size, cancellationToken).ConfigureAwait(false);
+            long size = replica.Capabilities.ReplicaSizeFor(source.VirtualSize);
+            bool created = await CreateReplicaAsync(replica, size, target.NewDirectory, cancellationToken).ConfigureAwait(false);
             string checkpointPath = parse.GetValue(checkpoint) ?? DefaultCheckpoint(source.FilePath!);
             CliCommand.ResumeHint = $"the checkpoint {checkpointPath} is saved and the replica's fence released: run the same command again to resume";
-            ReplicaSeedResult seed;
+            SyncResult seed;
             await using (IReplicaWriter writer = await replica.AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = parse.GetValue(breakFence) }, cancellationToken).ConfigureAwait(false))
             {
-                var options = new TransferOptions
+                var options = new SyncOptions
                 {
-                    MaxConcurrency = parse.GetValue(concurrency),
-                    MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
+                    Transfer = new TransferOptions
+                    {
+                        MaxConcurrency = parse.GetValue(concurrency),
+                        MaxBytesPerSecond = parse.GetValue(maxRate) is > 0 and var rate ? rate : null,
+                    },
                     DestinationKnownZero = created,
                     CheckpointPath = checkpointPath,
-                    Progress = ProgressLines.For("upload", parse.GetValue(CliCommand.Json)),
                 };
 
-                // A replica that already holds a seed is re-seeded by manifest: only what differs is sent. Its stored
-                // manifest is used only when the replica's stamp and a sample show nothing else changed it; otherwise the
-                // replica is hashed first.
-                seed = await ReplicaSeeder.SeedAsync(source, replica, writer, new ReplicaSeedOptions { Transfer = options, IgnoreStoredManifest = created }, cancellationToken).ConfigureAwait(false);
+                // A new replica is seeded in full. One that already holds a seed is re-seeded by manifest: only what differs
+                // is sent. Its stored manifest is used only when the replica's stamp and a sample show nothing else changed
+                // it; otherwise the replica is hashed first. A checkpoint of an interrupted full seed resumes that seed.
+                var sync = new DiskSynchronizer();
+                ProgressLines? lines = ProgressLines.For("upload", parse.GetValue(CliCommand.Json));
+                seed = created
+                    ? await sync.SeedAsync(source, writer, writer, options, lines, cancellationToken).ConfigureAwait(false)
+                    : await sync.ResyncAsync(source, writer, writer, options, lines, cancellationToken).ConfigureAwait(false);
             }
 
-            TransferResult result = seed.Transfer;
+            TransferResult? result = seed.Transfer;
 
             new JsonReport()
                 .Add("source", source.FilePath)
                 .Add("target", replica.Location)
                 .Add("virtualSize", size)
                 .Add("created", created)
-                .Add("mode", seed.Mode == ReplicaSeedMode.ByManifest ? "manifest" : "full")
-                .Add("replicaManifest", seed.ReplicaManifest switch { TargetManifestOrigin.Verified => "verified", TargetManifestOrigin.Rebuilt => "rebuilt", _ => null })
-                .Add("replicaManifestRejection", seed.ReplicaManifestRejection)
-                .Add("replicaBytesRead", seed.ReplicaBytesRead)
+                .Add("mode", seed.Mode == SyncMode.ByManifest ? "manifest" : "full")
+                .Add("replicaManifest", seed.TargetManifest switch { TargetManifestOrigin.Verified => "verified", TargetManifestOrigin.Rebuilt => "rebuilt", TargetManifestOrigin.Checkpoint => "checkpoint", _ => null })
+                .Add("replicaManifestRejection", seed.TargetManifestRejection)
+                .Add("replicaBytesRead", seed.DestinationBytesRead)
                 .Add("bytesDiffering", seed.BytesDiffering)
-                .Add("bytesRead", result.BytesRead)
-                .Add("bytesUploaded", result.BytesSent)
-                .Add("bytesSkippedZero", result.BytesSkippedZero)
-                .Add("requests", result.Requests)
-                .Add("retries", result.Retries)
-                .Add("resumedFrom", result.ResumedFrom)
+                .Add("bytesRead", result?.BytesRead ?? 0)
+                .Add("bytesUploaded", result?.BytesSent ?? 0)
+                .Add("bytesSkippedZero", result?.BytesZeroed ?? 0)
+                .Add("requests", result?.Requests ?? 0)
+                .Add("retries", result?.Retries ?? 0)
+                .Add("resumedFrom", result?.ResumedFrom ?? 0)
                 .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
                 .Write(Console.Out, parse.GetValue(CliCommand.Json));
         });
@@ -101,7 +107,7 @@ internal static class TransferCommands
             using IVirtualDisk source = parse.GetValue(point) is { } id
                 ? await replica.OpenRecoveryPointAsync(id, cancellationToken).ConfigureAwait(false)
                 : await replica.OpenReplicaAsync(cancellationToken).ConfigureAwait(false);
-            TransferResult result;
+            SyncResult result;
             using (VirtualDisk destination = VirtualDisk.Create(path, new DiskCreateOptions
             {
                 Format = kind switch { "vhd" => DiskFormat.Vhd, "vhdx" => DiskFormat.Vhdx, _ => DiskFormat.Raw },
@@ -111,8 +117,11 @@ internal static class TransferCommands
             {
                 try
                 {
-                    result = await TransferPipeline.DownloadAsync(
-                        source, destination, new TransferOptions { DestinationKnownZero = true, MaxConcurrency = parse.GetValue(concurrency) }, cancellationToken).ConfigureAwait(false);
+                    result = await new DiskSynchronizer().SeedAsync(
+                        source,
+                        destination,
+                        options: new SyncOptions { DestinationKnownZero = true, Transfer = new TransferOptions { MaxConcurrency = parse.GetValue(concurrency) } },
+                        cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -127,11 +136,11 @@ internal static class TransferCommands
                 .Add("destination", path)
                 .Add("format", kind)
                 .Add("virtualSize", source.VirtualSize)
-                .Add("bytesRead", result.BytesRead)
-                .Add("bytesWritten", result.BytesSent)
-                .Add("bytesSkippedZero", result.BytesSkippedZero)
-                .Add("requests", result.Requests)
-                .Add("retries", result.Retries)
+                .Add("bytesRead", result.Transfer!.BytesRead)
+                .Add("bytesWritten", result.Transfer.BytesSent)
+                .Add("bytesSkippedZero", result.Transfer.BytesZeroed)
+                .Add("requests", result.Transfer.Requests)
+                .Add("retries", result.Transfer.Retries)
                 .Add("seconds", Math.Round(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, 3))
                 .Write(Console.Out, parse.GetValue(CliCommand.Json));
         });
@@ -142,9 +151,9 @@ internal static class TransferCommands
     /// Creates the replica (and the local site's directory, when the caller allowed it); when that fails, a directory
     /// made for it is removed again, so a refused target leaves nothing behind.
     /// </summary>
-    private static async Task<bool> CreateReplicaAsync(IReplicaTarget replica, long size, CancellationToken cancellationToken)
+    private static async Task<bool> CreateReplicaAsync(IReplicaTarget replica, long size, string? newDirectory, CancellationToken cancellationToken)
     {
-        string? made = replica is LocalDirectoryTarget local && !Directory.Exists(local.Location) ? local.Location : null;
+        string? made = newDirectory is not null && !Directory.Exists(newDirectory) ? newDirectory : null;
         try
         {
             return await replica.CreateReplicaAsync(size, cancellationToken).ConfigureAwait(false);
@@ -196,6 +205,9 @@ internal static class TransferCommands
         private readonly Option<string?> _container = new("--container") { Description = "The container of the page blob (it must exist)." };
         private readonly Option<string?> _blob = new("--blob") { Description = "The page blob holding the replica (a fixed VHD)." };
 
+        /// <summary>The local site's directory when <see cref="Create"/> made a local target whose directory does not exist yet; else null.</summary>
+        public string? NewDirectory { get; private set; }
+
         public void AddTo(Command command)
         {
             _replicaFormat.AcceptOnlyFromAmong("vhd", "vhdx", "raw");
@@ -220,7 +232,8 @@ internal static class TransferCommands
 
                 DiskFormat? format = parse.GetValue(_replicaFormat) switch { "raw" => DiskFormat.Raw, "vhdx" => DiskFormat.Vhdx, "vhd" => DiskFormat.Vhd, _ => null };
                 var local = new LocalDirectoryTarget(directory, new LocalDirectoryTargetOptions { ReplicaFormat = format });
-                if (createDirectory != true && !Directory.Exists(local.Location))
+                NewDirectory = Directory.Exists(local.Location) ? null : local.Location;
+                if (createDirectory != true && NewDirectory is not null)
                 {
                     throw new ArgumentException(createDirectory is null
                         ? $"{local.Location}: no such directory."

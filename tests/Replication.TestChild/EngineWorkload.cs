@@ -19,7 +19,7 @@ public static class EngineWorkload
     public const int MaxWriteLength = 65536;
 
     /// <summary>Small logs and log files (1 MiB spare), as the tests open the disks too.</summary>
-    public static TrackedDiskOptions TrackingOptions { get; } = new(logPreallocation: 1 << 20);
+    public static TrackedDiskOptions TrackingOptions { get; } = new() { LogPreallocation = 1 << 20 };
 
     public static ReplicationPolicy Policy { get; } = new() { RetentionCount = 2, MaxConcurrency = 4, MaxBytesPerSecond = 16 << 20 };
 
@@ -69,7 +69,7 @@ public static class EngineWorkload
 
                 return ValueTask.CompletedTask;
             },
-            Progress = new Reporter(p => Say("progress " + p.Transfer.CheckpointedUpTo.ToString(CultureInfo.InvariantCulture))),
+            Progress = new Reporter(p => Say("progress " + p.CheckpointedUpTo.ToString(CultureInfo.InvariantCulture))),
         });
         // "replicate-break": the operator knows the last writer is gone (an Azure lease outlives a killed process).
         var machine = new ProtectedMachine(site, item, disks) { BreakFences = action.EndsWith("-break", StringComparison.Ordinal) };

@@ -38,7 +38,7 @@ public static class SeedWorkload
         {
             lock (gate)
             {
-                if (!paused && p.CheckpointedUpTo > p.ResumedFrom && p.CheckpointedUpTo > reported)
+                if (!paused && p.IsCheckpoint && p.CheckpointedUpTo > p.ResumedFrom && p.CheckpointedUpTo > reported)
                 {
                     reported = p.CheckpointedUpTo;
                     Console.WriteLine($"checkpoint {p.CheckpointedUpTo} {p.BytesSent}");
@@ -54,22 +54,29 @@ public static class SeedWorkload
 
             killed.Wait();
         });
-        TransferResult result = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions
-        {
-            MaxConcurrency = 4,
-            MaxBytesPerSecond = rate,
-            DestinationKnownZero = created,
-            CheckpointPath = checkpoint,
-            CheckpointInterval = TimeSpan.FromMilliseconds(50),
-            ProgressInterval = TimeSpan.Zero,
-            Progress = progress,
-        });
-        Console.WriteLine($"done {result.BytesSent} {result.ResumedFrom}");
+        SyncResult result = await new DiskSynchronizer().SeedAsync(
+            disk,
+            writer,
+            options: new SyncOptions
+            {
+                Transfer = new TransferOptions
+                {
+                    MaxConcurrency = 4,
+                    MaxWriteSize = 512 * 1024, // many pieces, so the watermark moves (and a checkpoint is reported) often
+                    MaxBytesPerSecond = rate,
+                    CheckpointInterval = TimeSpan.FromMilliseconds(50),
+                    ProgressInterval = TimeSpan.Zero,
+                },
+                DestinationKnownZero = created,
+                CheckpointPath = checkpoint,
+            },
+            progress: progress);
+        Console.WriteLine($"done {result.DataBytesSent} {result.Transfer!.ResumedFrom}");
         return 0;
     }
 
-    private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
+    private sealed class Reporter(Action<SyncProgress> report) : IProgress<SyncProgress>
     {
-        public void Report(TransferProgress value) => report(value);
+        public void Report(SyncProgress value) => report(value);
     }
 }

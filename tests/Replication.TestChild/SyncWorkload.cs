@@ -1,6 +1,7 @@
 using System.Globalization;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.TestChild;
 
@@ -16,8 +17,16 @@ public static class SyncWorkload
     public const int CoarseBlockSize = 1 << 20;
     public const int FineBlockSize = 4096;
 
-    public static ResyncOptions Options(string checkpoint, string targetManifest, long interval) =>
-        new(new ManifestOptions(CoarseBlockSize, FineBlockSize, 2), targetManifest, checkpoint, checkpointInterval: interval);
+    public static SyncOptions Options(string checkpoint, long interval) => new()
+    {
+        Manifest = new ManifestOptions { CoarseBlockSize = CoarseBlockSize, FineBlockSize = FineBlockSize, MaxDegreeOfParallelism = 2 },
+        CheckpointPath = checkpoint,
+        CheckpointBytes = interval,
+    };
+
+    /// <summary>The resync the crash test runs, in the child and again in the parent: the same options, the same stored manifest.</summary>
+    public static Task<SyncResult> SyncAsync(IVirtualDisk source, IVirtualDisk target, string checkpoint, string targetManifest, long interval, IProgress<SyncProgress>? progress = null) =>
+        new DiskSynchronizer().ResyncAsync(source, target, new ManifestFile(targetManifest, target), Options(checkpoint, interval), progress);
 
     public static int Run(string[] args)
     {
@@ -54,16 +63,16 @@ public static class SyncWorkload
                 Console.In.ReadLine();
             }
         });
-        ResyncResult result = DiskResync.ResyncAsync(source, target, Options(args[3], args[4], interval), progress).GetAwaiter().GetResult();
+        SyncResult result = SyncAsync(source, target, args[3], args[4], interval, progress).GetAwaiter().GetResult();
         Console.WriteLine($"done {result.DataBytesSent}");
         return 0;
     }
 
-    private sealed class Inline(Action<ResyncProgress> action) : IProgress<ResyncProgress>
+    private sealed class Inline(Action<SyncProgress> action) : IProgress<SyncProgress>
     {
         private readonly Lock _lock = new();
 
-        public void Report(ResyncProgress value)
+        public void Report(SyncProgress value)
         {
             lock (_lock)
             {

@@ -15,11 +15,13 @@ namespace Replication.TestChild;
 public static class TrackedWrites
 {
     /// <summary>Options the parent opens the disk with too, so recovery reads the same layout.</summary>
-    public static TrackedDiskOptions Options { get; } = new(
-        logOptions: new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384),
-        resyncThreshold: 50,
-        writeIntentRegionSize: 256 << 10,
-        logPreallocation: 1 << 20);
+    public static TrackedDiskOptions Options { get; } = new()
+    {
+        LogOptions = new HrlWriterOptions { MetadataSize = 1024, BufferSize = 16384 },
+        ResyncThreshold = 50,
+        WriteIntentRegionSize = 256 << 10,
+        LogPreallocation = 1 << 20,
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {

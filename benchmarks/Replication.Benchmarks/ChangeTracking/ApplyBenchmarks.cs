@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 
 namespace Replication.Benchmarks.ChangeTracking;
 
@@ -97,5 +98,5 @@ public class ApplyBenchmarks
     }
 
     [Benchmark]
-    public Task<LogApplyResult> Apply() => LogApplier.ApplyAsync(_replica, [_log]);
+    public Task<LogApplyResult> Apply() => new LogApplier().ApplyAsync([_log], _replica);
 }

@@ -39,10 +39,7 @@ public static class TrackedWriteComparison
             foreach (string pattern in new[] { "sequential", "random" })
             {
                 using VirtualDisk bare = Filled(dir, pattern + "-bare.img");
-                await using TrackedDisk tracked = TrackedDisk.Open(
-                    Filled(dir, pattern + "-tracked.img"),
-                    Path.Combine(dir, pattern + "-logs"),
-                    new TrackedDiskOptions(logOptions: new HrlWriterOptions(bufferSize: bufferKiB << 10), logPreallocation: preallocation));
+                await using TrackedDisk tracked = TrackedDisk.Open(Filled(dir, pattern + "-tracked.img"), Path.Combine(dir, pattern + "-logs"), new TrackedDiskOptions { LogOptions = new HrlWriterOptions { BufferSize = bufferKiB << 10 }, LogPreallocation = preallocation });
                 var random = new Random(2);
                 long[] offsets = pattern == "sequential"
                     ? [.. Enumerable.Range(0, Writes).Select(i => (long)i * WriteSize)]

@@ -63,6 +63,6 @@ public class DiffBenchmarks
     private BlockManifest Build(string disk, string name)
     {
         using VirtualDisk d = VirtualDisk.Open(disk, DiskOpenOptions.ReadOnlyAccess);
-        return BlockManifest.BuildAsync(d, Path.Combine(_dir, name)).GetAwaiter().GetResult().Manifest;
+        return new ManifestBuilder().BuildAsync(d, Path.Combine(_dir, name)).GetAwaiter().GetResult().Manifest;
     }
 }

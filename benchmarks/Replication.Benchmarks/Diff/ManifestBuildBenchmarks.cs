@@ -48,7 +48,7 @@ public class ManifestBuildBenchmarks
         _disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         _file = File.OpenHandle(path);
         _buffer = new byte[Chunk];
-        _options = new ManifestOptions(maxDegreeOfParallelism: Parallelism);
+        _options = new ManifestOptions { MaxDegreeOfParallelism = Parallelism };
         Baseline();
     }
 
@@ -85,7 +85,7 @@ public class ManifestBuildBenchmarks
     [Benchmark]
     public async Task<long> BuildManifest()
     {
-        using ManifestBuildResult built = await BlockManifest.BuildAsync(_disk, Path.Combine(_dir, "disk.manifest"), _options);
+        using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(_disk, Path.Combine(_dir, "disk.manifest"), _options);
         return built.BytesHashed;
     }
 }

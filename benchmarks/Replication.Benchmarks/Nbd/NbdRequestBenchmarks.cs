@@ -56,7 +56,7 @@ public class NbdRequestBenchmarks
         VirtualDisk raw = VirtualDisk.Open(path);
         _tracked = Export == "tracked" ? TrackedDisk.Open(raw, Path.Combine(_dir, "logs")) : null;
         _disk = _tracked ?? (IVirtualDisk)raw;
-        _server = new NbdServer([new NbdExport("disk", _disk)], new NbdServerOptions([new IPEndPoint(IPAddress.Loopback, 0)]));
+        _server = new NbdServer([new NbdExport("disk", _disk)], new NbdServerOptions { EndPoints = [new IPEndPoint(IPAddress.Loopback, 0)] });
         _server.StartAsync().GetAwaiter().GetResult();
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _socket.Connect(_server.LocalEndPoints[0]);

@@ -70,13 +70,14 @@ public class AzuriteSeedBenchmarks
         string name = $"ours{_blob++}.vhd";
         var target = new AzurePageBlobTarget(_connectionString, _container.Name, name);
         bool created = await target.CreateReplicaAsync(Size);
-        TransferResult result;
+        SyncResult result;
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
-            result = await TransferPipeline.SeedAsync(_disk, writer, new TransferOptions { MaxConcurrency = Concurrency, DestinationKnownZero = created });
+            result = await new DiskSynchronizer().SeedAsync(
+                _disk, writer, options: new SyncOptions { Transfer = new TransferOptions { MaxConcurrency = Concurrency }, DestinationKnownZero = created });
         }
 
         await _container.GetBlobClient(name).DeleteAsync(Azure.Storage.Blobs.Models.DeleteSnapshotsOption.IncludeSnapshots);
-        return result.BytesSent;
+        return result.DataBytesSent;
     }
 }

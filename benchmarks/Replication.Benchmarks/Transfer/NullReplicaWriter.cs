@@ -1,3 +1,5 @@
+using Replication.Core.Diff;
+using Replication.Core.Disks;
 using Replication.Core.Targets;
 
 namespace Replication.Benchmarks.Transfer;
@@ -14,6 +16,10 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
     public string Location => "memory://null";
 
     public long VirtualSize { get; } = virtualSize;
+
+    public int WriteAlignment => 512;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch => 1;
 
@@ -47,7 +53,11 @@ internal sealed class NullReplicaWriter(long virtualSize) : IReplicaWriter
 
     public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length) => [new DiskExtent(offset, length)];
+
     public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     public ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(StoredManifest.None("The null writer keeps no manifest."));

@@ -90,8 +90,9 @@ internal static class SeedComparison
         bool created = await target.CreateReplicaAsync(disk.VirtualSize);
         await using IReplicaWriter writer = await target.AcquireWriterAsync();
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        TransferResult result = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions { MaxConcurrency = concurrency, DestinationKnownZero = created });
-        return (result.BytesSent, result.Requests, GC.GetTotalAllocatedBytes(precise: true) - before);
+        SyncResult result = await new DiskSynchronizer().SeedAsync(
+            disk, writer, options: new SyncOptions { Transfer = new TransferOptions { MaxConcurrency = concurrency }, DestinationKnownZero = created });
+        return (result.DataBytesSent, result.Transfer!.Requests, GC.GetTotalAllocatedBytes(precise: true) - before);
     }
 
     /// <summary>The obvious loop: read 4 MiB, upload it, next.</summary>

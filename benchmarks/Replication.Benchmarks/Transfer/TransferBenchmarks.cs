@@ -53,7 +53,8 @@ public class TransferBenchmarks
     public async Task<long> Pipeline()
     {
         var writer = new NullReplicaWriter(Size);
-        TransferResult result = await TransferPipeline.SeedAsync(_disk, writer, new TransferOptions { MaxConcurrency = Concurrency, DestinationKnownZero = true });
-        return result.BytesSent;
+        SyncResult result = await new DiskSynchronizer().SeedAsync(
+            _disk, writer, options: new SyncOptions { Transfer = new TransferOptions { MaxConcurrency = Concurrency }, DestinationKnownZero = true });
+        return result.DataBytesSent;
     }
 }

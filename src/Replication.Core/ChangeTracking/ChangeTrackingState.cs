@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Hashing;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 
@@ -33,23 +31,20 @@ internal readonly record struct TrackedLogEntry(
 /// <summary>
 /// The change tracking state kept beside the logs (<c>tracking.state</c>): the chain (sealed logs not released with
 /// their XxHash128, the log being sealed, the active log), sequence numbers, the DataWriteGuid last seen, the resync
-/// reasons and ranges, and the write-intent regions. Versioned and checksummed; replaced atomically with
-/// <see cref="DurableFile"/>, so a crash leaves the old state or the new one.
+/// reasons and ranges, and the write-intent regions. One durable record (<see cref="RecordFormat"/>): versioned,
+/// checksummed, and replaced atomically, so a crash leaves the old state or the new one.
 /// </summary>
 /// <remarks>
-/// Layout, little-endian: a 128-byte header (offsets below), then <c>LogCount</c> entries of 88 bytes, <c>RangeCount</c>
-/// ranges of 16 bytes, <c>ArmedWordCount</c> 64-bit words of the write-intent bitmap, and the XxHash3 (seed 0) of every
-/// byte before it. Every count is checked against the file's length before anything is sized by it.
+/// Payload, little-endian, at these file offsets: the fields below up to 128, then <c>LogCount</c> entries of 88 bytes,
+/// <c>RangeCount</c> ranges of 16 bytes and <c>ArmedWordCount</c> 64-bit words of the write-intent bitmap; the record's
+/// XxHash3 follows. Every count is checked against the record's length before anything is sized by it.
 /// </remarks>
 internal sealed class ChangeTrackingState
 {
     public const string FileName = "tracking.state";
     public const string StructureName = "change tracking state";
-    public const uint CurrentVersion = 1;
 
-    public const int MagicOffset = 0;
-    public const int VersionOffset = 8;
-    public const int FlagsOffset = 12;
+    public const int VersionOffset = RecordFormat.VersionOffset;
     public const int VirtualSizeOffset = 16;
     public const int NextSequenceOffset = 24;
     public const int ChainHeadOffset = 32;
@@ -60,12 +55,13 @@ internal sealed class ChangeTrackingState
     public const int LogCountOffset = 80;
     public const int RangeCountOffset = 84;
     public const int ArmedWordCountOffset = 88;
-    public const int ReservedOffset = 92;
+    public const int FlagsOffset = 92;
     public const int ClosedDiskStampOffset = 96;
+    public const int ReservedOffset = 112;
     public const int HeaderSize = 128;
     public const int LogEntrySize = 88;
     public const int RangeSize = 16;
-    public const int TrailerSize = 8;
+    public const int TrailerSize = RecordFormat.ChecksumSize;
 
     /// <summary>Smallest write-intent region: 64 KiB.</summary>
     public const int MinRegionShift = 16;
@@ -83,7 +79,9 @@ internal sealed class ChangeTrackingState
         ResyncReasons.UncleanShutdown | ResyncReasons.ChainBroken | ResyncReasons.DataWriteGuidChanged |
         ResyncReasons.LogWriteFailed | ResyncReasons.DiskWriteFailed | ResyncReasons.DiskChangedOffline;
 
-    private static ReadOnlySpan<byte> Magic => "RPLCHAIN"u8;
+    /// <summary>The state's record format: version 2 (version 1 had a format of its own).</summary>
+    internal static readonly RecordFormat Format = new(
+        StructureName, "RPLCHAIN"u8, version: 2, maxPayloadLength: HeaderSize - RecordFormat.HeaderSize + (MaxLogs * LogEntrySize) + (MaxRanges * RangeSize) + (1 << 24));
 
     public long VirtualSize { get; set; }
 
@@ -99,15 +97,16 @@ internal sealed class ChangeTrackingState
     /// <summary>True when the tracker was closed cleanly: no active log, nothing in flight.</summary>
     public bool ClosedCleanly { get; set; }
 
-    /// <summary>
-    /// The disk file's stamp (<see cref="IO.FileStamp"/>) taken after the tracker closed it cleanly, or zero when none was
-    /// taken (open, not closed cleanly, a disk left open for its owner, or written by an older version).
-    /// </summary>
-    public UInt128 ClosedDiskStamp { get; set; }
-
     public ResyncReasons Reasons { get; set; }
 
     public bool WholeDisk { get; set; }
+
+    /// <summary>
+    /// The disk file's stamp (<see cref="IO.FileStamp"/>) taken after the tracker closed it cleanly, or zero when none was
+    /// taken (open, not closed cleanly, a disk left open for its owner, or written by an older version). A different stamp
+    /// at the next open means something wrote the disk while nothing tracked it.
+    /// </summary>
+    public UInt128 ClosedDiskStamp { get; set; }
 
     public long Generation { get; set; }
 
@@ -142,9 +141,9 @@ internal sealed class ChangeTrackingState
         ChainHead = ChainHead,
         LastDataWriteGuid = LastDataWriteGuid,
         ClosedCleanly = ClosedCleanly,
-        ClosedDiskStamp = ClosedDiskStamp,
         Reasons = Reasons,
         WholeDisk = WholeDisk,
+        ClosedDiskStamp = ClosedDiskStamp,
         Generation = Generation,
         Ranges = [.. Ranges],
         RegionShift = RegionShift,
@@ -152,168 +151,128 @@ internal sealed class ChangeTrackingState
         Logs = [.. Logs],
     };
 
-    /// <summary>Encodes the state with its checksum.</summary>
+    /// <summary>Encodes the state as one record.</summary>
     public byte[] Encode()
     {
-        int length = HeaderSize + (Logs.Count * LogEntrySize) + (Ranges.Count * RangeSize) + (Armed.Length * sizeof(ulong)) + TrailerSize;
-        byte[] bytes = new byte[length];
-        Span<byte> s = bytes;
-        Magic.CopyTo(s);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[VersionOffset..], CurrentVersion);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[FlagsOffset..], (ClosedCleanly ? FlagClosedCleanly : 0) | (WholeDisk ? FlagWholeDisk : 0));
-        BinaryPrimitives.WriteInt64LittleEndian(s[VirtualSizeOffset..], VirtualSize);
-        BinaryPrimitives.WriteInt64LittleEndian(s[NextSequenceOffset..], NextSequence);
-        ChainHead.TryWriteBytes(s[ChainHeadOffset..]);
-        LastDataWriteGuid.TryWriteBytes(s[LastDataWriteGuidOffset..]);
-        BinaryPrimitives.WriteUInt128LittleEndian(s[ClosedDiskStampOffset..], ClosedDiskStamp);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[ReasonsOffset..], (uint)Reasons);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[RegionShiftOffset..], (uint)RegionShift);
-        BinaryPrimitives.WriteInt64LittleEndian(s[GenerationOffset..], Generation);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[LogCountOffset..], (uint)Logs.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[RangeCountOffset..], (uint)Ranges.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[ArmedWordCountOffset..], (uint)Armed.Length);
-        int position = HeaderSize;
-        foreach (TrackedLogEntry log in Logs)
+        int payload = HeaderSize - RecordFormat.HeaderSize + (Logs.Count * LogEntrySize) + (Ranges.Count * RangeSize) + (Armed.Length * sizeof(ulong));
+        return Format.Encode(payload, (ref RecordWriter w) =>
         {
-            Span<byte> e = s.Slice(position, LogEntrySize);
-            BinaryPrimitives.WriteInt64LittleEndian(e, log.Sequence);
-            e[8] = (byte)log.Status;
-            log.UniqueId.TryWriteBytes(e[16..]);
-            log.PreviousUniqueId.TryWriteBytes(e[32..]);
-            BinaryPrimitives.WriteInt64LittleEndian(e[48..], log.Length);
-            BinaryPrimitives.WriteUInt128BigEndian(e[56..], log.Hash);
-            BinaryPrimitives.WriteInt64LittleEndian(e[72..], log.RecordCount);
-            BinaryPrimitives.WriteInt64LittleEndian(e[80..], log.DataBytes);
-            position += LogEntrySize;
-        }
+            w.Int64(VirtualSize);
+            w.Int64(NextSequence);
+            w.Guid(ChainHead);
+            w.Guid(LastDataWriteGuid);
+            w.UInt32((uint)Reasons);
+            w.UInt32((uint)RegionShift);
+            w.Int64(Generation);
+            w.UInt32((uint)Logs.Count);
+            w.UInt32((uint)Ranges.Count);
+            w.UInt32((uint)Armed.Length);
+            w.UInt32((ClosedCleanly ? FlagClosedCleanly : 0) | (WholeDisk ? FlagWholeDisk : 0));
+            w.UInt128(ClosedDiskStamp);
+            w.Reserved(HeaderSize - ReservedOffset);
+            foreach (TrackedLogEntry log in Logs)
+            {
+                w.Int64(log.Sequence);
+                w.Byte((byte)log.Status);
+                w.Reserved(7);
+                w.Guid(log.UniqueId);
+                w.Guid(log.PreviousUniqueId);
+                w.Int64(log.Length);
+                w.UInt128(log.Hash);
+                w.Int64(log.RecordCount);
+                w.Int64(log.DataBytes);
+            }
 
-        foreach (DiskExtent range in Ranges)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(s[position..], range.Offset);
-            BinaryPrimitives.WriteInt64LittleEndian(s[(position + 8)..], range.Length);
-            position += RangeSize;
-        }
+            foreach (DiskExtent range in Ranges)
+            {
+                w.Int64(range.Offset);
+                w.Int64(range.Length);
+            }
 
-        foreach (ulong word in Armed)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(s[position..], word);
-            position += sizeof(ulong);
-        }
-
-        BinaryPrimitives.WriteUInt64LittleEndian(s[position..], XxHash3.HashToUInt64(s[..position]));
-        return bytes;
+            foreach (ulong word in Armed)
+            {
+                w.UInt64(word);
+            }
+        });
     }
 
     /// <summary>Writes the state durably and atomically (temporary file, fsync, rename, directory fsync).</summary>
     public void Write(string path) => DurableFile.WriteAllBytes(path, Encode());
 
     /// <summary>Reads and validates a state file.</summary>
-    /// <exception cref="InvalidLogFormatException">The file is corrupt, truncated, of another version, or inconsistent.</exception>
-    public static ChangeTrackingState Read(string path)
-    {
-        long length = new FileInfo(path).Length;
-        if (length > HeaderSize + ((long)MaxLogs * LogEntrySize) + (MaxRanges * RangeSize) + (1L << 24))
-        {
-            throw Error(path, 0, "length", string.Create(CultureInfo.InvariantCulture, $"{length} bytes is far larger than any state this library writes"));
-        }
+    /// <exception cref="InvalidRecordException">The file is missing, corrupt, truncated, of another version, or inconsistent.</exception>
+    public static ChangeTrackingState Read(string path) =>
+        Decode(Format.ReadFile(path) ?? throw Format.Fail(path, 0, "Length", "the file does not exist"), path);
 
-        return Decode(File.ReadAllBytes(path), path);
-    }
-
-    /// <summary>Parses and validates: magic, version, length, checksum, then every field and count.</summary>
-    /// <exception cref="InvalidLogFormatException">The state is invalid.</exception>
+    /// <summary>Parses and validates: the record's frame, then every field and count.</summary>
+    /// <exception cref="InvalidRecordException">The state is invalid.</exception>
     public static ChangeTrackingState Decode(ReadOnlySpan<byte> s, string? path)
     {
-        if (s.Length < HeaderSize + TrailerSize)
-        {
-            throw Error(path, 0, "length", string.Create(CultureInfo.InvariantCulture, $"{s.Length} bytes is shorter than the {HeaderSize + TrailerSize}-byte minimum"));
-        }
-
-        if (!s[..Magic.Length].SequenceEqual(Magic))
-        {
-            throw Error(path, MagicOffset, "Magic", "not a change tracking state file");
-        }
-
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(s[VersionOffset..]);
-        if (version != CurrentVersion)
-        {
-            throw Error(path, VersionOffset, "Version", string.Create(CultureInfo.InvariantCulture, $"version {version} is not supported (expected {CurrentVersion})"));
-        }
-
-        int body = s.Length - TrailerSize;
-        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(s[body..]);
-        ulong computed = XxHash3.HashToUInt64(s[..body]);
-        if (stored != computed)
-        {
-            throw Error(path, body, "Checksum", string.Create(CultureInfo.InvariantCulture, $"the XxHash3 of the state does not match (stored 0x{stored:X16}, computed 0x{computed:X16})"));
-        }
-
-        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(s[FlagsOffset..]);
-        if ((flags & ~(FlagClosedCleanly | FlagWholeDisk)) != 0)
-        {
-            throw Error(path, FlagsOffset, "Flags", string.Create(CultureInfo.InvariantCulture, $"unknown flags 0x{flags:X}"));
-        }
-
-        if (s.Slice(ReservedOffset, ClosedDiskStampOffset - ReservedOffset).ContainsAnyExcept((byte)0)
-            || s[(ClosedDiskStampOffset + 16)..HeaderSize].ContainsAnyExcept((byte)0))
-        {
-            throw Error(path, ReservedOffset, "Reserved", "reserved bytes must be 0");
-        }
-
-        long virtualSize = BinaryPrimitives.ReadInt64LittleEndian(s[VirtualSizeOffset..]);
+        RecordReader r = Format.Decode(s, path);
+        long virtualSize = r.Int64("VirtualSize");
         if (virtualSize <= 0 || virtualSize % 512 != 0)
         {
-            throw Error(path, VirtualSizeOffset, "VirtualSize", string.Create(CultureInfo.InvariantCulture, $"{virtualSize} is not a positive multiple of 512"));
+            throw r.Error("VirtualSize", string.Create(CultureInfo.InvariantCulture, $"{virtualSize} is not a positive multiple of 512"));
         }
 
-        long nextSequence = BinaryPrimitives.ReadInt64LittleEndian(s[NextSequenceOffset..]);
+        long nextSequence = r.Int64("NextSequence");
         if (nextSequence < 1)
         {
-            throw Error(path, NextSequenceOffset, "NextSequence", string.Create(CultureInfo.InvariantCulture, $"{nextSequence} is not positive"));
+            throw r.Error("NextSequence", string.Create(CultureInfo.InvariantCulture, $"{nextSequence} is not positive"));
         }
 
-        uint reasons = BinaryPrimitives.ReadUInt32LittleEndian(s[ReasonsOffset..]);
+        Guid chainHead = r.Guid("ChainHead");
+        Guid lastDataWriteGuid = r.Guid("LastDataWriteGuid");
+        uint reasons = r.UInt32("Reasons");
         if ((reasons & ~(uint)StoredReasons) != 0)
         {
-            throw Error(path, ReasonsOffset, "Reasons", string.Create(CultureInfo.InvariantCulture, $"unknown reasons 0x{reasons:X}"));
+            throw r.Error("Reasons", string.Create(CultureInfo.InvariantCulture, $"unknown reasons 0x{reasons:X}"));
         }
 
-        uint shift = BinaryPrimitives.ReadUInt32LittleEndian(s[RegionShiftOffset..]);
+        uint shift = r.UInt32("RegionShift");
         if (shift < MinRegionShift || shift > MaxRegionShift)
         {
-            throw Error(path, RegionShiftOffset, "RegionShift", string.Create(CultureInfo.InvariantCulture, $"{shift} is outside {MinRegionShift} to {MaxRegionShift}"));
+            throw r.Error("RegionShift", string.Create(CultureInfo.InvariantCulture, $"{shift} is outside {MinRegionShift} to {MaxRegionShift}"));
         }
 
-        long generation = BinaryPrimitives.ReadInt64LittleEndian(s[GenerationOffset..]);
+        long generation = r.Int64("Generation");
         if (generation < 0)
         {
-            throw Error(path, GenerationOffset, "Generation", "negative");
+            throw r.Error("Generation", "negative");
         }
 
-        uint logCount = BinaryPrimitives.ReadUInt32LittleEndian(s[LogCountOffset..]);
-        uint rangeCount = BinaryPrimitives.ReadUInt32LittleEndian(s[RangeCountOffset..]);
-        uint armedWords = BinaryPrimitives.ReadUInt32LittleEndian(s[ArmedWordCountOffset..]);
+        uint logCount = r.UInt32("LogCount");
+        uint rangeCount = r.UInt32("RangeCount");
+        uint armedWords = r.UInt32("ArmedWordCount");
         int expectedWords = WordsFor(virtualSize, (int)shift);
         if (armedWords != expectedWords)
         {
-            throw Error(path, ArmedWordCountOffset, "ArmedWordCount", string.Create(CultureInfo.InvariantCulture, $"{armedWords} words, but a {virtualSize}-byte disk in 2^{shift}-byte regions needs {expectedWords}"));
+            throw r.Error("ArmedWordCount", string.Create(CultureInfo.InvariantCulture, $"{armedWords} words, but a {virtualSize}-byte disk in 2^{shift}-byte regions needs {expectedWords}"));
         }
 
         if (logCount > MaxLogs || rangeCount > MaxRanges ||
-            HeaderSize + ((long)logCount * LogEntrySize) + ((long)rangeCount * RangeSize) + ((long)armedWords * sizeof(ulong)) + TrailerSize != s.Length)
+            HeaderSize - RecordFormat.HeaderSize + ((long)logCount * LogEntrySize) + ((long)rangeCount * RangeSize) + ((long)armedWords * sizeof(ulong)) != r.Length)
         {
-            throw Error(path, LogCountOffset, "LogCount", string.Create(CultureInfo.InvariantCulture, $"{logCount} logs, {rangeCount} ranges and {armedWords} bitmap words do not fill the {s.Length}-byte file exactly"));
+            throw r.ErrorAt(LogCountOffset, "LogCount", string.Create(CultureInfo.InvariantCulture, $"{logCount} logs, {rangeCount} ranges and {armedWords} bitmap words do not fill the {r.Length}-byte payload exactly"));
         }
 
+        uint flags = r.UInt32("Flags");
+        if ((flags & ~(FlagClosedCleanly | FlagWholeDisk)) != 0)
+        {
+            throw r.Error("Flags", string.Create(CultureInfo.InvariantCulture, $"unknown flags 0x{flags:X}"));
+        }
+
+        UInt128 closedDiskStamp = r.UInt128("ClosedDiskStamp");
+        r.Reserved(HeaderSize - ReservedOffset);
         var state = new ChangeTrackingState
         {
             VirtualSize = virtualSize,
             NextSequence = nextSequence,
-            ChainHead = new Guid(s.Slice(ChainHeadOffset, 16)),
-            LastDataWriteGuid = new Guid(s.Slice(LastDataWriteGuidOffset, 16)),
+            ChainHead = chainHead,
+            LastDataWriteGuid = lastDataWriteGuid,
             ClosedCleanly = (flags & FlagClosedCleanly) != 0,
-            ClosedDiskStamp = BinaryPrimitives.ReadUInt128LittleEndian(s[ClosedDiskStampOffset..]),
             WholeDisk = (flags & FlagWholeDisk) != 0,
+            ClosedDiskStamp = closedDiskStamp,
             Reasons = (ResyncReasons)reasons,
             Generation = generation,
             RegionShift = (int)shift,
@@ -322,77 +281,75 @@ internal sealed class ChangeTrackingState
             Armed = new ulong[armedWords],
         };
 
-        int position = HeaderSize;
         Guid previous = state.ChainHead;
         long lastSequence = 0;
         TrackedLogStatus lastStatus = TrackedLogStatus.Sealed;
-        for (int i = 0; i < logCount; i++, position += LogEntrySize)
+        for (int i = 0; i < logCount; i++)
         {
-            ReadOnlySpan<byte> e = s.Slice(position, LogEntrySize);
-            var entry = new TrackedLogEntry(
-                BinaryPrimitives.ReadInt64LittleEndian(e),
-                (TrackedLogStatus)e[8],
-                new Guid(e.Slice(16, 16)),
-                new Guid(e.Slice(32, 16)),
-                BinaryPrimitives.ReadInt64LittleEndian(e[48..]),
-                BinaryPrimitives.ReadUInt128BigEndian(e[56..]),
-                BinaryPrimitives.ReadInt64LittleEndian(e[72..]),
-                BinaryPrimitives.ReadInt64LittleEndian(e[80..]));
             string at = string.Create(CultureInfo.InvariantCulture, $"log entry {i}");
-            if (entry.Sequence <= lastSequence || entry.Sequence >= nextSequence)
+            long sequence = r.Int64("Sequence");
+            if (sequence <= lastSequence || sequence >= nextSequence)
             {
-                throw Error(path, position, "Sequence", string.Create(CultureInfo.InvariantCulture, $"{at}: {entry.Sequence} does not increase or is not below NextSequence {nextSequence}"));
+                throw r.Error("Sequence", string.Create(CultureInfo.InvariantCulture, $"{at}: {sequence} does not increase or is not below NextSequence {nextSequence}"));
             }
 
-            if (entry.Status is not (TrackedLogStatus.Sealed or TrackedLogStatus.Sealing or TrackedLogStatus.Active) ||
-                entry.Status < lastStatus || (entry.Status == lastStatus && entry.Status != TrackedLogStatus.Sealed) ||
-                e.Slice(9, 7).ContainsAnyExcept((byte)0))
+            byte status = r.Byte("Status");
+            var typed = (TrackedLogStatus)status;
+            if (typed is not (TrackedLogStatus.Sealed or TrackedLogStatus.Sealing or TrackedLogStatus.Active) ||
+                typed < lastStatus || (typed == lastStatus && typed != TrackedLogStatus.Sealed))
             {
-                throw Error(path, position + 8, "Status", string.Create(CultureInfo.InvariantCulture, $"{at}: status {e[8]} is invalid or out of order (sealed logs, then at most one being sealed, then at most one active)"));
+                throw r.Error("Status", string.Create(CultureInfo.InvariantCulture, $"{at}: status {status} is invalid or out of order (sealed logs, then at most one being sealed, then at most one active)"));
             }
 
-            if (entry.UniqueId == Guid.Empty || entry.PreviousUniqueId != previous)
+            r.Reserved(7, "Status");
+            Guid uniqueId = r.Guid("UniqueId");
+            Guid previousUniqueId = r.Guid("PreviousUniqueId");
+            if (uniqueId == Guid.Empty || previousUniqueId != previous)
             {
-                throw Error(path, position + 16, "UniqueId", string.Create(CultureInfo.InvariantCulture, $"{at}: {entry.UniqueId:D} after {entry.PreviousUniqueId:D} does not continue the chain at {previous:D}"));
+                throw r.Error("UniqueId", string.Create(CultureInfo.InvariantCulture, $"{at}: {uniqueId:D} after {previousUniqueId:D} does not continue the chain at {previous:D}"));
             }
 
-            if (entry.Length < 0 || entry.RecordCount < 0 || entry.DataBytes < 0 ||
-                (entry.Status == TrackedLogStatus.Sealed && entry.Length < 4096 + 512))
+            long length = r.Int64("Length");
+            UInt128 hash = r.UInt128("Hash");
+            long recordCount = r.Int64("RecordCount");
+            long dataBytes = r.Int64("DataBytes");
+            if (length < 0 || recordCount < 0 || dataBytes < 0 || (typed == TrackedLogStatus.Sealed && length < 4096 + 512))
             {
-                throw Error(path, position + 48, "Length", string.Create(CultureInfo.InvariantCulture, $"{at}: length {entry.Length}, {entry.RecordCount} records or {entry.DataBytes} data bytes is impossible"));
+                throw r.Error("Length", string.Create(CultureInfo.InvariantCulture, $"{at}: length {length}, {recordCount} records or {dataBytes} data bytes is impossible"));
             }
 
-            state.Logs.Add(entry);
-            previous = entry.UniqueId;
-            lastSequence = entry.Sequence;
-            lastStatus = entry.Status;
+            state.Logs.Add(new TrackedLogEntry(sequence, typed, uniqueId, previousUniqueId, length, hash, recordCount, dataBytes));
+            previous = uniqueId;
+            lastSequence = sequence;
+            lastStatus = typed;
         }
 
         long end = 0;
-        for (int i = 0; i < rangeCount; i++, position += RangeSize)
+        for (int i = 0; i < rangeCount; i++)
         {
-            long offset = BinaryPrimitives.ReadInt64LittleEndian(s[position..]);
-            long rangeLength = BinaryPrimitives.ReadInt64LittleEndian(s[(position + 8)..]);
+            long offset = r.Int64("Range");
+            long rangeLength = r.Int64("Range");
             if (offset < end || rangeLength <= 0 || offset > virtualSize - rangeLength || (i > 0 && offset == end))
             {
-                throw Error(path, position, "Range", string.Create(CultureInfo.InvariantCulture, $"range {i} [{offset}, +{rangeLength}) is not ascending, merged and inside the disk"));
+                throw r.Error("Range", string.Create(CultureInfo.InvariantCulture, $"range {i} [{offset}, +{rangeLength}) is not ascending, merged and inside the disk"));
             }
 
             state.Ranges.Add(new DiskExtent(offset, rangeLength));
             end = offset + rangeLength;
         }
 
-        for (int i = 0; i < armedWords; i++, position += sizeof(ulong))
+        for (int i = 0; i < armedWords; i++)
         {
-            state.Armed[i] = BinaryPrimitives.ReadUInt64LittleEndian(s[position..]);
+            state.Armed[i] = r.UInt64("Armed");
         }
 
         long regions = ((virtualSize - 1) >> (int)shift) + 1;
         if (regions % 64 != 0 && (state.Armed[^1] >> (int)(regions % 64)) != 0)
         {
-            throw Error(path, position - sizeof(ulong), "Armed", "bits are set for regions beyond the end of the disk");
+            throw r.Error("Armed", "bits are set for regions beyond the end of the disk");
         }
 
+        r.End();
         return state;
     }
 
@@ -455,7 +412,4 @@ internal sealed class ChangeTrackingState
 
         return Merge(ranges);
     }
-
-    private static InvalidLogFormatException Error(string? path, long offset, string field, string detail) =>
-        new(path, offset, StructureName, field, detail);
 }

@@ -14,12 +14,12 @@ namespace Replication.Core.ChangeTracking;
 /// building and 24 bytes per extent after). Extents are ascending by disk offset. Two extents are merged when they are
 /// adjacent on the disk and their data is adjacent in the same log file (a sequential stream of writes logged one after
 /// another), so each extent is one positional read. Extents adjacent on the disk but not in a file stay separate;
-/// <see cref="LogApplier"/> still writes them with one disk write.
+/// the log applier (<c>Transfer.LogApplier</c>) still writes them with one disk write.
 /// </para>
 /// <para>
 /// The logs' own metadata is fully validated (<see cref="HrlReader.ReadRecords()"/>) before any extent exists. The
 /// format's per-record data checksums cover whole records and cannot be checked on the parts of records read here;
-/// check a shipped log's <see cref="HrlIntegrity"/> sidecar first, as <see cref="LogApplier"/> does.
+/// check a shipped log's <see cref="HrlIntegrity"/> sidecar first, as the log applier (<c>Transfer.LogApplier</c>) does.
 /// </para>
 /// <para>Does not own the readers: dispose them after this object is no longer used. Thread-safe for concurrent reads.</para>
 /// </remarks>

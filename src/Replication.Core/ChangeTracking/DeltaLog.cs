@@ -10,32 +10,23 @@ namespace Replication.Core.ChangeTracking;
 /// new disk's data, so applying the log to a copy of the old disk gives the new one. A portable delta, for seeding a
 /// site offline or checking a replica.
 /// </summary>
-public static class DeltaLog
+public sealed class DeltaLog : IDeltaLog
 {
     private const int ChunkSize = 1 << 20;
     private const int SectorSize = 512;
 
-    /// <summary>
-    /// Compares <paramref name="oldDisk"/> with <paramref name="newDisk"/> and writes the sectors that differ to a new
-    /// sealed log at <paramref name="path"/>, with its integrity sidecar. Only ranges that may hold data on either disk
-    /// are read. Records are runs of differing sectors, at most 1 MiB each, ascending. The log is written beside its
-    /// final path and renamed into place once sealed, so the path never holds a partial log.
-    /// </summary>
-    /// <param name="oldDisk">The disk the log applies to.</param>
-    /// <param name="newDisk">The disk the log leads to; same size.</param>
-    /// <param name="path">The log to create; it must not exist.</param>
-    /// <param name="previousUniqueId">The <c>UniqueId</c> of the log this one follows (<see cref="Guid.Empty"/> for none).</param>
-    /// <param name="timeProvider">The clock for time stamps; <see cref="TimeProvider.System"/> when null.</param>
-    /// <param name="cancellationToken">Cancels the comparison; nothing is left at <paramref name="path"/>.</param>
-    /// <returns>The sealed log.</returns>
-    /// <exception cref="ArgumentException">The disks differ in size.</exception>
-    /// <exception cref="IOException">The log already exists.</exception>
-    public static async Task<DeltaLogResult> CreateAsync(
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="timeProvider">The clock for the logs' time stamps; <see cref="TimeProvider.System"/> when null.</param>
+    public DeltaLog(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
+
+    /// <inheritdoc />
+    public async Task<DeltaLogResult> CreateAsync(
         IVirtualDisk oldDisk,
         IVirtualDisk newDisk,
         string path,
         Guid previousUniqueId = default,
-        TimeProvider? timeProvider = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(oldDisk);
@@ -52,7 +43,7 @@ public static class DeltaLog
             throw new IOException($"{final}: the file already exists.");
         }
 
-        string partial = final + LogApplier.PartialSuffix;
+        string partial = final + HrlFormat.PartialSuffix;
         File.Delete(partial);
         var identity = new HrlLogIdentity(Guid.NewGuid(), previousUniqueId, newDisk.DataWriteGuid ?? Guid.Empty);
         byte[] before = ArrayPool<byte>.Shared.Rent(ChunkSize);
@@ -62,7 +53,7 @@ public static class DeltaLog
         long compared = 0;
         try
         {
-            using (HrlWriter writer = HrlWriter.Create(partial, identity, timeProvider ?? TimeProvider.System))
+            using (HrlWriter writer = HrlWriter.Create(partial, identity, _time))
             {
                 foreach (DiskExtent range in RangesToCompare(oldDisk, newDisk))
                 {
@@ -110,7 +101,17 @@ public static class DeltaLog
         }
 
         HrlSidecar sidecar = HrlIntegrity.WriteSidecar(final, cancellationToken);
-        return new DeltaLogResult(final, identity.UniqueId, previousUniqueId, records, dataBytes, compared, sidecar.LogLength, sidecar.Hash);
+        return new DeltaLogResult
+        {
+            Path = final,
+            UniqueId = identity.UniqueId,
+            PreviousUniqueId = previousUniqueId,
+            RecordCount = records,
+            DataBytes = dataBytes,
+            ComparedBytes = compared,
+            Length = sidecar.LogLength,
+            Hash = sidecar.Hash,
+        };
     }
 
     /// <summary>Sector-aligned union of the ranges that may hold data on either disk: elsewhere both read as zeros.</summary>
@@ -128,21 +129,34 @@ public static class DeltaLog
     }
 }
 
-/// <summary>What <see cref="DeltaLog.CreateAsync"/> wrote.</summary>
-/// <param name="Path">Full path of the sealed log (its sidecar is beside it).</param>
-/// <param name="UniqueId">The log's <c>UniqueId</c>.</param>
-/// <param name="PreviousUniqueId">The log's <c>PreviousUniqueId</c>.</param>
-/// <param name="RecordCount">Runs of differing sectors.</param>
-/// <param name="DataBytes">Bytes that differ (whole sectors).</param>
-/// <param name="ComparedBytes">Bytes read from each disk (ranges where neither holds data are skipped).</param>
-/// <param name="Length">Length of the log file.</param>
-/// <param name="Hash">XxHash128 of the log file.</param>
-public sealed record DeltaLogResult(
-    string Path,
-    Guid UniqueId,
-    Guid PreviousUniqueId,
-    long RecordCount,
-    long DataBytes,
-    long ComparedBytes,
-    long Length,
-    UInt128 Hash);
+/// <summary>What <see cref="IDeltaLog.CreateAsync"/> wrote.</summary>
+public sealed class DeltaLogResult
+{
+    internal DeltaLogResult()
+    {
+    }
+
+    /// <summary>Full path of the sealed log (its sidecar is beside it).</summary>
+    public string Path { get; internal init; } = "";
+
+    /// <summary>The log's <c>UniqueId</c>.</summary>
+    public Guid UniqueId { get; internal init; }
+
+    /// <summary>The log's <c>PreviousUniqueId</c>.</summary>
+    public Guid PreviousUniqueId { get; internal init; }
+
+    /// <summary>Runs of differing sectors.</summary>
+    public long RecordCount { get; internal init; }
+
+    /// <summary>Bytes that differ (whole sectors).</summary>
+    public long DataBytes { get; internal init; }
+
+    /// <summary>Bytes read from each disk (ranges where neither holds data are skipped).</summary>
+    public long ComparedBytes { get; internal init; }
+
+    /// <summary>Length of the log file.</summary>
+    public long Length { get; internal init; }
+
+    /// <summary>XxHash128 of the log file.</summary>
+    public UInt128 Hash { get; internal init; }
+}

@@ -345,8 +345,8 @@ public sealed partial class TrackedDisk
     {
         string spare = Path.Combine(directory, SpareName);
         return options.LogPreallocation > 0 && File.Exists(spare) && new FileInfo(spare).Length == options.LogPreallocation
-            ? HrlWriter.CreateFromZeroedFile(spare, path, identity, options.TimeProvider, options.LogOptions)
-            : HrlWriter.Create(path, identity, options.TimeProvider, options.LogOptions);
+            ? HrlWriter.CreateFromZeroedFile(spare, path, identity, options.Clock, options.LogOptions)
+            : HrlWriter.Create(path, identity, options.Clock, options.LogOptions);
     }
 
     /// <summary>
@@ -448,7 +448,7 @@ public sealed partial class TrackedDisk
             };
         }
 
-        return FinishLog(LogDirectory, _options.TimeProvider, old, out _)
+        return FinishLog(LogDirectory, _options.Clock, old, out _)
             ?? throw new ReplicationException(
                 ReplicationErrorCode.ChainBroken,
                 false,
@@ -470,7 +470,7 @@ public sealed partial class TrackedDisk
             entry = _state.Logs[index];
         }
 
-        TrackedLogEntry? finished = FinishLog(LogDirectory, _options.TimeProvider, entry, out _);
+        TrackedLogEntry? finished = FinishLog(LogDirectory, _options.Clock, entry, out _);
         if (finished is not TrackedLogEntry sealedEntry)
         {
             throw new ReplicationException(

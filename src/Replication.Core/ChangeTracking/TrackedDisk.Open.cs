@@ -15,16 +15,20 @@ public sealed partial class TrackedDisk
     /// </summary>
     /// <param name="disk">The disk to track; writable. Disposed with the tracked disk unless <paramref name="leaveOpen"/>.</param>
     /// <param name="logDirectory">The folder for the logs and the state file; created when missing. One disk per folder.</param>
-    /// <param name="options">Clock, log layout, resync threshold; <see cref="TrackedDiskOptions.Default"/> when null.</param>
+    /// <param name="options">Log layout, resync threshold, preallocation; <see cref="TrackedDiskOptions.Default"/> when null.</param>
     /// <param name="leaveOpen">True to leave <paramref name="disk"/> open when the tracked disk is disposed.</param>
+    /// <param name="timeProvider">The clock for log time stamps; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="NotSupportedException">The disk is read-only.</exception>
-    /// <exception cref="ArgumentException">The folder's state tracks a disk of another size.</exception>
-    /// <exception cref="InvalidLogFormatException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
+    /// <exception cref="ArgumentException">The folder's state tracks a disk of another size, or the options are invalid.</exception>
+    /// <exception cref="InvalidRecordException">The state file is corrupt, truncated, of another version or inconsistent.</exception>
     /// <exception cref="ReplicationException">The folder holds logs but no state file (<see cref="ReplicationErrorCode.ChainBroken"/>).</exception>
-    public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false)
+    public static TrackedDisk Open(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options = null, bool leaveOpen = false, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(disk);
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);
+        options ??= TrackedDiskOptions.Default;
+        OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
+        options = options with { Clock = timeProvider ?? TimeProvider.System };
         string directory = Path.GetFullPath(logDirectory);
         Directory.CreateDirectory(directory);
 
@@ -74,16 +78,15 @@ public sealed partial class TrackedDisk
         ChangeTrackingState state = ChangeTrackingState.Read(path);
         var sealedLogs = state.Logs
             .Where(l => l.Status == TrackedLogStatus.Sealed)
-            .Select(l => new SealedLog(l.Sequence, l.UniqueId, l.PreviousUniqueId, Path.Combine(directory, SealedName(l.Sequence)), l.Length, l.Hash, l.RecordCount, l.DataBytes))
+            .Select(l => new SealedLog(l, Path.Combine(directory, SealedName(l.Sequence))))
             .ToList();
         long active = state.Logs.Where(l => l.Status != TrackedLogStatus.Sealed).Sum(l => l.Length);
         return new TrackingSnapshot(sealedLogs, active, state.Reasons, state.ClosedCleanly);
     }
 
-    private static TrackedDisk OpenLocked(IVirtualDisk disk, string logDirectory, TrackedDiskOptions? options, bool leaveOpen)
+    private static TrackedDisk OpenLocked(IVirtualDisk disk, string logDirectory, TrackedDiskOptions options, bool leaveOpen)
     {
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);
-        options ??= TrackedDiskOptions.Default;
         if (disk.IsReadOnly)
         {
             throw new NotSupportedException($"{disk.FilePath ?? "disk"}: a tracked disk must be writable.");
@@ -173,7 +176,7 @@ public sealed partial class TrackedDisk
                 continue;
             }
 
-            TrackedLogEntry? finished = FinishLog(directory, options.TimeProvider, entry, out HrlRecoveryResult recovered);
+            TrackedLogEntry? finished = FinishLog(directory, options.Clock, entry, out HrlRecoveryResult recovered);
             if (finished is not TrackedLogEntry sealedEntry)
             {
                 // The log is gone or unreadable: the chain has a gap from here on.
@@ -186,15 +189,7 @@ public sealed partial class TrackedDisk
             state.Logs[i] = sealedEntry;
             torn += recovered.TornBytes;
             recoveredRecords += sealedEntry.RecordCount;
-            recoveredLogs.Add(new SealedLog(
-                sealedEntry.Sequence,
-                sealedEntry.UniqueId,
-                sealedEntry.PreviousUniqueId,
-                Path.Combine(directory, SealedName(sealedEntry.Sequence)),
-                sealedEntry.Length,
-                sealedEntry.Hash,
-                sealedEntry.RecordCount,
-                sealedEntry.DataBytes));
+            recoveredLogs.Add(new SealedLog(sealedEntry, Path.Combine(directory, SealedName(sealedEntry.Sequence))));
         }
 
         int removed = RemoveLeftovers(directory, state, ref reasons, ref wholeDisk);
@@ -237,7 +232,15 @@ public sealed partial class TrackedDisk
             throw;
         }
 
-        var report = new TrackingOpenReport(newChain, clean, recoveredLogs, torn, recoveredRecords, removed);
+        var report = new TrackingOpenReport
+        {
+            StartedNewChain = newChain,
+            WasClosedCleanly = clean,
+            RecoveredLogs = recoveredLogs,
+            TornBytesCut = torn,
+            RecoveredRecords = recoveredRecords,
+            RemovedFiles = removed,
+        };
         return new TrackedDisk(disk, directory, options, leaveOpen, state, writer, report);
     }
 
@@ -331,7 +334,7 @@ public sealed partial class TrackedDisk
                 {
                     existing = HrlIntegrity.ReadSidecar(path);
                 }
-                catch (InvalidLogFormatException)
+                catch (InvalidRecordException)
                 {
                     existing = null;
                 }
@@ -339,9 +342,7 @@ public sealed partial class TrackedDisk
 
             if (existing != expected)
             {
-                byte[] bytes = new byte[HrlSidecar.Size];
-                expected.WriteTo(bytes);
-                DurableFile.WriteAllBytes(sidecarPath, bytes);
+                DurableFile.WriteAllBytes(sidecarPath, expected.Encode());
             }
 
             return !hash || HrlIntegrity.ComputeHash(path) == entry.Hash;

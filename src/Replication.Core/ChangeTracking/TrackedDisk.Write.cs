@@ -141,10 +141,10 @@ public sealed partial class TrackedDisk
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The range is outside the disk.</exception>
     /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>).</exception>
-    public ValueTask WriteZerosAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         CheckWrite(offset, length);
-        return DiskZeros.WriteAsync(this, offset, length, cancellationToken);
+        return ZeroBuffer.WriteAsync(this, offset, length, cancellationToken);
     }
 
     private void WaitForBegin(BeginOutcome outcome, long offset, int length, Task? wait)
@@ -166,14 +166,7 @@ public sealed partial class TrackedDisk
     private void CheckWrite(long offset, long length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (offset > VirtualSize || length > VirtualSize - offset)
-        {
-            throw new ArgumentOutOfRangeException(
-                nameof(offset),
-                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
-        }
+        VirtualDisk.CheckInside(this, offset, length);
     }
 
     private static long AlignUp(long value) => (value + SectorSize - 1) & ~(long)(SectorSize - 1);

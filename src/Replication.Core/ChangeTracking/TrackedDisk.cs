@@ -47,7 +47,7 @@ namespace Replication.Core.ChangeTracking;
 /// failure that cannot be recorded durably fails the write instead.
 /// </para>
 /// </remarks>
-public sealed partial class TrackedDisk : IVirtualDisk, IZeroingDisk
+public sealed partial class TrackedDisk : IVirtualDisk
 {
     private const int SectorSize = 512;
     private const string SpareName = "next.hrl.zeros";
@@ -335,8 +335,7 @@ public sealed partial class TrackedDisk : IVirtualDisk, IZeroingDisk
 
     private string ActivePath(long sequence) => Path.Combine(LogDirectory, ActiveName(sequence));
 
-    private SealedLog ToSealedLog(TrackedLogEntry entry) =>
-        new(entry.Sequence, entry.UniqueId, entry.PreviousUniqueId, SealedPath(entry.Sequence), entry.Length, entry.Hash, entry.RecordCount, entry.DataBytes);
+    private SealedLog ToSealedLog(TrackedLogEntry entry) => new(entry, SealedPath(entry.Sequence));
 
     private ResyncRequirement BuildRequirementLocked()
     {

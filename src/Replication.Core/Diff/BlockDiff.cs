@@ -11,16 +11,16 @@ namespace Replication.Core.Diff;
 public sealed class BlockDiff
 {
     /// <summary>Bytes one coarse block hash costs on the wire (its XxHash128; zero blocks are hash 0).</summary>
-    public const int CoarseHashWireBytes = 16;
+    internal const int CoarseHashWireBytes = 16;
 
     /// <summary>Bytes one fine block hash costs on the wire (its XxHash128).</summary>
-    public const int FineHashWireBytes = 16;
+    internal const int FineHashWireBytes = 16;
 
     /// <summary>Bytes that name a differing coarse block on the wire (its index).</summary>
-    public const int BlockIndexWireBytes = 4;
+    internal const int BlockIndexWireBytes = 4;
 
     /// <summary>Bytes that head each range of data or zeros on the wire (offset and length).</summary>
-    public const int RangeHeaderWireBytes = 16;
+    internal const int RangeHeaderWireBytes = 16;
 
     private BlockDiff(IReadOnlyList<DiskExtent> ranges, DiffTotals totals, long bytesCompared)
     {

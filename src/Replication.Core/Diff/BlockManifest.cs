@@ -26,7 +26,7 @@ namespace Replication.Core.Diff;
 /// </para>
 /// <para>Instances are immutable and thread-safe; dispose to close the file.</para>
 /// </remarks>
-public sealed partial class BlockManifest : IDisposable
+public sealed class BlockManifest : IDisposable
 {
     private readonly SafeFileHandle _file;
     private readonly ManifestHeader _header;

@@ -21,6 +21,12 @@ internal readonly record struct DiskStamp(UInt128 Value)
     /// <summary>True when the stamp came from real files.</summary>
     public bool IsKnown => Value != UInt128.Zero;
 
+    /// <summary>
+    /// The stamp of a sink that is a virtual disk (see <see cref="Of(IVirtualDisk)"/>); <see cref="Unknown"/> for any other
+    /// sink (a replica's writer), whose target keeps a stamp of its own.
+    /// </summary>
+    public static DiskStamp Of(IDiskSink sink) => sink is IVirtualDisk disk ? Of(disk) : Unknown;
+
     /// <summary>Takes the stamp of a disk and its parents; <see cref="Unknown"/> when any of them has no file.</summary>
     public static DiskStamp Of(IVirtualDisk disk)
     {

@@ -1,20 +1,20 @@
 using System.Buffers.Binary;
-using System.IO.Hashing;
+using Replication.Core.IO;
 
 namespace Replication.Core.Diff;
 
 /// <summary>
-/// The 128-byte header at offset 0 of a block manifest file (little-endian):
+/// The 128-byte header at offset 0 of a block manifest file: one durable record (<see cref="RecordFormat"/>, magic
+/// "REPLMFST", version 3), little-endian:
 /// <code>
-///   0  Magic "REPLMFST"      8      48  Stamp (disk fingerprint)    16
-///   8  Version (2)           2      64  TableChecksum (XxHash128)   16
-///  10  HeaderSize (128)      2      80  Reserved, zero              40
-///  12  Flags (bit 0 partial) 4     120  Checksum (XxHash3-64 of 0..120) 8
-///  16  VirtualSize           8
-///  24  CoarseBlockSize       4
-///  28  FineBlockSize         4
-///  32  CoarseBlockCount      8
-///  40  FineBlockCount        8
+///   0  Frame (magic, version, header size, payload length 104)   16
+///  16  Flags (bit 0 partial) 4      56  Stamp (disk fingerprint)    16
+///  20  CoarseBlockSize       4      72  TableChecksum (XxHash128)   16
+///  24  FineBlockSize         4      88  Reserved, zero              32
+///  28  Reserved, zero        4     120  Checksum (XxHash3-64 of 0..120) 8
+///  32  VirtualSize           8
+///  40  CoarseBlockCount      8
+///  48  FineBlockCount        8
 /// </code>
 /// The header checksum covers the header; the table checksum covers the block table; each block entry carries the
 /// checksum of its run of fine hashes. So every byte of the file is covered.
@@ -22,11 +22,12 @@ namespace Replication.Core.Diff;
 internal readonly struct ManifestHeader
 {
     public const int Size = 128;
+
     /// <summary>
-    /// The format version: 2 since fine hashes are XxHash128 (16 bytes) and a block's hash is the XxHash128 of its run
-    /// of fine hashes. Version 1 (64-bit fine hashes, coarse hashes over the bytes) is rejected, not converted.
+    /// The format version: 3 since the header is a library record; 2 had the same fields in a frame of its own; 1 had
+    /// 64-bit fine hashes. Older versions are rejected, not converted.
     /// </summary>
-    public const ushort CurrentVersion = 2;
+    public const ushort CurrentVersion = 3;
 
     /// <summary>Bytes of one fine hash in the file (an XxHash128, little-endian).</summary>
     public const int FineHashSize = 16;
@@ -38,21 +39,27 @@ internal readonly struct ManifestHeader
     public const long MaxCoarseBlockCount = 1L << 24;
 
     public const int MagicOffset = 0;
-    public const int VersionOffset = 8;
+    public const int VersionOffset = RecordFormat.VersionOffset;
     public const int HeaderSizeOffset = 10;
-    public const int FlagsOffset = 12;
-    public const int VirtualSizeOffset = 16;
-    public const int CoarseBlockSizeOffset = 24;
-    public const int FineBlockSizeOffset = 28;
-    public const int CoarseBlockCountOffset = 32;
-    public const int FineBlockCountOffset = 40;
-    public const int StampOffset = 48;
-    public const int TableChecksumOffset = 64;
-    public const int ReservedOffset = 80;
+    public const int FlagsOffset = 16;
+    public const int CoarseBlockSizeOffset = 20;
+    public const int FineBlockSizeOffset = 24;
+    public const int VirtualSizeOffset = 32;
+    public const int CoarseBlockCountOffset = 40;
+    public const int FineBlockCountOffset = 48;
+    public const int StampOffset = 56;
+    public const int TableChecksumOffset = 72;
+    public const int ReservedOffset = 88;
     public const int ChecksumOffset = 120;
 
     /// <summary>Flag: some blocks are not hashed yet (a build in progress, kept so it can resume).</summary>
     public const uint PartialFlag = 1;
+
+    private const int PayloadSize = Size - RecordFormat.HeaderSize - RecordFormat.ChecksumSize;
+
+    /// <summary>The header's record format; its errors are <see cref="InvalidManifestException"/>s.</summary>
+    internal static readonly RecordFormat Format = new(
+        "manifest header", "REPLMFST"u8, CurrentVersion, PayloadSize, PayloadSize, (path, offset, field, detail) => new InvalidManifestException(path, offset, field, detail));
 
     public ManifestHeader(bool partial, long virtualSize, int coarseBlockSize, int fineBlockSize, DiskStamp stamp, UInt128 tableChecksum)
     {
@@ -92,7 +99,8 @@ internal readonly struct ManifestHeader
     public long FileLength => FineTableOffset + (FineBlockCount * FineHashSize);
 
     /// <summary>
-    /// Reads and validates a header: magic, version, header size, checksum, then every field that sizes something.
+    /// Reads and validates a header: its record frame (magic, version, header size, length, checksum), then every field
+    /// that sizes something.
     /// </summary>
     /// <exception cref="InvalidManifestException">Any of them is wrong; names the field and its offset.</exception>
     public static ManifestHeader Read(ReadOnlySpan<byte> source, string? filePath)
@@ -102,100 +110,72 @@ internal readonly struct ManifestHeader
             throw new InvalidManifestException(filePath, 0, "manifest header", $"the file is {source.Length} bytes, shorter than the {Size}-byte header (truncated)");
         }
 
-        if (!source[..8].SequenceEqual(Magic))
-        {
-            throw new InvalidManifestException(filePath, MagicOffset, "manifest header.Magic", "not a block manifest (the file does not start with \"REPLMFST\")");
-        }
-
-        ushort version = BinaryPrimitives.ReadUInt16LittleEndian(source[VersionOffset..]);
-        if (version != CurrentVersion)
-        {
-            throw new InvalidManifestException(filePath, VersionOffset, "manifest header.Version", $"version {version} is not supported (this library reads version {CurrentVersion})");
-        }
-
-        ushort headerSize = BinaryPrimitives.ReadUInt16LittleEndian(source[HeaderSizeOffset..]);
-        if (headerSize != Size)
-        {
-            throw new InvalidManifestException(filePath, HeaderSizeOffset, "manifest header.HeaderSize", $"{headerSize} bytes; version {CurrentVersion} headers are {Size} bytes");
-        }
-
-        ulong stored = BinaryPrimitives.ReadUInt64LittleEndian(source[ChecksumOffset..]);
-        ulong actual = XxHash3.HashToUInt64(source[..ChecksumOffset]);
-        if (stored != actual)
-        {
-            throw new InvalidManifestException(filePath, ChecksumOffset, "manifest header.Checksum", $"stored 0x{stored:X16}, computed 0x{actual:X16}: the header is corrupt");
-        }
-
-        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(source[FlagsOffset..]);
+        RecordReader r = Format.Decode(source[..Size], filePath);
+        uint flags = r.UInt32("Flags");
         if ((flags & ~PartialFlag) != 0)
         {
-            throw new InvalidManifestException(filePath, FlagsOffset, "manifest header.Flags", $"unknown flags 0x{flags:X8}");
+            throw r.Error("Flags", $"unknown flags 0x{flags:X8}");
         }
 
-        if (source[ReservedOffset..ChecksumOffset].IndexOfAnyExcept((byte)0) >= 0)
-        {
-            throw new InvalidManifestException(filePath, ReservedOffset, "manifest header.Reserved", "reserved bytes are not zero");
-        }
-
-        long virtualSize = BinaryPrimitives.ReadInt64LittleEndian(source[VirtualSizeOffset..]);
-        if (virtualSize <= 0 || virtualSize % 512 != 0 || virtualSize > MaxVirtualSize)
-        {
-            throw new InvalidManifestException(filePath, VirtualSizeOffset, "manifest header.VirtualSize", $"{virtualSize} is not a positive multiple of 512 up to {MaxVirtualSize}");
-        }
-
-        int coarse = BinaryPrimitives.ReadInt32LittleEndian(source[CoarseBlockSizeOffset..]);
+        int coarse = r.Int32("CoarseBlockSize");
         if (!ManifestOptions.IsValidSize(coarse) || coarse > ManifestOptions.MaxCoarseBlockSize)
         {
-            throw new InvalidManifestException(filePath, CoarseBlockSizeOffset, "manifest header.CoarseBlockSize", $"{coarse} is not a power of two from {ManifestOptions.MinBlockSize} to {ManifestOptions.MaxCoarseBlockSize}");
+            throw r.Error("CoarseBlockSize", $"{coarse} is not a power of two from {ManifestOptions.MinBlockSize} to {ManifestOptions.MaxCoarseBlockSize}");
         }
 
-        int fine = BinaryPrimitives.ReadInt32LittleEndian(source[FineBlockSizeOffset..]);
+        int fine = r.Int32("FineBlockSize");
         if (!ManifestOptions.IsValidSize(fine) || fine > coarse)
         {
-            throw new InvalidManifestException(filePath, FineBlockSizeOffset, "manifest header.FineBlockSize", $"{fine} is not a power of two from {ManifestOptions.MinBlockSize} to the block size {coarse}");
+            throw r.Error("FineBlockSize", $"{fine} is not a power of two from {ManifestOptions.MinBlockSize} to the block size {coarse}");
         }
 
-        long coarseCount = BinaryPrimitives.ReadInt64LittleEndian(source[CoarseBlockCountOffset..]);
+        r.Reserved(4);
+        long virtualSize = r.Int64("VirtualSize");
+        if (virtualSize <= 0 || virtualSize % 512 != 0 || virtualSize > MaxVirtualSize)
+        {
+            throw r.Error("VirtualSize", $"{virtualSize} is not a positive multiple of 512 up to {MaxVirtualSize}");
+        }
+
+        long coarseCount = r.Int64("CoarseBlockCount");
         long expectedCoarse = CeilDiv(virtualSize, coarse);
         if (coarseCount != expectedCoarse)
         {
-            throw new InvalidManifestException(filePath, CoarseBlockCountOffset, "manifest header.CoarseBlockCount", $"{coarseCount}, but {virtualSize} bytes in {coarse}-byte blocks make {expectedCoarse}");
+            throw r.Error("CoarseBlockCount", $"{coarseCount}, but {virtualSize} bytes in {coarse}-byte blocks make {expectedCoarse}");
         }
 
         if (coarseCount > MaxCoarseBlockCount)
         {
-            throw new InvalidManifestException(filePath, CoarseBlockCountOffset, "manifest header.CoarseBlockCount", $"{coarseCount} blocks exceed the limit of {MaxCoarseBlockCount}; use a larger block size");
+            throw r.Error("CoarseBlockCount", $"{coarseCount} blocks exceed the limit of {MaxCoarseBlockCount}; use a larger block size");
         }
 
-        long fineCount = BinaryPrimitives.ReadInt64LittleEndian(source[FineBlockCountOffset..]);
+        long fineCount = r.Int64("FineBlockCount");
         long expectedFine = CeilDiv(virtualSize, fine);
         if (fineCount != expectedFine)
         {
-            throw new InvalidManifestException(filePath, FineBlockCountOffset, "manifest header.FineBlockCount", $"{fineCount}, but {virtualSize} bytes in {fine}-byte blocks make {expectedFine}");
+            throw r.Error("FineBlockCount", $"{fineCount}, but {virtualSize} bytes in {fine}-byte blocks make {expectedFine}");
         }
 
-        var stamp = new DiskStamp(ReadUInt128(source[StampOffset..]));
-        UInt128 tableChecksum = ReadUInt128(source[TableChecksumOffset..]);
+        var stamp = new DiskStamp(r.UInt128("Stamp"));
+        UInt128 tableChecksum = r.UInt128("TableChecksum");
+        r.Reserved(ChecksumOffset - ReservedOffset);
         return new ManifestHeader((flags & PartialFlag) != 0, virtualSize, coarse, fine, stamp, tableChecksum);
     }
 
     /// <summary>Writes the header, checksum included, into the first <see cref="Size"/> bytes of <paramref name="destination"/>.</summary>
     public void WriteTo(Span<byte> destination)
     {
-        Span<byte> header = destination[..Size];
-        header.Clear();
-        Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt16LittleEndian(header[VersionOffset..], CurrentVersion);
-        BinaryPrimitives.WriteUInt16LittleEndian(header[HeaderSizeOffset..], Size);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[FlagsOffset..], IsPartial ? PartialFlag : 0);
-        BinaryPrimitives.WriteInt64LittleEndian(header[VirtualSizeOffset..], VirtualSize);
-        BinaryPrimitives.WriteInt32LittleEndian(header[CoarseBlockSizeOffset..], CoarseBlockSize);
-        BinaryPrimitives.WriteInt32LittleEndian(header[FineBlockSizeOffset..], FineBlockSize);
-        BinaryPrimitives.WriteInt64LittleEndian(header[CoarseBlockCountOffset..], CoarseBlockCount);
-        BinaryPrimitives.WriteInt64LittleEndian(header[FineBlockCountOffset..], FineBlockCount);
-        WriteUInt128(header[StampOffset..], Stamp.Value);
-        WriteUInt128(header[TableChecksumOffset..], TableChecksum);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[ChecksumOffset..], XxHash3.HashToUInt64(header[..ChecksumOffset]));
+        Span<byte> payload = stackalloc byte[PayloadSize];
+        var w = new RecordWriter(payload);
+        w.UInt32(IsPartial ? PartialFlag : 0);
+        w.Int32(CoarseBlockSize);
+        w.Int32(FineBlockSize);
+        w.Reserved(4);
+        w.Int64(VirtualSize);
+        w.Int64(CoarseBlockCount);
+        w.Int64(FineBlockCount);
+        w.UInt128(Stamp.Value);
+        w.UInt128(TableChecksum);
+        Format.Encode(payload, destination[..Size]);
     }
 
     internal static UInt128 ReadUInt128(ReadOnlySpan<byte> source) =>

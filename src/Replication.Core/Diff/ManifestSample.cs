@@ -50,7 +50,7 @@ internal static class ManifestSample
                 long offset = (long)block * coarse;
                 int length = (int)Math.Min(coarse, manifest.VirtualSize - offset);
                 await read(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                UInt128 hash = ManifestBuilder.HashCoarseBlock(buffer.AsSpan(0, length), manifest.FineBlockSize);
+                UInt128 hash = ManifestBuildRun.HashCoarseBlock(buffer.AsSpan(0, length), manifest.FineBlockSize);
                 tally?.Invoke(length, hash == UInt128.Zero ? 0 : length);
                 if (hash != manifest.GetBlockHash(block))
                 {

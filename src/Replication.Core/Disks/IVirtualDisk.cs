@@ -7,10 +7,10 @@ namespace Replication.Core.Disks;
 /// <remarks>
 /// Reads and writes of disjoint ranges may be issued concurrently from several threads. Concurrent writes
 /// to overlapping ranges have no defined order. A write is durable once <see cref="Flush"/> (or
-/// <see cref="FlushAsync"/>) has returned after it; a format that allocates blocks keeps its file valid
+/// <see cref="IDiskSink.FlushAsync"/>) has returned after it; a format that allocates blocks keeps its file valid
 /// after a crash at any point, losing at most the writes that were not yet flushed.
 /// </remarks>
-public interface IVirtualDisk : IDisposable, IAsyncDisposable
+public interface IVirtualDisk : IDiskSink, IDisposable, IAsyncDisposable
 {
     /// <summary>The file this disk is stored in, or null for a disk with no file.</summary>
     string? FilePath { get; }
@@ -21,9 +21,6 @@ public interface IVirtualDisk : IDisposable, IAsyncDisposable
     /// <summary>How blocks are stored (fixed, dynamic or differencing).</summary>
     DiskType DiskType { get; }
 
-    /// <summary>Size of the disk as the guest sees it, in bytes; a multiple of <see cref="LogicalSectorSize"/>.</summary>
-    long VirtualSize { get; }
-
     /// <summary>Logical sector size in bytes (512 or 4096).</summary>
     int LogicalSectorSize { get; }
 
@@ -32,9 +29,6 @@ public interface IVirtualDisk : IDisposable, IAsyncDisposable
 
     /// <summary>Allocation unit of the format in bytes; for raw and fixed disks the unit this library uses to report extents.</summary>
     int BlockSize { get; }
-
-    /// <summary>True when the disk was opened without write access.</summary>
-    bool IsReadOnly { get; }
 
     /// <summary>The parent of a differencing disk, opened read-only; null otherwise.</summary>
     IVirtualDisk? Parent { get; }
@@ -58,28 +52,30 @@ public interface IVirtualDisk : IDisposable, IAsyncDisposable
     /// <exception cref="NotSupportedException">The disk is read-only.</exception>
     void Write(long offset, ReadOnlySpan<byte> source);
 
-    /// <summary>Asynchronous form of <see cref="Read"/>.</summary>
-    ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default);
-
-    /// <summary>Asynchronous form of <see cref="Write"/>.</summary>
-    ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default);
-
     /// <summary>Makes every completed write durable on stable storage.</summary>
     void Flush();
-
-    /// <summary>Asynchronous form of <see cref="Flush"/>.</summary>
-    ValueTask FlushAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// The ranges inside [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>) that may hold
-    /// non-zero data (in this file or in a parent), ascending, non-overlapping and merged. Every byte outside them reads
-    /// as zero. A format reports at its own granularity, so a returned range may still read as zeros.
-    /// </summary>
-    IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length);
 
     /// <summary>
     /// True when the format knows, without reading data, that the whole range reads as zeros; false when it may
     /// hold data.
     /// </summary>
     bool IsKnownZero(long offset, long length);
+
+    /// <inheritdoc />
+    string IDiskSink.Location => FilePath ?? "disk";
+
+    /// <inheritdoc />
+    /// <remarks>A virtual disk accepts writes of any byte range.</remarks>
+    int IDiskSink.WriteAlignment => 1;
+
+    /// <inheritdoc />
+    /// <remarks>A virtual disk's hold on its file does not lapse.</remarks>
+    DateTimeOffset? IDiskSink.FenceExpiresAt => null;
+
+    /// <inheritdoc />
+    ValueTask IDiskSink.RenewAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    /// <remarks>Unless the disk does better, zeros are written from a shared buffer in writes of at most 1 MiB.</remarks>
+    ValueTask IDiskSink.ZeroAsync(long offset, long length, CancellationToken cancellationToken) => ZeroBuffer.WriteAsync(this, offset, length, cancellationToken);
 }

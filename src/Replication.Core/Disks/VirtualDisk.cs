@@ -70,19 +70,60 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <inheritdoc />
-    public virtual ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The data is read with asynchronous I/O on the file handle wherever the format knows where it lies (raw and fixed
+    /// disks, allocated blocks, a parent's data); only structures the read depends on that are not cached yet (a sector
+    /// bitmap of a partly written block) are read synchronously.
+    /// </remarks>
+    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
+        CheckRange(offset, destination.Length);
         cancellationToken.ThrowIfCancellationRequested();
-        Read(offset, destination.Span);
-        return ValueTask.CompletedTask;
+        return destination.IsEmpty ? ValueTask.CompletedTask : ReadCoreAsync(offset, destination, cancellationToken);
     }
 
     /// <inheritdoc />
-    public virtual ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The data is written with asynchronous I/O on the file handle wherever it goes to a known place (raw and fixed
+    /// disks, fully allocated blocks); a write that allocates a block or changes metadata (a dynamic format's table, a
+    /// VHDX log entry) does that part synchronously, under the format's lock.
+    /// </remarks>
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
+        CheckRange(offset, source.Length);
+        if (IsReadOnly)
+        {
+            throw new NotSupportedException($"{FilePath ?? "disk"}: the disk is open read-only.");
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        Write(offset, source.Span);
-        return ValueTask.CompletedTask;
+        return source.IsEmpty ? ValueTask.CompletedTask : WriteCoreAsync(offset, source, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Writes zeros over the parts of the range that may hold data (the rest already reads as zeros); a format that can
+    /// deallocate instead (a raw or fixed VHD file: a punched hole) does so. Durable once the disk is flushed.
+    /// </remarks>
+    public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        CheckRange(offset, length);
+        if (IsReadOnly)
+        {
+            throw new NotSupportedException($"{FilePath ?? "disk"}: the disk is open read-only.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return length == 0 ? ValueTask.CompletedTask : ZeroCoreAsync(offset, length, cancellationToken);
+    }
+
+    /// <summary>Makes a non-empty range known to lie inside a writable disk read as zeros.</summary>
+    protected virtual async ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken)
+    {
+        foreach (DiskExtent extent in GetAllocatedExtentsCore(offset, length).ToList())
+        {
+            await ZeroBuffer.WriteAsync(this, extent.Offset, extent.Length, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />
@@ -96,7 +137,11 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <inheritdoc />
-    public virtual ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Completes synchronously: the fsync runs on the calling thread, as the platform offers no asynchronous fsync; call
+    /// it where blocking one thread for one disk flush is acceptable.
+    /// </remarks>
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Flush();
@@ -127,6 +172,20 @@ public abstract partial class VirtualDisk : IVirtualDisk
     /// <summary>Makes every completed write durable.</summary>
     protected abstract void FlushCore();
 
+    /// <summary>Reads a non-empty range known to lie inside the disk; the default reads synchronously through <see cref="ReadCore"/>.</summary>
+    protected virtual ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        ReadCore(offset, destination.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Writes a non-empty range known to lie inside a writable disk; the default writes synchronously through <see cref="WriteCore"/>.</summary>
+    protected virtual ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        WriteCore(offset, source.Span);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Allocated extents of a non-empty range known to lie inside the disk, ascending, merged and clipped to the range.</summary>
     protected abstract IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length);
 
@@ -134,13 +193,19 @@ public abstract partial class VirtualDisk : IVirtualDisk
     protected void CheckRange(long offset, long length)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
+        CheckInside(this, offset, length);
+    }
+
+    /// <summary>Throws unless [offset, offset + length) lies inside <paramref name="disk"/>.</summary>
+    internal static void CheckInside(IVirtualDisk disk, long offset, long length)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        if (offset > VirtualSize || length > VirtualSize - offset)
+        if (offset > disk.VirtualSize || length > disk.VirtualSize - offset)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(offset),
-                $"{FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {VirtualSize} bytes.");
+                $"{disk.FilePath ?? "disk"}: range [{offset}, {offset + length}) is outside the disk of {disk.VirtualSize} bytes.");
         }
     }
 

@@ -1,12 +1,12 @@
 namespace Replication.Core;
 
 /// <summary>
-/// A block manifest or resync checkpoint (a persistent structure of this library) is corrupt, truncated, of another
+/// A block manifest (a durable record of this library) is corrupt, truncated, of another
 /// version, or does not describe the disk it is used with (other virtual size or block sizes). The message names the
 /// file, the byte offset in the file and the field that failed validation. Such a file is never trusted; retrying does
 /// not help: delete it (it is rebuilt from the disk) or supply the right one.
 /// </summary>
-public class InvalidManifestException : InvalidFileFormatException
+public class InvalidManifestException : InvalidRecordException
 {
     /// <summary>Creates the exception for a field at an offset of a file.</summary>
     /// <param name="filePath">The manifest or checkpoint file (null for one held in memory).</param>
@@ -27,7 +27,7 @@ public class InvalidManifestException : InvalidFileFormatException
 
     /// <summary>Creates the exception with a message only.</summary>
     public InvalidManifestException(string message)
-        : base(message, null)
+        : base(message)
     {
     }
 

@@ -1,16 +1,18 @@
 namespace Replication.Core;
 
 /// <summary>
-/// A record of this library's own (a protected item's record at a site or beside a disk) is corrupt, truncated, of
-/// another format or version. The message names the file (or blob), the offset and the field that failed validation.
-/// Such a record is never used; retrying does not help: an operator restores or removes it.
+/// A durable record of this library (a checkpoint, the change tracking state, an integrity sidecar, a fence, a block
+/// manifest's header, a sealed file's header, an undo log) is corrupt, truncated, of another version, or does not fit
+/// the operation it is used for. The message names the file, the byte offset in the file and the field that failed
+/// validation (<c>record.Field</c>). Such a record is never trusted; retrying does not help: the owner of the record says
+/// what to do (most are rebuilt when deleted).
 /// </summary>
 public class InvalidRecordException : InvalidFileFormatException
 {
-    /// <summary>Creates the exception for a field at an offset of a record.</summary>
-    /// <param name="filePath">The record's file or blob.</param>
-    /// <param name="offset">Byte offset in the record of the field that failed.</param>
-    /// <param name="field">The record and field, for example <c>replication record.xxh3</c>.</param>
+    /// <summary>Creates the exception for a field at an offset of a file.</summary>
+    /// <param name="filePath">The record's file (null for one held in memory).</param>
+    /// <param name="offset">Byte offset in the file of the field (or structure) that failed.</param>
+    /// <param name="field">The record and field, for example <c>resync checkpoint.Cursor</c>.</param>
     /// <param name="detail">What is wrong with it.</param>
     /// <param name="innerException">The underlying failure, if any.</param>
     public InvalidRecordException(string? filePath, long offset, string field, string detail, Exception? innerException = null)

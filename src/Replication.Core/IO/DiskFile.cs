@@ -42,7 +42,7 @@ internal sealed class DiskFile : IDisposable
                 writable ? FileAccess.ReadWrite : FileAccess.Read,
                 writable ? FileShare.Read : FileShare.ReadWrite,
                 bufferSize: 0,
-                FileOptions.RandomAccess);
+                FileOptions.RandomAccess | FileOptions.Asynchronous);
             return new DiskFile(full, stream, writable);
         }
         catch (FileNotFoundException ex)
@@ -59,7 +59,7 @@ internal sealed class DiskFile : IDisposable
     public static DiskFile CreateNew(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
-        var stream = new FileStream(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.RandomAccess);
+        var stream = new FileStream(full, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.RandomAccess | FileOptions.Asynchronous);
         return new DiskFile(full, stream, writable: true);
     }
 
@@ -80,11 +80,45 @@ internal sealed class DiskFile : IDisposable
             int n = RandomAccess.Read(Handle, destination[done..], fileOffset + done);
             if (n == 0)
             {
-                throw new InvalidDiskFormatException(
-                    Path,
-                    fileOffset,
-                    field,
-                    $"the file ends at {Length} bytes, before the {destination.Length} bytes of this structure");
+                throw EndsBefore(fileOffset, destination.Length, field);
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Asynchronous form of <see cref="ReadExactly"/>: the read is issued on the file handle (RandomAccess).</summary>
+    public async ValueTask ReadExactlyAsync(long fileOffset, Memory<byte> destination, string field, CancellationToken cancellationToken)
+    {
+        if (fileOffset < 0)
+        {
+            throw new InvalidDiskFormatException(Path, fileOffset, field, "negative file offset");
+        }
+
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = await RandomAccess.ReadAsync(Handle, destination[done..], fileOffset + done, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw EndsBefore(fileOffset, destination.Length, field);
+            }
+
+            done += n;
+        }
+    }
+
+    /// <summary>Asynchronous form of <see cref="ReadZeroPadded"/>: the read is issued on the file handle (RandomAccess).</summary>
+    public async ValueTask ReadZeroPaddedAsync(long fileOffset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            int n = await RandomAccess.ReadAsync(Handle, destination[done..], fileOffset + done, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                destination.Span[done..].Clear();
+                return;
             }
 
             done += n;
@@ -115,6 +149,9 @@ internal sealed class DiskFile : IDisposable
     public ValueTask WriteAsync(long fileOffset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken) =>
         RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken);
 
+    /// <summary>Punches a hole over [fileOffset, fileOffset + length), keeping the size; false when the file system cannot.</summary>
+    public bool TryPunchHole(long fileOffset, long length) => SparseFile.TryPunchHole(Handle, fileOffset, length);
+
     /// <summary>Sets the file's length (extending with zeros, sparse where the file system allows).</summary>
     public void SetLength(long length) => RandomAccess.SetLength(Handle, length);
 
@@ -123,4 +160,7 @@ internal sealed class DiskFile : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _stream.Dispose();
+
+    private InvalidDiskFormatException EndsBefore(long fileOffset, int length, string field) =>
+        new(Path, fileOffset, field, $"the file ends at {Length} bytes, before the {length} bytes of this structure");
 }

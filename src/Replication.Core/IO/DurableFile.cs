@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Replication.Core.IO;
 
 /// <summary>
-/// Crash-safe file replacement: write a temporary file beside the target, fsync it, rename it over the target (atomic
+/// Crash-safe file operations: write a temporary file beside the target, fsync it, rename it over the target (atomic
 /// on POSIX and NTFS), then fsync the directory so the rename itself survives a power loss. After a crash a reader
-/// finds either the old file or the new one, never a mix.
+/// finds either the old file or the new one, never a mix. Deletions and renames fsync their directory too.
 /// </summary>
 internal static partial class DurableFile
 {
@@ -18,14 +18,40 @@ internal static partial class DurableFile
     /// <exception cref="IOException">The write, flush or rename failed; the target is left as it was.</exception>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> contents)
     {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException("The path has no directory.", nameof(path));
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        (string full, string directory, string temporary) = Temporary(path);
         try
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
             {
                 stream.Write(contents);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception)
+        {
+            DeleteAbandoned(temporary);
+            throw;
+        }
+
+        FlushDirectory(directory);
+    }
+
+    /// <summary>
+    /// Replaces (or creates) <paramref name="path"/> with what <paramref name="write"/> writes to a new file beside it,
+    /// durably and atomically.
+    /// </summary>
+    /// <exception cref="IOException">The write, flush or rename failed; the target is left as it was.</exception>
+    public static async ValueTask WriteAsync(string path, Func<FileStream, CancellationToken, ValueTask> write, CancellationToken cancellationToken)
+    {
+        (string full, string directory, string temporary) = Temporary(path);
+        try
+        {
+            var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+            await using (stream.ConfigureAwait(false))
+            {
+                await write(stream, cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }
 
@@ -71,14 +97,38 @@ internal static partial class DurableFile
         FlushDirectory(Path.GetDirectoryName(full)!);
     }
 
-    /// <summary>Deletes a file if it exists and makes the deletion durable.</summary>
-    public static void Delete(string path)
+    /// <summary>Deletes a file if it exists and makes the deletion durable; returns false when it did not exist.</summary>
+    public static bool Delete(string path)
     {
         string full = Path.GetFullPath(path);
-        if (File.Exists(full))
+        if (!File.Exists(full))
         {
-            File.Delete(full);
-            FlushDirectory(Path.GetDirectoryName(full)!);
+            return false;
+        }
+
+        File.Delete(full);
+        FlushDirectory(Path.GetDirectoryName(full)!);
+        return true;
+    }
+
+    /// <summary>Creates <paramref name="directory"/> (and its parents) when missing, durably.</summary>
+    public static void CreateDirectory(string directory)
+    {
+        string full = Path.GetFullPath(directory);
+        if (Directory.Exists(full))
+        {
+            return;
+        }
+
+        if (Path.GetDirectoryName(full) is { } parent)
+        {
+            CreateDirectory(parent);
+        }
+
+        Directory.CreateDirectory(full);
+        if (Path.GetDirectoryName(full) is { } created)
+        {
+            FlushDirectory(created);
         }
     }
 
@@ -130,6 +180,13 @@ internal static partial class DurableFile
         {
             _ = Close(fd);
         }
+    }
+
+    private static (string Full, string Directory, string Temporary) Temporary(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException("The path has no directory.", nameof(path));
+        return (full, directory, Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp"));
     }
 
     private static ReplicationException IoFailure(string path, string call, int errno) =>

@@ -1,26 +1,29 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using Replication.Core.Disks;
 
 namespace Replication.Core.IO;
 
 /// <summary>
-/// Finds the data (non-hole) ranges of a sparse file with lseek(SEEK_DATA / SEEK_HOLE) on Linux. Where the call is
-/// not available, the whole range counts as data, which is always correct, only slower for callers.
+/// Sparse files on Linux: finds the data (non-hole) ranges with lseek(SEEK_DATA / SEEK_HOLE), and punches holes with
+/// fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE). Where a call is not available, the whole range counts as data
+/// and no hole is punched (the caller writes zeros instead), which is always correct, only slower.
 /// </summary>
 internal static partial class SparseFile
 {
     private const int SeekData = 3;
     private const int SeekHole = 4;
     private const int ENXIO = 6;
+    private const int EIntr = 4;
+    private const int FallocKeepSize = 0x01;
+    private const int FallocPunchHole = 0x02;
 
     /// <summary>Data ranges inside [offset, offset + length), widened to <paramref name="alignment"/>, clipped, merged, ascending.</summary>
-    public static IEnumerable<DiskExtent> EnumerateData(SafeFileHandle handle, long offset, long length, int alignment)
+    public static IEnumerable<(long Offset, long Length)> EnumerateData(SafeFileHandle handle, long offset, long length, int alignment)
     {
         long end = offset + length;
         if (!OperatingSystem.IsLinux())
         {
-            yield return new DiskExtent(offset, length);
+            yield return (offset, length);
             yield break;
         }
 
@@ -55,7 +58,7 @@ internal static partial class SparseFile
             {
                 if (pendingEnd > pendingStart)
                 {
-                    yield return new DiskExtent(pendingStart, pendingEnd - pendingStart);
+                    yield return (pendingStart, pendingEnd - pendingStart);
                 }
 
                 pendingStart = start;
@@ -67,7 +70,54 @@ internal static partial class SparseFile
 
         if (pendingEnd > pendingStart)
         {
-            yield return new DiskExtent(pendingStart, pendingEnd - pendingStart);
+            yield return (pendingStart, pendingEnd - pendingStart);
+        }
+    }
+
+    /// <summary>
+    /// Makes [offset, offset + length) of the file read as zeros by deallocating it (partial file-system blocks at the
+    /// ends are zeroed in place), keeping the file's size. Durable once the file is fsynced.
+    /// </summary>
+    /// <returns>False when the file system or platform cannot punch holes: the caller must write zeros instead.</returns>
+    /// <exception cref="IOException">The call failed for another reason (an I/O error, a read-only file).</exception>
+    public static bool TryPunchHole(SafeFileHandle handle, long offset, long length)
+    {
+        if (!OperatingSystem.IsLinux() || length == 0)
+        {
+            return length == 0;
+        }
+
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int result;
+            int errno;
+            do
+            {
+                result = FAllocate((int)handle.DangerousGetHandle(), FallocPunchHole | FallocKeepSize, offset, length);
+                errno = result == 0 ? 0 : Marshal.GetLastPInvokeError();
+            }
+            while (result != 0 && errno == EIntr);
+
+            if (result == 0)
+            {
+                return true;
+            }
+
+            // EOPNOTSUPP (95), ENOSYS (38): the file system cannot; the caller writes zeros, which is always correct.
+            return errno is 95 or 38 ? false : throw new IOException($"fallocate(PUNCH_HOLE) of [{offset}, {offset + length}) failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).");
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
         }
     }
 
@@ -98,6 +148,9 @@ internal static partial class SparseFile
             }
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int FAllocate(int fd, int mode, long offset, long length);
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long LSeek(int fd, long offset, int whence);

@@ -77,7 +77,7 @@ internal sealed partial class NbdConnection
             case CmdTrim:
             case CmdWriteZeroes:
                 // A trimmed range may read as anything, but the replica must equal the source: it becomes zeros, recorded.
-                await DiskZeros.ZeroAsync(disk, request.Offset, request.Length, CancellationToken.None).ConfigureAwait(false);
+                await disk.ZeroAsync(request.Offset, request.Length, CancellationToken.None).ConfigureAwait(false);
                 break;
 
             case CmdFlush:

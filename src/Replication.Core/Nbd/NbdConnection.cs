@@ -31,7 +31,7 @@ internal sealed partial class NbdConnection
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 << 10, minimumReadSize: 16 << 10, leaveOpen: true));
         _handshakeStop = _options.HandshakeTimeout == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
-            : new CancellationTokenSource(_options.HandshakeTimeout, _options.TimeProvider);
+            : new CancellationTokenSource(_options.HandshakeTimeout, _options.Clock);
         int slots = _options.MaxRequestsInFlight;
         _idle = new Stack<NbdRequest>(slots);
         _all = new List<NbdRequest>(slots);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Replication.Core.IO;
 
 namespace Replication.Core.Nbd;
 
@@ -50,9 +51,10 @@ public sealed class NbdServer : IAsyncDisposable
     /// <summary>Creates a server; nothing listens until <see cref="StartAsync"/>.</summary>
     /// <param name="exports">The exports, one name each; the first is also the default export (asked for by the empty name).</param>
     /// <param name="options">End points and limits; <see cref="NbdServerOptions.Default"/> when null.</param>
+    /// <param name="timeProvider">The clock of the handshake timeout; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="exports"/> is null or holds null.</exception>
-    /// <exception cref="ArgumentException">No export, or two with the same name.</exception>
-    public NbdServer(IEnumerable<NbdExport> exports, NbdServerOptions? options = null)
+    /// <exception cref="ArgumentException">No export, two with the same name, or invalid options.</exception>
+    public NbdServer(IEnumerable<NbdExport> exports, NbdServerOptions? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(exports);
         ExportsArray = [.. exports];
@@ -71,7 +73,9 @@ public sealed class NbdServer : IAsyncDisposable
             }
         }
 
-        Options = options ?? NbdServerOptions.Default;
+        options ??= NbdServerOptions.Default;
+        OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
+        Options = options with { Clock = timeProvider ?? TimeProvider.System };
     }
 
     /// <summary>The exports, in the order given.</summary>

@@ -14,15 +14,18 @@ namespace Replication.Core.Replication;
 public sealed class DiskFileOutput : IRecoveredMachineOutput
 {
     private readonly DiskFormat _format;
+    private readonly IDiskSynchronizer _synchronizer;
 
     /// <summary>Writes to <paramref name="directory"/> (created when missing).</summary>
     /// <param name="directory">The folder.</param>
     /// <param name="format">The disks' format: VHDX (dynamic, the default), VHD (dynamic) or raw.</param>
-    public DiskFileOutput(string directory, DiskFormat format = DiskFormat.Vhdx)
+    /// <param name="synchronizer">Copies the point's disks into the files; a <see cref="DiskSynchronizer"/> when null.</param>
+    public DiskFileOutput(string directory, DiskFormat format = DiskFormat.Vhdx, IDiskSynchronizer? synchronizer = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Directory = Path.GetFullPath(directory);
         _format = format;
+        _synchronizer = synchronizer ?? new DiskSynchronizer();
     }
 
     /// <summary>The folder.</summary>
@@ -47,7 +50,7 @@ public sealed class DiskFileOutput : IRecoveredMachineOutput
                 VirtualSize = pointDisks[i].VirtualSize,
             }))
             {
-                await TransferPipeline.DownloadAsync(pointDisks[i], disk, new TransferOptions { DestinationKnownZero = true }, cancellationToken).ConfigureAwait(false);
+                await _synchronizer.SeedAsync(pointDisks[i], disk, options: new SyncOptions { DestinationKnownZero = true }, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
 
             // Only a complete disk takes the name: a failover stopped part way leaves none half written under it.
@@ -70,6 +73,12 @@ public sealed class DiskFileOutput : IRecoveredMachineOutput
             {
                 DurableFile.Delete(path);
             }
+        }
+
+        // The folder goes too when nothing else is in it (this output made it).
+        if (System.IO.Directory.Exists(Directory) && !System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
+        {
+            System.IO.Directory.Delete(Directory);
         }
 
         return Task.CompletedTask;

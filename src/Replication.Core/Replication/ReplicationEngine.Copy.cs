@@ -107,8 +107,6 @@ public sealed partial class ReplicationEngine
 
         await handle.SaveAsync(_time, cancellationToken).ConfigureAwait(false);
 
-        // Recorded as complete: its checkpoint (kept, marked complete, until now) is no longer needed.
-        DeleteCheckpoint(machine.Disks[index], "copy");
         await StepAsync("copied", index).ConfigureAwait(false);
     }
 
@@ -151,22 +149,28 @@ public sealed partial class ReplicationEngine
         ResyncRecord resync = record.Disks[index].Resync!;
         IReplicaTarget target = machine.Site.GetDiskTarget(machine.Name, index);
         await using IReplicaWriter writer = await AcquireWriterAsync(machine, target, cancellationToken).ConfigureAwait(false);
-        TransferOptions options = TransferFor(machine, index, policy, "copy") with { KeepCompletedCheckpoint = true };
+        var options = new SyncOptions
+        {
+            Transfer = TransferFor(policy),
+            CheckpointPath = CheckpointPath(disk, "copy"),
+            WorkDirectory = _options.WorkDirectory,
+        };
+        IProgress<SyncProgress>? progress = _options.Progress is { } report ? new SyncRelay(machine.Name, index, "copy", report) : null;
         if (resync.Initial)
         {
             // A replica this protection created reads as zeros, so zero ranges need not be sent; a resumed copy takes
-            // that from its checkpoint, written before its first write.
-            TransferResult copied = await TransferPipeline.SeedAsync(
-                disk, writer, options with { DestinationKnownZero = record.Disks[index].ReplicaCreatedEmpty }, cancellationToken).ConfigureAwait(false);
-            return new CopyTotals(copied.BytesSent, copied.BytesSkippedZero, 0, 0);
+            // that from its checkpoint, written before its first write. The writer keeps the source's manifest for the
+            // resyncs to come.
+            SyncResult copied = await _synchronizer.SeedAsync(
+                disk, writer, writer, options with { DestinationKnownZero = record.Disks[index].ReplicaCreatedEmpty }, progress, cancellationToken).ConfigureAwait(false);
+            return new CopyTotals(copied.DataBytesSent, copied.ZeroBytes, copied.BytesHashed, 0);
         }
 
-        ReplicaSeedResult seed = await ReplicaSeeder.SeedAsync(disk, target, writer, new ReplicaSeedOptions
-        {
-            Transfer = options,
-            WorkDirectory = _options.WorkDirectory,
-        }, cancellationToken).ConfigureAwait(false);
-        return new CopyTotals(seed.Transfer.BytesSent, seed.Transfer.BytesSkippedZero, seed.ManifestBytesHashed + seed.ReplicaBytesRead, disk.VirtualSize);
+        // The whole disk, not only the regions the tracker marked: a cycle stopped part way may have applied some of a
+        // log's extents, which no marked region covers. The replica's stored manifest spares hashing it when its stamp
+        // and a sample agree.
+        SyncResult seed = await _synchronizer.ResyncAsync(disk, writer, writer, options, progress, cancellationToken).ConfigureAwait(false);
+        return new CopyTotals(seed.DataBytesSent, seed.ZeroBytes, seed.BytesHashed + seed.DestinationBytesRead, seed.BytesCompared);
     }
 
     private readonly record struct CopyTotals(long Sent, long Zeroed, long Hashed, long Compared)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Replication.Core.ChangeTracking;
-using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Targets;
 using Replication.Core.Transfer;
 
@@ -160,40 +159,27 @@ public sealed partial class ReplicationEngine
     }
 
     /// <summary>
-    /// Ships a disk's sealed logs to its replica: each is checked against its XxHash128 first, then they are coalesced
-    /// (the newest data of each byte) and the changed ranges copied through the transfer pipeline, resumable from a
-    /// checkpoint beside the logs.
+    /// Ships a disk's sealed logs to its replica through the log applier: each is checked against its integrity sidecar,
+    /// they are coalesced (the newest data of each byte) and the changed ranges written, resumable from a checkpoint
+    /// beside the logs. The checkpoint is gone once the apply completes; a run stopped between that and recording the
+    /// cycle applies the same logs again with the next ones (the same bytes, sent twice, never lost).
     /// </summary>
     private async Task ShipAsync(
         ProtectedMachine machine, int index, IReadOnlyList<SealedLog> logs, IReplicaWriter writer,
         ReplicationPolicy policy, ReplicationRunResult result, CancellationToken cancellationToken)
     {
-        TrackedDisk disk = machine.Disks[index];
-        var readers = new List<HrlReader>(logs.Count);
-        try
+        var options = new LogApplyOptions
         {
-            foreach (SealedLog log in logs)
-            {
-                HrlIntegrity.VerifySidecar(log.Path, cancellationToken);
-                readers.Add(HrlReader.Open(log.Path));
-            }
-
-            CoalescedChanges changes = CoalescedChanges.Build(readers, cancellationToken);
-            var view = new CoalescedChangesDisk(changes, disk.VirtualSize, logs[^1].Path);
-            TransferOptions options = TransferFor(machine, index, policy, "apply") with { DestinationKnownZero = false, KeepCompletedCheckpoint = true };
-            TransferResult shipped = await TransferPipeline.CopyRangesAsync(view, writer, view.ChangedRanges, options, cancellationToken).ConfigureAwait(false);
-            result.BytesSent += shipped.BytesSent;
-            result.BytesZeroed += shipped.BytesSkippedZero;
-            result.CoalescedBytes += changes.Bytes;
-            result.LoggedBytes += changes.LoggedBytes;
-        }
-        finally
-        {
-            foreach (HrlReader reader in readers)
-            {
-                reader.Dispose();
-            }
-        }
+            Transfer = TransferFor(policy),
+            ExpectedPreviousUniqueId = logs[0].PreviousUniqueId,
+            CheckpointPath = CheckpointPath(machine.Disks[index], "apply"),
+        };
+        IProgress<TransferProgress>? progress = _options.Progress is { } report ? new Relay(machine.Name, index, "apply", report) : null;
+        LogApplyResult shipped = await _applier.ApplyAsync([.. logs.Select(l => l.Path)], writer, options, progress, cancellationToken).ConfigureAwait(false);
+        result.BytesSent += shipped.BytesSent;
+        result.BytesZeroed += shipped.BytesZeroed;
+        result.CoalescedBytes += shipped.BytesWritten;
+        result.LoggedBytes += shipped.LoggedBytes;
     }
 
     /// <summary>
@@ -259,8 +245,13 @@ public sealed partial class ReplicationEngine
         return pruned.Count;
     }
 
-    /// <summary>Where a step's transfer checkpoint lives: beside the disk's logs, which it belongs with.</summary>
-    private static string CheckpointPath(TrackedDisk disk, string step) => Path.Combine(disk.LogDirectory, "replication", step + ".checkpoint");
+    /// <summary>Where a step's transfer checkpoint lives: beside the disk's logs, which it belongs with (the folder is made here).</summary>
+    private static string CheckpointPath(TrackedDisk disk, string step)
+    {
+        string folder = Path.Combine(disk.LogDirectory, "replication");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, step + ".checkpoint");
+    }
 
     private static void DeleteCheckpoint(TrackedDisk disk, string step)
     {
@@ -271,22 +262,44 @@ public sealed partial class ReplicationEngine
         }
     }
 
-    /// <summary>The transfer options of one step on one disk: the engine's defaults, the item's limits, a checkpoint beside the disk's logs.</summary>
-    private TransferOptions TransferFor(ProtectedMachine machine, int index, ReplicationPolicy policy, string step)
+    /// <summary>The transfer options of an item: the engine's defaults with the item's concurrency and bandwidth limits.</summary>
+    private TransferOptions TransferFor(ReplicationPolicy policy) => _options.Transfer with
     {
-        Directory.CreateDirectory(Path.Combine(machine.Disks[index].LogDirectory, "replication"));
-        return _options.Transfer with
-        {
-            MaxConcurrency = policy.MaxConcurrency,
-            MaxBytesPerSecond = policy.MaxBytesPerSecond,
-            CheckpointPath = CheckpointPath(machine.Disks[index], step),
-            TimeProvider = _time,
-            Progress = _options.Progress is { } progress ? new Relay(machine.Name, index, step, progress) : null,
-        };
-    }
+        MaxConcurrency = policy.MaxConcurrency,
+        MaxBytesPerSecond = policy.MaxBytesPerSecond,
+    };
 
     private sealed class Relay(string item, int disk, string step, IProgress<ReplicationProgress> target) : IProgress<TransferProgress>
     {
-        public void Report(TransferProgress value) => target.Report(new ReplicationProgress(item, disk, step, value));
+        public void Report(TransferProgress value) => target.Report(new ReplicationProgress
+        {
+            Item = item,
+            Disk = disk,
+            Step = step,
+            BytesDone = value.BytesDone,
+            BytesTotal = value.BytesTotal,
+            BytesSent = value.BytesSent,
+            BytesZeroed = value.BytesZeroed,
+            BytesPerSecond = value.BytesPerSecond,
+            EstimatedRemaining = value.EstimatedRemaining,
+            CheckpointedUpTo = value.CheckpointedUpTo,
+        });
+    }
+
+    private sealed class SyncRelay(string item, int disk, string step, IProgress<ReplicationProgress> target) : IProgress<SyncProgress>
+    {
+        public void Report(SyncProgress value) => target.Report(new ReplicationProgress
+        {
+            Item = item,
+            Disk = disk,
+            Step = step,
+            BytesDone = value.BytesCopied,
+            BytesTotal = value.BytesToCopy,
+            BytesSent = value.BytesSent,
+            BytesZeroed = value.BytesZeroed,
+            BytesPerSecond = value.BytesPerSecond,
+            EstimatedRemaining = value.EstimatedRemaining,
+            CheckpointedUpTo = value.CheckpointedUpTo,
+        });
     }
 }

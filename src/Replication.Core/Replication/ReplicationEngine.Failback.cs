@@ -48,7 +48,7 @@ public sealed partial class ReplicationEngine
             // While the recovered machine runs: compare and send what differs (most of it, when the primary is far behind).
             for (int i = 0; i < recovered.Count; i++)
             {
-                ResyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
+                SyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
                 await StepAsync("synchronised", i).ConfigureAwait(false);
@@ -58,7 +58,7 @@ public sealed partial class ReplicationEngine
             await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
             {
-                ResyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
+                SyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
                 result.BytesSentWhileStopped += pass.DataBytesSent;
@@ -123,16 +123,17 @@ public sealed partial class ReplicationEngine
     }
 
     /// <summary>Makes a destination disk equal to a recovered one by block checksums (the destination's manifest kept beside it until the failback ends, so the second pass trusts it by stamp and sample).</summary>
-    private async Task<ResyncResult> SyncDiskAsync(string source, string destination, CancellationToken cancellationToken)
+    private async Task<SyncResult> SyncDiskAsync(string source, string destination, CancellationToken cancellationToken)
     {
         using VirtualDisk from = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk to = VirtualDisk.Open(destination);
-        var options = new ResyncOptions(targetManifestPath: destination + ".failback-manifest", checkpointPath: destination + ".failback", timeProvider: _time);
-        return await DiskResync.ResyncAsync(from, to, options, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var manifest = new ManifestFile(destination + ".failback-manifest", to);
+        var options = new SyncOptions { Transfer = _options.Transfer, CheckpointPath = destination + ".failback", WorkDirectory = _options.WorkDirectory };
+        return await _synchronizer.ResyncAsync(from, to, manifest, options, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Copies a recovered disk whole into a destination (an existing disk, or a new one in the format its extension names); returns the data bytes written.</summary>
-    private static async Task<long> CopyWholeAsync(string source, string destination, bool create, CancellationToken cancellationToken)
+    private async Task<long> CopyWholeAsync(string source, string destination, bool create, CancellationToken cancellationToken)
     {
         using VirtualDisk from = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         bool made = create && !File.Exists(destination);
@@ -144,7 +145,8 @@ public sealed partial class ReplicationEngine
                 VirtualSize = from.VirtualSize,
             })
             : VirtualDisk.Open(destination);
-        TransferResult copied = await TransferPipeline.DownloadAsync(from, to, new TransferOptions { DestinationKnownZero = made }, cancellationToken).ConfigureAwait(false);
-        return copied.BytesSent;
+        SyncResult copied = await _synchronizer.SeedAsync(
+            from, to, options: new SyncOptions { Transfer = _options.Transfer, DestinationKnownZero = made }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return copied.DataBytesSent;
     }
 }

@@ -1,6 +1,7 @@
 using Replication.Core.ChangeTracking;
 using Replication.Core.Replication.Sites;
 using Replication.Core.Targets;
+using Replication.Core.Transfer;
 
 namespace Replication.Core.Replication;
 
@@ -34,13 +35,21 @@ public sealed partial class ReplicationEngine
     private const string RecordFormat = "repl.item";
     private readonly ReplicationEngineOptions _options;
     private readonly TimeProvider _time;
+    private readonly IDiskSynchronizer _synchronizer;
+    private readonly ILogApplier _applier;
 
     /// <summary>Creates the engine.</summary>
-    /// <param name="options">Clock, transfer defaults, progress; <see cref="ReplicationEngineOptions.Default"/> when null.</param>
-    public ReplicationEngine(ReplicationEngineOptions? options = null)
+    /// <param name="options">Transfer defaults, progress; <see cref="ReplicationEngineOptions.Default"/> when null.</param>
+    /// <param name="timeProvider">The clock of recovery points, retention, RPO and transfers; the system clock when null.</param>
+    /// <param name="synchronizer">Copies and resyncs disks (initial replication, resync, failover, failback); a <see cref="DiskSynchronizer"/> on the same clock when null.</param>
+    /// <param name="applier">Applies shipped logs to replicas; a <see cref="LogApplier"/> on the same clock when null.</param>
+    public ReplicationEngine(
+        ReplicationEngineOptions? options = null, TimeProvider? timeProvider = null, IDiskSynchronizer? synchronizer = null, ILogApplier? applier = null)
     {
         _options = options ?? ReplicationEngineOptions.Default;
-        _time = _options.TimeProvider;
+        _time = timeProvider ?? TimeProvider.System;
+        _synchronizer = synchronizer ?? new DiskSynchronizer(_time);
+        _applier = applier ?? new LogApplier(_time);
     }
 
     /// <summary>

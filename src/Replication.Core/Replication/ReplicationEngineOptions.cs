@@ -2,22 +2,11 @@ using Replication.Core.Transfer;
 
 namespace Replication.Core.Replication;
 
-/// <summary>How the engine runs: its clock, the transfer defaults, and where it reports progress. Immutable.</summary>
+/// <summary>How the engine runs: the transfer defaults, and where it reports progress. Immutable (the clock is the engine's constructor argument).</summary>
 public sealed class ReplicationEngineOptions
 {
-    /// <summary>The system clock, the transfer defaults, no progress.</summary>
+    /// <summary>The transfer defaults, no progress.</summary>
     public static ReplicationEngineOptions Default { get; } = new();
-
-    /// <summary>The clock of recovery points, retention, RPO and transfers.</summary>
-    public TimeProvider TimeProvider
-    {
-        get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value);
-            field = value;
-        }
-    } = TimeProvider.System;
 
     /// <summary>
     /// Retries, request timeout, write size and checkpoint interval of every transfer; concurrency and bandwidth come

@@ -1,3 +1,4 @@
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 
 namespace Replication.Core.Targets;
@@ -18,6 +19,9 @@ public interface IReplicaTarget
 {
     /// <summary>Where the replica lives (a directory or a blob URI without its query), for messages; never holds a secret.</summary>
     string Location { get; }
+
+    /// <summary>What the target requires of a replica (its size alignment and largest size) and can do with it.</summary>
+    ReplicaTargetCapabilities Capabilities { get; }
 
     /// <summary>
     /// Stores a sealed log under <paramref name="name"/> with its XxHash128. The log is visible to

@@ -1,3 +1,6 @@
+using Replication.Core.Diff;
+using Replication.Core.Disks;
+
 namespace Replication.Core.Targets;
 
 /// <summary>
@@ -9,70 +12,29 @@ namespace Replication.Core.Targets;
 /// <remarks>
 /// The stored manifest describes the replica exactly or is not given out: the first change to the replica's data after
 /// the writer took the fence, or after it last wrote the manifest, durably withdraws the stored manifest before the
-/// change is made, and <see cref="WriteManifestAsync"/> records the replica's stamp with the new one.
-/// Writes of disjoint ranges may run concurrently. Offsets and lengths are multiples of 512. Each call is one attempt:
-/// a transient failure is thrown as a recoverable <see cref="ReplicationException"/> and the caller (the transfer
-/// pipeline) retries it; every write is idempotent, so a retry after a lost reply is harmless. Disposing releases the
-/// fence.
+/// change is made, and <see cref="IManifestStore.WriteManifestAsync"/> records the replica's stamp with the new one. As
+/// an <see cref="IManifestStore"/>, <see cref="IManifestStore.OpenManifestAsync"/> gives the stored manifest out only
+/// when it describes the replica as this writer found it when it took the fence and this writer has changed nothing
+/// since.
+/// As an <see cref="IDiskSink"/>: writes of disjoint ranges may run concurrently; offsets and lengths are multiples of 512
+/// (<see cref="IDiskSink.WriteAlignment"/>); <see cref="IDiskSink.ZeroAsync"/> frees the range's storage where the target
+/// can (Clear Pages on Azure, a punched hole locally); a write is durable once <see cref="IDiskSink.FlushAsync"/> returns
+/// (at once on Azure); <see cref="IDiskSink.RenewAsync"/> extends the fence by its duration and fails with
+/// <see cref="ReplicationErrorCode.FenceLost"/> once it is lost. Each call is one attempt: a transient failure is thrown as
+/// a recoverable <see cref="ReplicationException"/> and the caller (the copy engine) retries it; every write is
+/// idempotent, so a retry after a lost reply is harmless. Every change fails with
+/// <see cref="ReplicationErrorCode.FenceLost"/> once the fence is lost. Disposing releases the fence.
 /// </remarks>
-public interface IReplicaWriter : IAsyncDisposable
+public interface IReplicaWriter : IDiskSink, IManifestStore, IAsyncDisposable
 {
-    /// <summary>Where the replica lives, for messages; never holds a secret.</summary>
-    string Location { get; }
-
-    /// <summary>The replica's virtual size in bytes.</summary>
-    long VirtualSize { get; }
-
     /// <summary>
     /// The fence generation this writer holds: it grows every time the fence changes hands (the page blob's sequence
     /// number on Azure), so a larger epoch always wins.
     /// </summary>
     long FenceEpoch { get; }
 
-    /// <summary>When the fence lapses unless renewed; null for a fence that does not expire.</summary>
-    DateTimeOffset? FenceExpiresAt { get; }
-
-    /// <summary>Extends the fence by its duration.</summary>
-    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/> when it was already lost.</exception>
-    ValueTask RenewAsync(CancellationToken cancellationToken = default);
-
     /// <summary>Gives up the fence so another writer can acquire it at once. Every later change by this writer fails.</summary>
     ValueTask ReleaseAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/>; durable once <see cref="FlushAsync"/> returns (at once on Azure).</summary>
-    /// <exception cref="ArgumentException">The offset or length is not a multiple of 512.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
-    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/>, or a transient failure (recoverable).</exception>
-    ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
-
-    /// <summary>Makes a range read as zeros, freeing its storage where the target can (Clear Pages on Azure).</summary>
-    /// <exception cref="ArgumentException">The offset or length is not a multiple of 512.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
-    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.FenceLost"/>, or a transient failure (recoverable).</exception>
-    ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default);
-
-    /// <summary>Reads the replica's current content.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The range is outside the replica.</exception>
-    ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default);
-
-    /// <summary>Makes every completed write durable on stable storage.</summary>
-    ValueTask FlushAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Replaces the block manifest with <paramref name="content"/> (read to the end) atomically: a reader sees the old
-    /// or the new manifest, never a mix, and the new one is durable when this returns. The caller guarantees that the
-    /// content describes the replica as it is now (every write completed); the target flushes the replica and records
-    /// its stamp with the manifest, so that any later change, by this writer or anything else, withdraws it.
-    /// </summary>
-    ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Opens the stored block manifest when it still describes the replica as this writer found it when it took the
-    /// fence (the replica's stamp then equals the one recorded with the manifest) and this writer has changed nothing
-    /// since; otherwise the result carries no content and says why.
-    /// </summary>
-    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.IntegrityCheckFailed"/> when it no longer matches its hash.</exception>
-    ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Records the replica as it is now as a new recovery point, durable when this returns. Writes completed before the

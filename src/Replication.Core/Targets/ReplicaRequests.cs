@@ -114,4 +114,24 @@ internal static class ReplicaRequests
         ReplicationErrorCode.IntegrityCheckFailed,
         false,
         $"{what}: the bytes hash to XxHash128 {FormatHash(actual)}, not the expected {FormatHash(expected)}.");
+
+    /// <summary>
+    /// A log put again under a name already staged: the staged log when <paramref name="content"/> is the same bytes
+    /// (hashed unless <paramref name="expectedHash"/> already says so), else a conflict reported at <paramref name="where"/>.
+    /// </summary>
+    public static async ValueTask<StagedLog> SameAsStagedAsync(
+        string location, string where, string name, Stream content, UInt128? expectedHash, (UInt128 Hash, long Length) existing, CancellationToken cancellationToken)
+    {
+        (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
+            ? existing
+            : await CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
+        if (expectedHash is { } e && e != hash)
+        {
+            throw IntegrityFailure($"{location}: log '{name}'", e, hash);
+        }
+
+        return hash == existing.Hash && length == existing.Length
+            ? new StagedLog(name, length, hash)
+            : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{where}: a log named '{name}' with other content is already staged.");
+    }
 }

@@ -2,10 +2,12 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Quartz;
+using Replication.Core.ChangeTracking;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Replication.Sites;
 using Replication.Core.Targets.Azure;
-using Replication.Core.Targets.Local;
+using Replication.Core.Transfer;
 using Replication.Hosting;
 using Replication.Hosting.Jobs;
 using Replication.Hosting.Observability;
@@ -23,8 +25,13 @@ public static class ReplicationServiceCollectionExtensions
     /// Registers the replication host: its options (validated when the host starts, every invalid option named), the
     /// store (SQLite, or PostgreSQL for several hosts), Quartz.NET with its ADO.NET job store in the same database
     /// (clustered on PostgreSQL), the item jobs, the <see cref="ReplicationService"/>, the <see cref="RecoveryPlanRunner"/>, a health check named
-    /// <c>replication</c> and the <see cref="ReplicationMetrics"/> meter. One <see cref="TimeProvider"/> is taken from the
-    /// container (the system clock when none is registered). Calling it again adds nothing.
+    /// <c>replication</c> and the <see cref="ReplicationMetrics"/> meter; and Core's disk factory
+    /// (<see cref="IVirtualDiskFactory"/>) and operations (<see cref="IDiskSynchronizer"/>, <see cref="ILogApplier"/>,
+    /// <see cref="IDiskConverter"/>, <see cref="IManifestBuilder"/>, <see cref="IDeltaLog"/>), each a singleton. One
+    /// <see cref="TimeProvider"/> is taken from the container (the system clock when none is registered): the operations
+    /// that keep time, the engine, the site and the schedule all run on it. Registrations already present are kept, so a
+    /// replacement registered before or after this call wins as the container's usual rules say; calling it again adds
+    /// nothing.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">
@@ -32,11 +39,18 @@ public static class ReplicationServiceCollectionExtensions
     /// sets here, since Quartz is registered from them.
     /// </param>
     /// <returns>A builder to register the site and what the embedding product supplies.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
     public static IReplicationBuilder AddReplication(this IServiceCollection services, Action<ReplicationHostOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var builder = new ReplicationBuilder(services);
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IVirtualDiskFactory, VirtualDiskFactory>();
+        services.TryAddSingleton<IDiskSynchronizer>(provider => new DiskSynchronizer(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ILogApplier>(provider => new LogApplier(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IDiskConverter>(provider => new DiskConverter(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IDeltaLog>(provider => new DeltaLog(provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IManifestBuilder, ManifestBuilder>();
         if (services.Any(d => d.ServiceType == typeof(ReplicationService)))
         {
             return builder;
@@ -70,7 +84,8 @@ public static class ReplicationServiceCollectionExtensions
         services.TryAddTransient<ReplicationItemJob>();
         services.TryAddSingleton(sp => new EngineItemOperations(
             sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<IMachineProvider>(), sp.GetRequiredService<JobRecorder>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>().Value));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>().Value,
+            sp.GetRequiredService<IDiskSynchronizer>(), sp.GetRequiredService<ILogApplier>()));
         services.TryAddSingleton<IItemOperations>(sp => sp.GetRequiredService<EngineItemOperations>());
         services.TryAddSingleton<IRecoveryOperations>(sp => sp.GetRequiredService<EngineItemOperations>());
         services.TryAddSingleton(sp => new RecoveryPlanRunner(
@@ -136,7 +151,7 @@ public static class ReplicationServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp =>
         {
             Directory.CreateDirectory(directory);
-            return new LocalReplicationSite(directory, new LocalDirectoryTargetOptions { TimeProvider = sp.GetRequiredService<TimeProvider>() });
+            return new LocalReplicationSite(directory);
         }));
         return builder;
     }
@@ -207,5 +222,5 @@ public static class ReplicationServiceCollectionExtensions
     }
 
     // The site's leases, fences and retries run on the host's one clock, the clock its schedule and jobs use.
-    private static AzurePageBlobTargetOptions AzureOptions(IServiceProvider services) => new() { TimeProvider = services.GetRequiredService<TimeProvider>() };
+    private static AzurePageBlobTargetOptions? AzureOptions(IServiceProvider services) => null;
 }

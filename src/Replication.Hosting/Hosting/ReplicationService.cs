@@ -145,13 +145,13 @@ public sealed class ReplicationService
     /// <summary>An item's retained recovery points, oldest first, read from the site.</summary>
     /// <exception cref="ReplicationException">The site cannot be reached, or has no such item.</exception>
     public Task<IReadOnlyList<RecoveryPointInfo>> ListRecoveryPointsAsync(string name, CancellationToken cancellationToken = default) =>
-        new ReplicationEngine(new ReplicationEngineOptions { TimeProvider = _time }).ListRecoveryPointsAsync(_site, name, cancellationToken);
+        new ReplicationEngine(null, _time).ListRecoveryPointsAsync(_site, name, cancellationToken);
 
     private async Task<bool> IsEngineCriticalAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
-            ItemStatus status = await new ReplicationEngine(new ReplicationEngineOptions { TimeProvider = _time }).GetStatusAsync(_site, name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            ItemStatus status = await new ReplicationEngine(null, _time).GetStatusAsync(_site, name, cancellationToken: cancellationToken).ConfigureAwait(false);
             return status.State == ProtectionState.Critical;
         }
         catch (ReplicationException ex) when (ex.Code == ReplicationErrorCode.NotFound)

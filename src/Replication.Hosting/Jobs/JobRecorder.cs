@@ -37,9 +37,9 @@ internal sealed class JobRecorder(IReplicationStore store, TimeProvider time) : 
 
     public void Report(ReplicationProgress value)
     {
-        if (value.Transfer.BytesTotal > 0)
+        if (value.BytesTotal > 0)
         {
-            ProgressByItem[value.Item] = Math.Clamp((double)value.Transfer.BytesDone / value.Transfer.BytesTotal, 0, 1);
+            ProgressByItem[value.Item] = Math.Clamp((double)value.BytesDone / value.BytesTotal, 0, 1);
         }
     }
 

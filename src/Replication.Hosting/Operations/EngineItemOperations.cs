@@ -1,6 +1,7 @@
 using Replication.Core;
 using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
+using Replication.Core.Transfer;
 using Replication.Hosting.Items;
 using Replication.Hosting.Jobs;
 using Replication.Hosting.Plans;
@@ -17,17 +18,22 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
     private readonly IMachineProvider _machines;
     private readonly ReplicationEngine _engine;
 
-    public EngineItemOperations(IReplicationSite site, IMachineProvider machines, JobRecorder recorder, TimeProvider time, ReplicationHostOptions options)
+    public EngineItemOperations(
+        IReplicationSite site, IMachineProvider machines, JobRecorder recorder, TimeProvider time, ReplicationHostOptions options,
+        IDiskSynchronizer? synchronizer = null, ILogApplier? applier = null)
     {
         _site = site;
         _machines = machines;
-        _engine = new ReplicationEngine(new ReplicationEngineOptions
-        {
-            TimeProvider = time,
-            StepCompleted = recorder.OnStepAsync,
-            Progress = recorder,
-            WorkDirectory = options.WorkDirectory,
-        });
+        _engine = new ReplicationEngine(
+            new ReplicationEngineOptions
+            {
+                StepCompleted = recorder.OnStepAsync,
+                Progress = recorder,
+                WorkDirectory = options.WorkDirectory,
+            },
+            time,
+            synchronizer,
+            applier);
     }
 
     public async Task<ItemRunOutcome> ProtectAsync(HostedItem item, CancellationToken cancellationToken)

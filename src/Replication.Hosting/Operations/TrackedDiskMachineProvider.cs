@@ -20,7 +20,7 @@ public sealed class TrackedDiskMachineProvider : IMachineProvider
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(item);
-        var options = new TrackedDiskOptions(resyncThreshold: item.Policy.ResyncThreshold);
+        var options = new TrackedDiskOptions { ResyncThreshold = item.Policy.ResyncThreshold };
         var disks = new List<TrackedDisk>();
         try
         {

@@ -72,20 +72,20 @@ public sealed class ChangeTrackingStateTests
             {
                 byte[] damaged = (byte[])bytes.Clone();
                 damaged[i] ^= (byte)(1 << bit);
-                InvalidLogFormatException ex = Assert.Throws<InvalidLogFormatException>(() => ChangeTrackingState.Decode(damaged, "state"));
-                Assert.Equal(ChangeTrackingState.StructureName, ex.Structure);
+                InvalidRecordException ex = Assert.Throws<InvalidRecordException>(() => ChangeTrackingState.Decode(damaged, "state"));
+                Assert.StartsWith(ChangeTrackingState.StructureName + ".", ex.Field, StringComparison.Ordinal);
             }
         }
 
         for (int length = 0; length < bytes.Length; length++)
         {
-            Assert.Throws<InvalidLogFormatException>(() => ChangeTrackingState.Decode(bytes.AsSpan(0, length), "state"));
+            Assert.Throws<InvalidRecordException>(() => ChangeTrackingState.Decode(bytes.AsSpan(0, length), "state"));
         }
     }
 
     public static TheoryData<string, int, long, string> Fields() => new()
     {
-        { "another version", ChangeTrackingState.VersionOffset, 2, "Version" },
+        { "another version", ChangeTrackingState.VersionOffset, 1, "Version" },
         { "unknown flag", ChangeTrackingState.FlagsOffset, 4, "Flags" },
         { "size not a sector multiple", ChangeTrackingState.VirtualSizeOffset, 1000, "VirtualSize" },
         { "no next sequence", ChangeTrackingState.NextSequenceOffset, 0, "NextSequence" },
@@ -136,8 +136,8 @@ public sealed class ChangeTrackingStateTests
                 break;
         }
 
-        InvalidLogFormatException ex = Assert.Throws<InvalidLogFormatException>(() => ChangeTrackingState.Decode(Reseal(bytes), "state"));
-        Assert.True(ex.Field == field, $"{what}: rejected as {ex.Field} ({ex.Message}), expected {field}");
+        InvalidRecordException ex = Assert.Throws<InvalidRecordException>(() => ChangeTrackingState.Decode(Reseal(bytes), "state"));
+        Assert.True(ex.Field == ChangeTrackingState.StructureName + "." + field, $"{what}: rejected as {ex.Field} ({ex.Message}), expected {field}");
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class CoalescedChangesTests : IDisposable
             string path = _temp.File($"{seed}-{l}.hrl");
             var identity = new HrlLogIdentity(Guid.NewGuid(), previous, Guid.Empty);
             previous = identity.UniqueId;
-            using HrlWriter writer = HrlWriter.Create(path, identity, _clock, new HrlWriterOptions(metadataSize: 1024, bufferSize: 8192));
+            using HrlWriter writer = HrlWriter.Create(path, identity, _clock, new HrlWriterOptions { MetadataSize = 1024, BufferSize = 8192 });
             int records = random.Next(0, 120);
             long sequentialNext = random.Next(0, Space / 512) * 512L;
             for (int i = 0; i < records; i++)

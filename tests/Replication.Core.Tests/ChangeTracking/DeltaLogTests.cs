@@ -2,6 +2,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -39,14 +40,14 @@ public sealed class DeltaLogTests : IDisposable
         using (IVirtualDisk a = TrackedDiskKinds.Open(oldPath, kind, readOnly: true))
         using (IVirtualDisk b = TrackedDiskKinds.Open(newPath, kind, readOnly: true))
         {
-            result = await DeltaLog.CreateAsync(a, b, _temp.File("delta.hrl"));
+            result = await new DeltaLog().CreateAsync(a, b, _temp.File("delta.hrl"));
         }
 
         int differing = Enumerable.Range(0, Size / 512).Count(s => !before.AsSpan(s * 512, 512).SequenceEqual(after.AsSpan(s * 512, 512)));
         Assert.Equal(differing * 512L, result.DataBytes);
         Assert.Equal(result.Hash, HrlIntegrity.VerifySidecar(result.Path).Hash);
         using IVirtualDisk replica = TrackedDiskKinds.Open(target, kind);
-        await LogApplier.ApplyAsync(replica, [result.Path]);
+        await new LogApplier().ApplyAsync([result.Path], replica);
         Assert.Equal(after, ReadAll(replica));
     }
 
@@ -60,7 +61,7 @@ public sealed class DeltaLogTests : IDisposable
         using VirtualDisk da = VirtualDisk.Open(a, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk db = VirtualDisk.Open(b, DiskOpenOptions.ReadOnlyAccess);
         Guid previous = Guid.NewGuid();
-        DeltaLogResult empty = await DeltaLog.CreateAsync(da, db, _temp.File("empty.hrl"), previous);
+        DeltaLogResult empty = await new DeltaLog().CreateAsync(da, db, _temp.File("empty.hrl"), previous);
         Assert.Equal(0, empty.RecordCount);
         using (HrlReader reader = HrlReader.Open(empty.Path))
         {
@@ -68,12 +69,12 @@ public sealed class DeltaLogTests : IDisposable
             Assert.Empty(reader.ReadRecords());
         }
 
-        await Assert.ThrowsAnyAsync<IOException>(() => DeltaLog.CreateAsync(da, db, empty.Path));
+        await Assert.ThrowsAnyAsync<IOException>(() => new DeltaLog().CreateAsync(da, db, empty.Path));
         string small = _temp.File("small.img");
         File.WriteAllBytes(small, new byte[Size / 3]);
         using VirtualDisk ds = VirtualDisk.Open(small, DiskOpenOptions.ReadOnlyAccess);
-        await Assert.ThrowsAsync<ArgumentException>(() => DeltaLog.CreateAsync(da, ds, _temp.File("x.hrl")));
+        await Assert.ThrowsAsync<ArgumentException>(() => new DeltaLog().CreateAsync(da, ds, _temp.File("x.hrl")));
         Assert.False(File.Exists(_temp.File("x.hrl")));
-        Assert.False(File.Exists(_temp.File("x.hrl") + LogApplier.PartialSuffix));
+        Assert.False(File.Exists(_temp.File("x.hrl") + HrlFormat.PartialSuffix));
     }
 }

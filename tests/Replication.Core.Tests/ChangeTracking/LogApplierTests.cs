@@ -1,6 +1,7 @@
 using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
@@ -9,6 +10,8 @@ namespace Replication.Core.Tests.ChangeTracking;
 
 public sealed class LogApplierTests : IDisposable
 {
+    private static readonly LogApplier Applier = new();
+
     private const int Size = 2 << 20;
     private readonly TempDirectory _temp = new();
     private readonly ManualTimeProvider _clock = new(HrlTestLogs.Start);
@@ -23,7 +26,7 @@ public sealed class LogApplierTests : IDisposable
         string replica = TrackedDiskKinds.Copy(source, "raw", "replica");
         var logs = new List<SealedLog>();
         var random = new Random(seed);
-        using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(source), _temp.File("logs"), Options(_clock));
+        using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(source), _temp.File("logs"), Options(), timeProvider: _clock);
         for (int l = 0; l < 3; l++)
         {
             for (int i = 0; i < 40; i++)
@@ -45,7 +48,7 @@ public sealed class LogApplierTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1, LogApplyOptions.DefaultChunkSize)]
+    [InlineData(1, 1 << 20)]
     [InlineData(4, 64 * 1024)]
     [InlineData(16, 128 * 1024)]
     public async Task Applying_the_logs_in_order_gives_the_source(int parallelism, int chunkSize)
@@ -53,7 +56,7 @@ public sealed class LogApplierTests : IDisposable
         (string source, string replica, List<SealedLog> logs) = await ThreeLogsAsync();
         using (VirtualDisk target = VirtualDisk.Open(replica))
         {
-            LogApplyResult result = await LogApplier.ApplyAsync(target, [.. logs.Select(l => l.Path)], new LogApplyOptions(Guid.Empty, maxDegreeOfParallelism: parallelism, chunkSize: chunkSize));
+            LogApplyResult result = await Applier.ApplyAsync([.. logs.Select(l => l.Path)], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty, Transfer = new TransferOptions { MaxConcurrency = parallelism, MaxWriteSize = chunkSize } });
             Assert.Equal(3, result.LogCount);
             Assert.Equal(Guid.Empty, result.PreviousUniqueId);
             Assert.Equal(logs[^1].UniqueId, result.LastUniqueId);
@@ -74,11 +77,11 @@ public sealed class LogApplierTests : IDisposable
             Guid point = Guid.Empty;
             foreach (SealedLog log in logs)
             {
-                point = (await LogApplier.ApplyAsync(target, [log.Path], new LogApplyOptions(point))).LastUniqueId;
+                point = (await Applier.ApplyAsync([log.Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = point })).LastUniqueId;
             }
 
-            await LogApplier.ApplyAsync(target, [.. logs.Select(l => l.Path)]);
-            await LogApplier.ApplyAsync(target, [logs[2].Path]);
+            await Applier.ApplyAsync([.. logs.Select(l => l.Path)], target);
+            await Applier.ApplyAsync([logs[2].Path], target);
         }
 
         Assert.Equal(Image(source), Image(replica));
@@ -100,11 +103,11 @@ public sealed class LogApplierTests : IDisposable
         ];
         foreach (string[] paths in broken)
         {
-            ReplicationException ex = await Assert.ThrowsAsync<ReplicationException>(() => LogApplier.ApplyAsync(target, paths));
+            ReplicationException ex = await Assert.ThrowsAsync<ReplicationException>(() => Applier.ApplyAsync(paths, target));
             Assert.Equal(ReplicationErrorCode.ChainBroken, ex.Code);
         }
 
-        ReplicationException fork = await Assert.ThrowsAsync<ReplicationException>(() => LogApplier.ApplyAsync(target, [logs[1].Path], new LogApplyOptions(Guid.NewGuid())));
+        ReplicationException fork = await Assert.ThrowsAsync<ReplicationException>(() => Applier.ApplyAsync([logs[1].Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.NewGuid() }));
         Assert.Equal(ReplicationErrorCode.ChainBroken, fork.Code);
         Assert.Contains(logs[1].Path, fork.Message, StringComparison.Ordinal);
         Assert.Equal(before, ReadAll(target));
@@ -119,11 +122,11 @@ public sealed class LogApplierTests : IDisposable
         byte[] saved = File.ReadAllBytes(sidecar);
 
         File.Delete(sidecar);
-        ReplicationException missing = await Assert.ThrowsAsync<ReplicationException>(() => LogApplier.ApplyAsync(target, [.. logs.Select(l => l.Path)]));
+        ReplicationException missing = await Assert.ThrowsAsync<ReplicationException>(() => Applier.ApplyAsync([.. logs.Select(l => l.Path)], target));
         Assert.Equal(ReplicationErrorCode.NotFound, missing.Code);
 
         // Without a required sidecar the log's own checksums still guard it.
-        await LogApplier.ApplyAsync(target, [logs[0].Path], new LogApplyOptions(requireIntegritySidecar: false));
+        await Applier.ApplyAsync([logs[0].Path], target, new LogApplyOptions { RequireIntegritySidecar = false });
 
         File.WriteAllBytes(sidecar, saved);
         byte[] log = File.ReadAllBytes(logs[1].Path);
@@ -138,7 +141,7 @@ public sealed class LogApplierTests : IDisposable
         using (VirtualDisk fresh = VirtualDisk.Open(TrackedDiskKinds.Copy(replica, "raw", "fresh")))
         {
             byte[] freshBefore = ReadAll(fresh);
-            InvalidLogFormatException swapped = await Assert.ThrowsAsync<InvalidLogFormatException>(() => LogApplier.ApplyAsync(fresh, [.. logs.Select(l => l.Path)], new LogApplyOptions(requireIntegritySidecar: false)));
+            InvalidLogFormatException swapped = await Assert.ThrowsAsync<InvalidLogFormatException>(() => Applier.ApplyAsync([.. logs.Select(l => l.Path)], fresh, new LogApplyOptions { RequireIntegritySidecar = false }));
             Assert.Equal("XxHash128", swapped.Field);
             Assert.Equal(freshBefore, ReadAll(fresh));
         }
@@ -157,7 +160,7 @@ public sealed class LogApplierTests : IDisposable
         var random = new Random(12);
         byte[] start = Random(1, DiskSize);
         byte[] expected = (byte[])start.Clone();
-        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock, new HrlWriterOptions(metadataSize: 1024)))
+        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock, new HrlWriterOptions { MetadataSize = 1024 }))
         {
             for (int i = 0; i < 40; i++)
             {
@@ -175,7 +178,7 @@ public sealed class LogApplierTests : IDisposable
         }
 
         byte[] log = File.ReadAllBytes(path);
-        var options = new LogApplyOptions(requireIntegritySidecar: false);
+        var options = new LogApplyOptions { RequireIntegritySidecar = false };
         int refused = 0;
         int harmless = 0;
         for (int flip = 0; flip < 2000; flip++)
@@ -187,7 +190,7 @@ public sealed class LogApplierTests : IDisposable
             var target = new MemoryDisk((byte[])start.Clone());
             try
             {
-                await LogApplier.ApplyAsync(target, [path], options);
+                await Applier.ApplyAsync([path], target, options);
                 Assert.True(expected.AsSpan().SequenceEqual(target.Bytes), $"a flip at {at} changed what was applied");
                 harmless++;
             }
@@ -208,15 +211,15 @@ public sealed class LogApplierTests : IDisposable
         string small = _temp.File("small.img");
         VirtualDisk.Create(small, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed, VirtualSize = 1 << 20 }).Dispose();
         using VirtualDisk target = VirtualDisk.Open(small);
-        InvalidLogFormatException ex = await Assert.ThrowsAsync<InvalidLogFormatException>(() => LogApplier.ApplyAsync(target, [.. logs.Select(l => l.Path)]));
+        InvalidLogFormatException ex = await Assert.ThrowsAsync<InvalidLogFormatException>(() => Applier.ApplyAsync([.. logs.Select(l => l.Path)], target));
         Assert.Equal("ByteOffset", ex.Field);
         Assert.True(target.IsKnownZero(0, 1 << 20) || ReadAll(target).All(b => b == 0));
-        await Assert.ThrowsAsync<NotSupportedException>(async () =>
+        await Assert.ThrowsAsync<ArgumentException>(async () =>
         {
             using VirtualDisk readOnly = VirtualDisk.Open(small, DiskOpenOptions.ReadOnlyAccess);
-            await LogApplier.ApplyAsync(readOnly, [logs[0].Path]);
+            await Applier.ApplyAsync([logs[0].Path], readOnly);
         });
-        await Assert.ThrowsAsync<ArgumentException>(() => LogApplier.ApplyAsync(target, []));
+        await Assert.ThrowsAsync<ArgumentException>(() => Applier.ApplyAsync([], target));
     }
 
     [Fact]
@@ -230,7 +233,7 @@ public sealed class LogApplierTests : IDisposable
             Guid point = Guid.Empty;
             for (int i = 0; i < logs.Count; i++)
             {
-                LogApplyResult result = await LogApplier.ApplyAsync(target, [logs[i].Path], new LogApplyOptions(point, _temp.File($"undo-{i}.hrl")));
+                LogApplyResult result = await Applier.ApplyAsync([logs[i].Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = point, UndoLogPath = _temp.File($"undo-{i}.hrl") });
                 UndoLogInfo undo = result.UndoLog!;
                 Assert.False(undo.Reused);
                 Assert.Equal(point, undo.RestoresTo);
@@ -244,7 +247,7 @@ public sealed class LogApplierTests : IDisposable
             Assert.Equal(Image(source), points[^1]);
             for (int i = undos.Count - 1; i >= 0; i--)
             {
-                LogApplyResult undone = await LogApplier.ApplyAsync(target, [undos[i].Path], new LogApplyOptions(point));
+                LogApplyResult undone = await Applier.ApplyAsync([undos[i].Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = point });
                 point = undos[i].RestoresTo;
                 Assert.Equal(points[i], ReadAll(target));
             }
@@ -259,33 +262,33 @@ public sealed class LogApplierTests : IDisposable
         string undoPath = _temp.File("undo.hrl");
         string[] paths = [.. logs.Select(l => l.Path)];
         using VirtualDisk target = VirtualDisk.Open(replica);
-        UndoLogInfo first = (await LogApplier.ApplyAsync(target, paths, new LogApplyOptions(undoLogPath: undoPath))).UndoLog!;
+        UndoLogInfo first = (await Applier.ApplyAsync(paths, target, new LogApplyOptions { UndoLogPath = undoPath })).UndoLog!;
         byte[] applied = ReadAll(target);
 
         // A crash half-way: part of the new data is on the target; the undo log is complete. Applying again must keep
         // the undo log as it was (capturing now would record new data as the "before" image).
         target.Write(0, original.AsSpan(0, Size / 2));
-        LogApplyResult again = await LogApplier.ApplyAsync(target, paths, new LogApplyOptions(undoLogPath: undoPath));
+        LogApplyResult again = await Applier.ApplyAsync(paths, target, new LogApplyOptions { UndoLogPath = undoPath });
         Assert.True(again.UndoLog!.Reused);
         Assert.Equal(first.UniqueId, again.UndoLog.UniqueId);
         Assert.Equal(applied, ReadAll(target));
 
         // Sealed and renamed but its sidecar not yet written: checked structurally, then kept.
         File.Delete(HrlIntegrity.GetSidecarPath(undoPath));
-        Assert.True((await LogApplier.ApplyAsync(target, paths, new LogApplyOptions(undoLogPath: undoPath))).UndoLog!.Reused);
+        Assert.True((await Applier.ApplyAsync(paths, target, new LogApplyOptions { UndoLogPath = undoPath })).UndoLog!.Reused);
         HrlIntegrity.VerifySidecar(undoPath);
 
-        await LogApplier.ApplyAsync(target, [undoPath], new LogApplyOptions(logs[^1].UniqueId));
+        await Applier.ApplyAsync([undoPath], target, new LogApplyOptions { ExpectedPreviousUniqueId = logs[^1].UniqueId });
         Assert.Equal(original, ReadAll(target));
 
         // An undo log of another apply in the way is refused, not overwritten.
-        ReplicationException ex = await Assert.ThrowsAsync<ReplicationException>(() => LogApplier.ApplyAsync(target, [paths[0]], new LogApplyOptions(undoLogPath: undoPath)));
+        ReplicationException ex = await Assert.ThrowsAsync<ReplicationException>(() => Applier.ApplyAsync([paths[0]], target, new LogApplyOptions { UndoLogPath = undoPath }));
         Assert.Equal(ReplicationErrorCode.ChainBroken, ex.Code);
 
         // A capture cut short (.partial) is discarded and taken again.
         string second = _temp.File("undo2.hrl");
-        File.WriteAllBytes(second + LogApplier.PartialSuffix, new byte[5000]);
-        Assert.False((await LogApplier.ApplyAsync(target, [paths[0]], new LogApplyOptions(undoLogPath: second))).UndoLog!.Reused);
-        Assert.False(File.Exists(second + LogApplier.PartialSuffix));
+        File.WriteAllBytes(second + HrlFormat.PartialSuffix, new byte[5000]);
+        Assert.False((await Applier.ApplyAsync([paths[0]], target, new LogApplyOptions { UndoLogPath = second })).UndoLog!.Reused);
+        Assert.False(File.Exists(second + HrlFormat.PartialSuffix));
     }
 }

@@ -4,6 +4,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using Replication.TestChild;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
@@ -183,7 +184,7 @@ public sealed class TrackedDiskCrashTests
             {
                 if (pending.Count > 0)
                 {
-                    await LogApplier.ApplyAsync(replicaDisk, [.. pending.Select(l => l.Path)], new LogApplyOptions(Guid.Empty));
+                    await new LogApplier().ApplyAsync([.. pending.Select(l => l.Path)], replicaDisk, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
                 }
 
                 replica = ReadAll(replicaDisk);

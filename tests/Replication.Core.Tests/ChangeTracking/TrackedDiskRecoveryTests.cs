@@ -3,6 +3,7 @@ using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -22,7 +23,14 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
 
     private string Logs => _temp.File("logs");
 
-    private TrackedDiskOptions Opts(bool verify = false) => new(_clock, new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), 50, 256 << 10, verify, logPreallocation: 1 << 20);
+    private static TrackedDiskOptions Opts(bool verify = false) => new()
+    {
+        LogOptions = new HrlWriterOptions { MetadataSize = 1024, BufferSize = 16384 },
+        ResyncThreshold = 50,
+        WriteIntentRegionSize = 256 << 10,
+        VerifyPendingLogsOnOpen = verify,
+        LogPreallocation = 1 << 20,
+    };
 
     private (string Path, string Replica) NewDisk(string kind = "raw")
     {
@@ -36,7 +44,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         string[] paths = [.. logs.Select(l => l.Path)];
         if (paths.Length > 0)
         {
-            await LogApplier.ApplyAsync(replica, paths, new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync(paths, replica, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
         }
 
         return ReadAll(replica);
@@ -47,7 +55,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     {
         (string path, string replica) = NewDisk();
         byte[] model = (byte[])_start.Clone();
-        TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
+        TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock);
         void Write(long offset, int length, int seed)
         {
             byte[] data = Random(seed, length);
@@ -66,7 +74,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         Write(3 << 20, 10_000, 4);
         disk.Abandon();
 
-        using (TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             TrackingOpenReport report = reopened.OpenReport;
             Assert.False(report.WasClosedCleanly);
@@ -96,7 +104,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     public async Task A_crash_with_nothing_in_flight_needs_no_range_checked()
     {
         (string path, _) = NewDisk();
-        TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
+        TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock);
         disk.Write(0, Random(1, 4096));
 
         // Two rotations: the regions of a sealed log stay armed until the log after it is sealed too.
@@ -104,7 +112,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         Assert.Equal(0, (await disk.RotateAsync()).RecordCount);
         disk.Abandon();
 
-        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
+        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock);
         Assert.Equal(ResyncReasons.UncleanShutdown, reopened.Resync.Reasons);
         Assert.Empty(reopened.Resync.Ranges);
         Assert.Equal(0, Assert.Single(reopened.OpenReport.RecoveredLogs).RecordCount);
@@ -120,12 +128,12 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         (string path, _) = NewDisk();
         for (int round = 0; round < 3; round++)
         {
-            TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
+            TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock);
             disk.Write(round << 20, Random(round, 512));
             disk.Abandon();
         }
 
-        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts());
+        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock);
         Assert.Equal([new DiskExtent(0, 256 << 10), new DiskExtent(1 << 20, 256 << 10), new DiskExtent(2 << 20, 256 << 10)], reopened.Resync.Ranges);
         Assert.Equal(3, reopened.PendingLogs.Count);
     }
@@ -140,7 +148,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             string path = TrackedDiskKinds.Create(dir, "raw", _start);
             string logs = Path.Combine(dir, "logs");
             SealedLog victim;
-            using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), logs, Opts()))
+            using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), logs, Opts(), timeProvider: _clock))
             {
                 disk.Write(0, Random(1, 4096));
                 victim = await disk.RotateAsync();
@@ -171,7 +179,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             }
 
             // A same-length change is found by the hash: at open when asked, and always before shipping or applying.
-            using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), logs, Opts(verify: true));
+            using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), logs, Opts(verify: true), timeProvider: _clock);
             Assert.True(reopened.Resync.Reasons.HasFlag(ResyncReasons.ChainBroken), damage);
             Assert.True(reopened.Resync.WholeDisk, damage);
             if (damage != "delete")
@@ -186,7 +194,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     {
         (string path, _) = NewDisk();
         SealedLog log;
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             disk.Write(0, Random(1, 4096));
             log = await disk.RotateAsync();
@@ -195,14 +203,14 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         string sidecar = HrlIntegrity.GetSidecarPath(log.Path);
         byte[] good = File.ReadAllBytes(sidecar);
         File.Delete(sidecar);
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.False(disk.Resync.IsRequired);
         }
 
         Assert.Equal(good, File.ReadAllBytes(sidecar));
         File.WriteAllBytes(sidecar, new byte[64]);
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.False(disk.Resync.IsRequired);
         }
@@ -215,7 +223,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     {
         (string path, _) = NewDisk();
         SealedLog released;
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             disk.Write(0, Random(1, 4096));
             released = await disk.RotateAsync();
@@ -225,7 +233,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         // A release that recorded the state but crashed before deleting; a rotation that created its next log but
         // crashed before recording it; temporary files of an atomic replace.
         byte[] releasedBytes = File.ReadAllBytes(released.Path);
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             await disk.ReleaseAsync(released.SequenceNumber);
         }
@@ -234,7 +242,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         HrlWriter.Create(Path.Combine(Logs, "000000000099.hrl.active"), new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock).Dispose();
         File.WriteAllBytes(Path.Combine(Logs, ".tracking.state.0123.tmp"), [1, 2, 3]);
         File.WriteAllText(Path.Combine(Logs, "notes.txt"), "not ours");
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.Equal(3, disk.OpenReport.RemovedFiles);
             Assert.False(disk.Resync.IsRequired);
@@ -251,7 +259,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             writer.Commit();
         }
 
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.Equal(ResyncReasons.ChainBroken, disk.Resync.Reasons);
         }
@@ -263,7 +271,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     public void A_lost_corrupt_or_foreign_state_file_is_refused_with_a_typed_error()
     {
         (string path, _) = NewDisk();
-        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             disk.Write(0, Random(1, 4096));
         }
@@ -272,18 +280,18 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         byte[] state = File.ReadAllBytes(statePath);
         state[100] ^= 1;
         File.WriteAllBytes(statePath, state);
-        InvalidLogFormatException corrupt = Assert.Throws<InvalidLogFormatException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()));
-        Assert.Equal("change tracking state", corrupt.Structure);
+        InvalidRecordException corrupt = Assert.Throws<InvalidRecordException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock));
+        Assert.StartsWith("change tracking state.", corrupt.Field, StringComparison.Ordinal);
         Assert.Contains(statePath, corrupt.Message, StringComparison.Ordinal);
 
         state[100] ^= 1;
         File.WriteAllBytes(statePath, state);
         string other = _temp.File("other.img");
         VirtualDisk.Create(other, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed, VirtualSize = Size * 2 }).Dispose();
-        Assert.Throws<ArgumentException>(() => TrackedDisk.Open(VirtualDisk.Open(other), Logs, Opts()));
+        Assert.Throws<ArgumentException>(() => TrackedDisk.Open(VirtualDisk.Open(other), Logs, Opts(), timeProvider: _clock));
 
         File.Delete(statePath);
-        ReplicationException lost = Assert.Throws<ReplicationException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts()));
+        ReplicationException lost = Assert.Throws<ReplicationException>(() => TrackedDisk.Open(VirtualDisk.Open(path), Logs, Opts(), timeProvider: _clock));
         Assert.Equal(ReplicationErrorCode.ChainBroken, lost.Code);
     }
 
@@ -291,7 +299,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
     public async Task A_DataWriteGuid_changed_while_tracking_was_off_asks_for_a_whole_disk_resync()
     {
         (string path, _) = NewDisk("dwg");
-        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             disk.Write(0, Random(1, 4096));
             SealedLog log = await disk.RotateAsync();
@@ -299,7 +307,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             Assert.NotEqual(Guid.Empty, reader.Header.Vhd2DataWriteGuid);
         }
 
-        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.False(disk.Resync.IsRequired);
             using HrlReader active = HrlReader.Open(Path.Combine(Logs, $"{disk.ActiveSequenceNumber:D12}.hrl.active"));
@@ -307,10 +315,10 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
         }
 
         // A crash after this session's own first write renewed the GUID is not mistaken for an offline change.
-        TrackedDisk crashed = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts());
+        TrackedDisk crashed = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts(), timeProvider: _clock);
         crashed.Write(4096, Random(2, 4096));
         crashed.Abandon();
-        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             Assert.Equal(ResyncReasons.UncleanShutdown, disk.Resync.Reasons);
             ResyncPlan plan = await disk.BeginResyncAsync();
@@ -322,7 +330,7 @@ public sealed class TrackedDiskRecoveryTests : IDisposable
             offline.Write(8192, Random(3, 512));
         }
 
-        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts()))
+        using (TrackedDisk disk = TrackedDisk.Open(DataWriteGuidDisk.Open(path), Logs, Opts(), timeProvider: _clock))
         {
             // The renewed GUID says it, and so does the file's stamp.
             Assert.Equal(ResyncReasons.DataWriteGuidChanged | ResyncReasons.DiskChangedOffline, disk.Resync.Reasons);

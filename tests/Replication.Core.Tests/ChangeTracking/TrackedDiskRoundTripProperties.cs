@@ -4,6 +4,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
@@ -65,7 +66,7 @@ public sealed class TrackedDiskRoundTripProperties
         var snapshots = new List<byte[]>();
         var logs = new List<SealedLog>();
         var clock = new ManualTimeProvider(HrlTestLogs.Start);
-        await using (TrackedDisk disk = TrackedDisk.Open(TrackedDiskKinds.Open(path, kind), temp.File("logs"), Options(clock, regionSize: 64 << 10)))
+        await using (TrackedDisk disk = TrackedDisk.Open(TrackedDiskKinds.Open(path, kind), temp.File("logs"), Options(regionSize: 64 << 10), timeProvider: clock))
         {
             int sequence = 0;
             foreach ((NonNegativeInt offset, PositiveInt length, byte seed, byte op) in ops)
@@ -116,7 +117,7 @@ public sealed class TrackedDiskRoundTripProperties
         Guid point = Guid.Empty;
         for (int i = 0; i < logs.Count; i++)
         {
-            LogApplyResult result = await LogApplier.ApplyAsync(replica, [logs[i].Path], new LogApplyOptions(point, temp.File($"undo-{i}.hrl"), maxDegreeOfParallelism: 1 + (i % 4)));
+            LogApplyResult result = await new LogApplier().ApplyAsync([logs[i].Path], replica, new LogApplyOptions { ExpectedPreviousUniqueId = point, UndoLogPath = temp.File($"undo-{i}.hrl"), Transfer = new TransferOptions { MaxConcurrency = 1 + (i % 4) } });
             point = result.LastUniqueId;
             undos.Add(result.UndoLog!);
             byte[] now = ReadAll(replica);
@@ -127,7 +128,7 @@ public sealed class TrackedDiskRoundTripProperties
         Assert.Equal(model, points[^1]);
         for (int i = undos.Count - 1; i >= 0; i--)
         {
-            await LogApplier.ApplyAsync(replica, [undos[i].Path], new LogApplyOptions(point));
+            await new LogApplier().ApplyAsync([undos[i].Path], replica, new LogApplyOptions { ExpectedPreviousUniqueId = point });
             point = undos[i].RestoresTo;
             Assert.True(points[i].AsSpan().SequenceEqual(ReadAll(replica)), $"{kind}: undo {i + 1} does not restore the point before log {i + 1}");
         }

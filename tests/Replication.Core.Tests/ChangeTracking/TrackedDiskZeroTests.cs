@@ -2,11 +2,12 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Tests.ChangeTracking.Hrl;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 using static Replication.Core.Tests.ChangeTracking.TrackingTestSupport;
 
 namespace Replication.Core.Tests.ChangeTracking;
 
-/// <summary>Zeroing a range of a tracked disk (<see cref="IZeroingDisk"/>): the disk reads zeros and a replica that applies the logs gets them too.</summary>
+/// <summary>Zeroing a range of a tracked disk (<see cref="IDiskSink.ZeroAsync"/>): the disk reads zeros and a replica that applies the logs gets them too.</summary>
 public sealed class TrackedDiskZeroTests : IDisposable
 {
     private const int Size = 4 << 20;
@@ -21,15 +22,15 @@ public sealed class TrackedDiskZeroTests : IDisposable
         string path = TrackedDiskKinds.Create(_temp.Path, "raw", start);
         string replica = TrackedDiskKinds.Copy(path, "raw", "replica");
         byte[] model = (byte[])start.Clone();
-        await using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), _temp.File("logs"), Options(new ManualTimeProvider(HrlTestLogs.Start))))
+        await using (TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), _temp.File("logs"), Options(), timeProvider: new ManualTimeProvider(HrlTestLogs.Start)))
         {
-            IZeroingDisk zeroing = disk;
-            await zeroing.WriteZerosAsync(4096, (2 << 20) + 512);
-            await zeroing.WriteZerosAsync(Size - 1000, 1000);
-            await zeroing.WriteZerosAsync(0, 0);
+            IDiskSink zeroing = disk;
+            await zeroing.ZeroAsync(4096, (2 << 20) + 512);
+            await zeroing.ZeroAsync(Size - 1000, 1000);
+            await zeroing.ZeroAsync(0, 0);
             model.AsSpan(4096, (2 << 20) + 512).Clear();
             model.AsSpan(Size - 1000, 1000).Clear();
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await zeroing.WriteZerosAsync(Size - 512, 1024));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await zeroing.ZeroAsync(Size - 512, 1024));
             Assert.Equal(model, ReadAll(disk));
 
             SealedLog log = await disk.RotateAsync();
@@ -40,7 +41,7 @@ public sealed class TrackedDiskZeroTests : IDisposable
             Assert.False(records[3].Data.AsSpan(24).ContainsAnyExcept((byte)0));
 
             using VirtualDisk target = VirtualDisk.Open(replica);
-            await LogApplier.ApplyAsync(target, [log.Path], new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync([log.Path], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
             Assert.Equal(model, ReadAll(target));
         }
     }

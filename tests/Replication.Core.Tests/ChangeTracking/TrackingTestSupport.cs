@@ -1,9 +1,6 @@
 using Replication.Core.ChangeTracking;
 using Replication.Core.ChangeTracking.Hrl;
 using Replication.Core.Disks;
-using Replication.Core.Tests.ChangeTracking.Hrl;
-
-using Replication.Core.Tests.Infrastructure;
 
 namespace Replication.Core.Tests.ChangeTracking;
 
@@ -11,8 +8,13 @@ namespace Replication.Core.Tests.ChangeTracking;
 internal static class TrackingTestSupport
 {
     /// <summary>Small blocks, buffers, regions and preallocation: many batches, regions and spare files in small tests.</summary>
-    public static TrackedDiskOptions Options(ManualTimeProvider? clock = null, long regionSize = 1 << 20, double threshold = 50, long preallocation = 1 << 20) =>
-        new(clock ?? new ManualTimeProvider(HrlTestLogs.Start), new HrlWriterOptions(metadataSize: 1024, bufferSize: 16384), threshold, regionSize, logPreallocation: preallocation);
+    public static TrackedDiskOptions Options(long regionSize = 1 << 20, double threshold = 50, long preallocation = 1 << 20) => new()
+    {
+        LogOptions = new HrlWriterOptions { MetadataSize = 1024, BufferSize = 16384 },
+        ResyncThreshold = threshold,
+        WriteIntentRegionSize = regionSize,
+        LogPreallocation = preallocation,
+    };
 
     public static byte[] ReadAll(IVirtualDisk disk)
     {

@@ -30,6 +30,7 @@ public sealed class FailoverVerbTests : IDisposable
         OneLine(Repl.Run("commit", "--site", site), "commit is not allowed");
         Repl.Run("failover", "cleanup", "--site", site, "--out", test, "--json").Json();
         Assert.False(File.Exists(testDisk));
+        Assert.False(Directory.Exists(test), "the test failover's folder is removed with its disks");
 
         JsonElement planned = Repl.Run("failover", "--site", site, "--kind", "planned", "--out", _dir.File("dr"), "--format", "raw", "--json").Json();
         string recovered = planned.GetProperty("disks")[0].GetProperty("path").GetString()!;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 
 namespace Replication.Core.Tests.Cli;
 
@@ -82,7 +83,7 @@ public sealed class NbdVerbTests
             Assert.False(tracked.Resync.IsRequired);
             Assert.True(tracked.PendingLogs.Count >= 2);
             using VirtualDisk target = VirtualDisk.Open(replica);
-            await LogApplier.ApplyAsync(target, [.. tracked.PendingLogs.Select(l => l.Path)], new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync([.. tracked.PendingLogs.Select(l => l.Path)], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
         }
 
         Assert.Equal(model, await File.ReadAllBytesAsync(replica));

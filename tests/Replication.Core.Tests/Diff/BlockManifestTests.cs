@@ -20,7 +20,7 @@ public sealed class BlockManifestTests
         content.AsSpan(1_000_000, 3).Fill(7);
         string path = SyncDisks.Create(dir, "disk", format, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, dir.File("m"), new ManifestOptions(Coarse, Fine));
+        using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, dir.File("m"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = Fine });
         BlockManifest manifest = built.Manifest;
 
         Assert.Equal(size, manifest.VirtualSize);
@@ -69,7 +69,7 @@ public sealed class BlockManifestTests
 
         using VirtualDisk sparse = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         long allocated = sparse.GetAllocatedExtents(0, Size).Sum(e => e.Length);
-        using ManifestBuildResult built = await BlockManifest.BuildAsync(sparse, dir.File("m"));
+        using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(sparse, dir.File("m"));
         Assert.Equal(allocated, built.BytesRead);
         Assert.Equal(2L << 20, allocated);
         Assert.Equal(1L << 20, built.BytesHashed);
@@ -92,8 +92,8 @@ public sealed class BlockManifestTests
 
         using VirtualDisk a = VirtualDisk.Open(hole, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk b = VirtualDisk.Open(written, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult ma = await BlockManifest.BuildAsync(a, dir.File("a"), new ManifestOptions(1 << 20, 512));
-        using ManifestBuildResult mb = await BlockManifest.BuildAsync(b, dir.File("b"), new ManifestOptions(1 << 20, 512));
+        using ManifestBuildResult ma = await new ManifestBuilder().BuildAsync(a, dir.File("a"), new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 512 });
+        using ManifestBuildResult mb = await new ManifestBuilder().BuildAsync(b, dir.File("b"), new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 512 });
         Assert.Equal(UInt128.Zero, ma.Manifest.GetBlockHash(0));
         Assert.Equal(UInt128.Zero, mb.Manifest.GetBlockHash(0));
         Assert.Empty(BlockDiff.Compare(ma.Manifest, mb.Manifest).Ranges);
@@ -109,8 +109,8 @@ public sealed class BlockManifestTests
         byte[] content = DiskKinds.ScatteredContent(9L << 20, seed: 3);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        (await BlockManifest.BuildAsync(disk, dir.File("serial"), new ManifestOptions(Coarse, 512, 1))).Dispose();
-        (await BlockManifest.BuildAsync(disk, dir.File("parallel"), new ManifestOptions(Coarse, 512, parallelism))).Dispose();
+        (await new ManifestBuilder().BuildAsync(disk, dir.File("serial"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = 512, MaxDegreeOfParallelism = 1 })).Dispose();
+        (await new ManifestBuilder().BuildAsync(disk, dir.File("parallel"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = 512, MaxDegreeOfParallelism = parallelism })).Dispose();
         DiskAssert.FilesEqual(dir.File("serial"), dir.File("parallel"));
         Assert.Single(Directory.GetFiles(dir.Path, "serial*"));
     }
@@ -121,7 +121,7 @@ public sealed class BlockManifestTests
         using var dir = new TempDirectory();
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, new byte[1 << 20]);
         using (VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess))
-        using (ManifestBuildResult built = await BlockManifest.BuildAsync(disk, dir.File("m")))
+        using (ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, dir.File("m")))
         {
             Assert.True(built.Manifest.IsCurrentFor(disk));
         }
@@ -143,11 +143,11 @@ public sealed class BlockManifestTests
         using var dir = new TempDirectory();
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, DiskKinds.ScatteredContent(16L << 20, seed: 9));
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        (await BlockManifest.BuildAsync(disk, dir.File("m"))).Dispose();
+        (await new ManifestBuilder().BuildAsync(disk, dir.File("m"))).Dispose();
         byte[] before = File.ReadAllBytes(dir.File("m"));
         using var cts = new CancellationTokenSource();
         await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BlockManifest.BuildAsync(disk, dir.File("m"), cancellationToken: cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ManifestBuilder().BuildAsync(disk, dir.File("m"), cancellationToken: cts.Token));
         Assert.Equal(before, File.ReadAllBytes(dir.File("m")));
         Assert.Equal([dir.File("disk.img"), dir.File("m")], Directory.GetFiles(dir.Path).Order());
     }
@@ -160,12 +160,12 @@ public sealed class BlockManifestTests
         new Random(5).NextBytes(content);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        var options = new ManifestOptions(1 << 20, 4096, 1);
-        (await BlockManifest.BuildAsync(disk, dir.File("reference"), options)).Dispose();
+        var options = new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 4096, MaxDegreeOfParallelism = 1 };
+        (await new ManifestBuilder().BuildAsync(disk, dir.File("reference"), options)).Dispose();
 
         using var cts = new CancellationTokenSource();
         long durable = 0;
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ManifestBuilder.BuildAsync(
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ManifestBuildRun.BuildAsync(
             disk, dir.File("m"), dir.File("m.partial"), options, resume: true, checkpointInterval: 4 << 20, null,
             (_, hashed) =>
             {
@@ -180,7 +180,7 @@ public sealed class BlockManifestTests
         Assert.True(File.Exists(dir.File("m.partial")));
         Assert.Throws<InvalidManifestException>(() => BlockManifest.Open(dir.File("m.partial")));
 
-        using ManifestBuildResult resumed = await ManifestBuilder.BuildAsync(
+        using ManifestBuildResult resumed = await ManifestBuildRun.BuildAsync(
             disk, dir.File("m"), dir.File("m.partial"), options, resume: true, 4 << 20, null, null, CancellationToken.None);
         Assert.True(resumed.BytesHashed <= content.Length - durable, $"resumed build hashed {resumed.BytesHashed} of {content.Length}, {durable} were saved");
         Assert.False(File.Exists(dir.File("m.partial")));
@@ -194,11 +194,11 @@ public sealed class BlockManifestTests
         byte[] content = new byte[8L << 20];
         new Random(6).NextBytes(content);
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, content);
-        var options = new ManifestOptions(1 << 20, 4096, 1);
+        var options = new ManifestOptions { CoarseBlockSize = 1 << 20, FineBlockSize = 4096, MaxDegreeOfParallelism = 1 };
         using (VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess))
         {
             using var cts = new CancellationTokenSource();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ManifestBuilder.BuildAsync(
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ManifestBuildRun.BuildAsync(
                 disk, dir.File("m"), dir.File("m.partial"), options, true, 2 << 20, null, (_, _) => cts.Cancel(), cts.Token));
         }
 
@@ -210,7 +210,7 @@ public sealed class BlockManifestTests
 
         File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(1));
         using VirtualDisk changed = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult rebuilt = await ManifestBuilder.BuildAsync(changed, dir.File("m"), dir.File("m.partial"), options, true, 2 << 20, null, null, CancellationToken.None);
+        using ManifestBuildResult rebuilt = await ManifestBuildRun.BuildAsync(changed, dir.File("m"), dir.File("m.partial"), options, true, 2 << 20, null, null, CancellationToken.None);
         Assert.Equal(content.Length, rebuilt.BytesHashed);
         Assert.Equal(DiffModel.BlockHash(content.AsSpan(0, 1 << 20), 4096), rebuilt.Manifest.GetBlockHash(0));
     }
@@ -222,7 +222,7 @@ public sealed class BlockManifestTests
         string path = SyncDisks.Create(dir, "disk", DiskFormat.Raw, DiskKinds.ScatteredContent(5L << 20, seed: 2));
         using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
         var reports = new List<ManifestProgress>();
-        using ManifestBuildResult built = await BlockManifest.BuildAsync(disk, dir.File("m"), progress: new SyncProgress<ManifestProgress>(p =>
+        using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, dir.File("m"), progress: new SyncProgress<ManifestProgress>(p =>
         {
             lock (reports)
             {

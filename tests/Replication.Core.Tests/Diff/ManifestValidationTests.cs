@@ -27,7 +27,7 @@ public sealed class ManifestValidationTests : IDisposable
         new Random(8).NextBytes(content.AsSpan(0, 150_000));
         string disk = SyncDisks.Create(_dir, "disk", DiskFormat.Raw, content);
         using VirtualDisk d = VirtualDisk.Open(disk, DiskOpenOptions.ReadOnlyAccess);
-        BlockManifest.BuildAsync(d, _dir.File("valid.manifest"), new ManifestOptions(Coarse, Fine)).GetAwaiter().GetResult().Dispose();
+        new ManifestBuilder().BuildAsync(d, _dir.File("valid.manifest"), new ManifestOptions { CoarseBlockSize = Coarse, FineBlockSize = Fine }).GetAwaiter().GetResult().Dispose();
         _valid = File.ReadAllBytes(_dir.File("valid.manifest"));
     }
 
@@ -49,7 +49,7 @@ public sealed class ManifestValidationTests : IDisposable
     {
         // name, offset, value, width in bytes, expected field
         { "version 1 (64-bit fine hashes)", ManifestHeader.VersionOffset, 1, 2, "manifest header.Version" },
-        { "version 3", ManifestHeader.VersionOffset, 3, 2, "manifest header.Version" },
+        { "version 4", ManifestHeader.VersionOffset, 4, 2, "manifest header.Version" },
         { "version 0", ManifestHeader.VersionOffset, 0, 2, "manifest header.Version" },
         { "header size", ManifestHeader.HeaderSizeOffset, 64, 2, "manifest header.HeaderSize" },
         { "unknown flag", ManifestHeader.FlagsOffset, 0x80, 4, "manifest header.Flags" },
@@ -253,7 +253,7 @@ public sealed class ManifestValidationTests : IDisposable
         new Random(1).NextBytes(content);
         string disk = SyncDisks.Create(_dir, "other", DiskFormat.Raw, content);
         using VirtualDisk d = VirtualDisk.Open(disk, DiskOpenOptions.ReadOnlyAccess);
-        using ManifestBuildResult other = await BlockManifest.BuildAsync(d, _dir.File("other.manifest"), new ManifestOptions(coarse, fine));
+        using ManifestBuildResult other = await new ManifestBuilder().BuildAsync(d, _dir.File("other.manifest"), new ManifestOptions { CoarseBlockSize = coarse, FineBlockSize = fine });
         using BlockManifest valid = BlockManifest.Open(_dir.File("valid.manifest"));
         InvalidManifestException ex = Assert.Throws<InvalidManifestException>(() => BlockDiff.Compare(valid, other.Manifest));
         Assert.Equal(field, ex.Field);

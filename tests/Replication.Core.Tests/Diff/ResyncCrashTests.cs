@@ -1,6 +1,6 @@
 using System.Globalization;
-using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 using Replication.Core.Tests.Infrastructure;
 using Replication.TestChild;
 using Xunit.Abstractions;
@@ -24,14 +24,14 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
         int runs = TestKnobs.Count("REPL_CRASH_RUNS", 8);
         var random = new Random(20261126 + ((int)sourceFormat * 10) + (int)targetFormat);
         (byte[] source, byte[] target) = Pair(new Random(77));
-        ResyncResult reference;
+        SyncResult reference;
         using (var dir = new TempDirectory())
         {
             reference = await SyncAsync(dir, SyncDisks.Create(dir, "s", sourceFormat, source), SyncDisks.Create(dir, "t", targetFormat, target));
         }
 
         Assert.True(reference.DataBytesSent > 8 * Interval, "the copy phase spans several checkpoints");
-        long sampleAllowance = Math.Max(16, (int)Math.Ceiling(Size / (double)SyncWorkload.CoarseBlockSize * ResyncOptions.DefaultSampleFraction)) * (long)SyncWorkload.CoarseBlockSize;
+        long sampleAllowance = Math.Max(16, (int)Math.Ceiling(Size / (double)SyncWorkload.CoarseBlockSize * SyncOptions.DefaultSampleFraction)) * (long)SyncWorkload.CoarseBlockSize;
         var outcomes = new List<string>();
         for (int run = 0; run < runs; run++)
         {
@@ -91,7 +91,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             // when the copy had begun and no checkpoint is left, the child had finished but not yet said so.
             done |= sent > 0 && !File.Exists(dir.File("sync"));
             string context = $"run {run}: killed after {lines} lines, {(whilePaused ? "while it waited" : "once let go")} (durable: hashed {hashed}, sent {sent}, done {done})";
-            ResyncResult rest = await SyncAsync(dir, sourcePath, targetPath);
+            SyncResult rest = await SyncAsync(dir, sourcePath, targetPath);
             Assert.True(source.AsSpan().SequenceEqual(SyncDisks.ReadAll(targetPath)), $"{context}: the target differs from the source after the rerun");
             Assert.True(rest.DataBytesSent <= reference.DataBytesSent - sent, $"{context}: the rerun sent {rest.DataBytesSent} of {reference.DataBytesSent}");
             if (done)
@@ -105,7 +105,7 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
             }
 
             Assert.False(File.Exists(dir.File("sync")), $"{context}: the checkpoint is left after the rerun");
-            ResyncResult again = await SyncAsync(dir, sourcePath, targetPath);
+            SyncResult again = await SyncAsync(dir, sourcePath, targetPath);
             Assert.Equal(0, again.DataBytesSent);
             outcomes.Add(done ? "finished" : rest.Resumed ? "resumed copy" : hashed > 0 ? "resumed hashing" : "fresh");
             output.WriteLine($"{context}: {outcomes[^1]}, rerun sent {rest.DataBytesSent} and hashed {rest.BytesHashed}");
@@ -150,10 +150,10 @@ public sealed class ResyncCrashTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<ResyncResult> SyncAsync(TempDirectory dir, string sourcePath, string targetPath)
+    private static async Task<SyncResult> SyncAsync(TempDirectory dir, string sourcePath, string targetPath)
     {
         using VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk target = VirtualDisk.Open(targetPath);
-        return await DiskResync.ResyncAsync(source, target, SyncWorkload.Options(dir.File("sync"), dir.File("target.manifest"), Interval));
+        return await SyncWorkload.SyncAsync(source, target, dir.File("sync"), dir.File("target.manifest"), Interval);
     }
 }

@@ -1,5 +1,6 @@
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.Transfer;
 using Replication.Core.Tests.Infrastructure;
 
 namespace Replication.Core.Tests.Diff;
@@ -7,7 +8,7 @@ namespace Replication.Core.Tests.Diff;
 public sealed class ResyncTests : IDisposable
 {
     private const long Size = 12L << 20;
-    private static readonly ManifestOptions Blocks = new(1 << 20, 4096);
+    private static readonly ManifestOptions Blocks = new() { CoarseBlockSize = 1 << 20, FineBlockSize = 4096 };
 
     private readonly TempDirectory _dir = new();
 
@@ -38,9 +39,9 @@ public sealed class ResyncTests : IDisposable
         string sourcePath = SyncDisks.Create(_dir, "source", sourceFormat, source);
         string targetPath = SyncDisks.Create(_dir, "target", targetFormat, target);
         List<DiskExtent> expected = DiffModel.ExpectedRanges(source, target, 4096);
-        ResyncOptions options = Options();
+        SyncOptions options = Options();
 
-        ResyncResult first = await SyncAsync(sourcePath, targetPath, options);
+        SyncResult first = await SyncAsync(sourcePath, targetPath, options);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
         Assert.Equal(expected.Sum(r => r.Length), first.BytesDiffering);
         Assert.Equal(1L << 20, first.ZeroBytes);
@@ -50,11 +51,11 @@ public sealed class ResyncTests : IDisposable
         Assert.Equal(TargetManifestOrigin.Rebuilt, first.TargetManifest);
         Assert.True(first.ManifestBytes < 100_000, $"{first.ManifestBytes} manifest bytes");
         Assert.True(first.BytesSent < first.BytesDiffering, "manifests and data together cost less than the differing bytes");
-        Assert.True(File.Exists(options.TargetManifestPath));
+        Assert.True(File.Exists(ManifestPath));
         Assert.False(File.Exists(options.CheckpointPath));
         Assert.False(File.Exists(options.CheckpointPath + ".source"));
 
-        ResyncResult second = await SyncAsync(sourcePath, targetPath, options);
+        SyncResult second = await SyncAsync(sourcePath, targetPath, options);
         Assert.Equal(TargetManifestOrigin.Verified, second.TargetManifest);
         Assert.Equal(0, second.BytesDiffering);
         Assert.Equal(0, second.DataBytesSent);
@@ -71,14 +72,14 @@ public sealed class ResyncTests : IDisposable
         string[] filesBefore = Directory.GetFiles(_dir.Path);
         DateTime targetTime = File.GetLastWriteTimeUtc(targetPath);
 
-        ResyncResult dry = await SyncAsync(sourcePath, targetPath, Options(dryRun: true), readOnlyTarget: true);
+        SyncResult dry = await SyncAsync(sourcePath, targetPath, Options(dryRun: true), readOnlyTarget: true);
         Assert.True(dry.IsDryRun);
         Assert.Equal(0, dry.BytesWritten);
         Assert.Equal(target, SyncDisks.ReadAll(targetPath));
         Assert.Equal(targetTime, File.GetLastWriteTimeUtc(targetPath));
         Assert.Equal(filesBefore, Directory.GetFiles(_dir.Path));
 
-        ResyncResult real = await SyncAsync(sourcePath, targetPath, Options());
+        SyncResult real = await SyncAsync(sourcePath, targetPath, Options());
         Assert.Equal(real.BytesDiffering, dry.BytesDiffering);
         Assert.Equal(real.DataBytesSent, dry.DataBytesSent);
         Assert.Equal(real.ManifestBytes, dry.ManifestBytes);
@@ -86,14 +87,14 @@ public sealed class ResyncTests : IDisposable
     }
 
     [Fact]
-    public async Task Ranges_zero_on_the_source_go_through_IZeroingDisk_and_send_no_data()
+    public async Task Ranges_zero_on_the_source_go_through_the_targets_zeroing_and_send_no_data()
     {
         (byte[] source, byte[] target) = Scenario(3);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
         using VirtualDisk from = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess);
         using var to = new ZeroingDisk(VirtualDisk.Open(targetPath));
-        ResyncResult result = await DiskResync.ResyncAsync(from, to, Options());
+        SyncResult result = await new DiskSynchronizer().ResyncAsync(from, to, new ManifestFile(ManifestPath, to), Options());
         Assert.Equal([new DiskExtent(2 << 20, 1 << 20)], to.Zeroed);
         Assert.Equal(result.DataBytesSent, to.BytesWritten);
         Assert.Equal(result.BytesDiffering - (1 << 20), result.DataBytesSent);
@@ -114,7 +115,7 @@ public sealed class ResyncTests : IDisposable
         }
 
         File.SetLastWriteTimeUtc(targetPath, File.GetLastWriteTimeUtc(targetPath).AddSeconds(2));
-        ResyncResult result = await SyncAsync(sourcePath, targetPath, Options());
+        SyncResult result = await SyncAsync(sourcePath, targetPath, Options());
         Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
         Assert.Contains("stamp", result.TargetManifestRejection, StringComparison.Ordinal);
         Assert.Equal(4096, result.BytesDiffering);
@@ -137,7 +138,7 @@ public sealed class ResyncTests : IDisposable
         File.SetLastWriteTimeUtc(targetPath, stamp);
 
         // Size and modification time are as the manifest recorded them; the change time, which no tool can set back, is not.
-        ResyncResult result = await SyncAsync(sourcePath, targetPath, Options());
+        SyncResult result = await SyncAsync(sourcePath, targetPath, Options());
         Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
         Assert.Contains("stamp differs", result.TargetManifestRejection, StringComparison.Ordinal);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
@@ -156,7 +157,7 @@ public sealed class ResyncTests : IDisposable
         }
 
         // 12 blocks and at least 16 sampled: every block is checked, so the change cannot hide.
-        ResyncResult result = await SyncAsync(sourcePath, targetPath, Options(policy: TargetManifestPolicy.VerifySample));
+        SyncResult result = await SyncAsync(sourcePath, targetPath, Options(policy: TargetManifestPolicy.VerifySample));
         Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
         Assert.Contains("block 2 of the target does not match", result.TargetManifestRejection, StringComparison.Ordinal);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
@@ -172,26 +173,26 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(6);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        ResyncOptions options = Options();
+        SyncOptions options = Options();
         string described = damage == "other disk size" ? SyncDisks.Create(_dir, "smaller", DiskFormat.Raw, target.AsSpan(0, 3 << 20)) : targetPath;
         using (VirtualDisk t = VirtualDisk.Open(described, DiskOpenOptions.ReadOnlyAccess))
         {
-            ManifestOptions blocks = damage == "other block size" ? new ManifestOptions(256 * 1024, 4096) : Blocks;
-            (await BlockManifest.BuildAsync(t, options.TargetManifestPath!, blocks)).Dispose();
+            ManifestOptions blocks = damage == "other block size" ? new ManifestOptions { CoarseBlockSize = 256 * 1024, FineBlockSize = 4096 } : Blocks;
+            (await new ManifestBuilder().BuildAsync(t, ManifestPath, blocks)).Dispose();
         }
 
-        byte[] manifest = File.ReadAllBytes(options.TargetManifestPath!);
+        byte[] manifest = File.ReadAllBytes(ManifestPath);
         if (damage == "corrupt")
         {
             manifest[^100] ^= 4;
         }
 
-        File.WriteAllBytes(options.TargetManifestPath!, damage == "truncated" ? manifest[..^1] : manifest);
-        ResyncResult result = await SyncAsync(sourcePath, targetPath, options);
+        File.WriteAllBytes(ManifestPath, damage == "truncated" ? manifest[..^1] : manifest);
+        SyncResult result = await SyncAsync(sourcePath, targetPath, options);
         Assert.Equal(TargetManifestOrigin.Rebuilt, result.TargetManifest);
-        Assert.Contains(options.TargetManifestPath!, result.TargetManifestRejection, StringComparison.Ordinal);
+        Assert.Contains(ManifestPath, result.TargetManifestRejection, StringComparison.Ordinal);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
-        using BlockManifest stored = BlockManifest.Open(options.TargetManifestPath!);
+        using BlockManifest stored = BlockManifest.Open(ManifestPath);
         Assert.Equal(Blocks.CoarseBlockSize, stored.CoarseBlockSize);
     }
 
@@ -201,8 +202,8 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(7);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        var reports = new List<ResyncProgress>();
-        ResyncResult result = await SyncAsync(sourcePath, targetPath, Options(interval: 1 << 20), progress: new SyncProgress<ResyncProgress>(p =>
+        var reports = new List<SyncProgress>();
+        SyncResult result = await SyncAsync(sourcePath, targetPath, Options(interval: 1 << 20), progress: new SyncProgress<SyncProgress>(p =>
         {
             lock (reports)
             {
@@ -211,18 +212,18 @@ public sealed class ResyncTests : IDisposable
         }));
 
         Assert.Equal(
-            [ResyncPhase.HashingSource, ResyncPhase.HashingTarget, ResyncPhase.Comparing, ResyncPhase.Copying, ResyncPhase.Finalizing, ResyncPhase.Completed],
+            [SyncPhase.HashingSource, SyncPhase.HashingTarget, SyncPhase.Comparing, SyncPhase.Copying, SyncPhase.Finalizing, SyncPhase.Completed],
             reports.Select(r => r.Phase).Distinct());
         Assert.True(reports.Zip(reports.Skip(1)).All(p => p.Second.Phase >= p.First.Phase && p.Second.BytesCopied >= p.First.BytesCopied && p.Second.BytesHashed >= p.First.BytesHashed));
-        ResyncProgress last = reports[^1];
+        SyncProgress last = reports[^1];
         Assert.Equal(result.BytesWritten, last.BytesCopied);
         Assert.Equal(result.BytesDiffering, last.BytesDiffering);
         Assert.Equal(result.BytesHashed, last.BytesHashed);
         Assert.Equal(Size, last.BytesCompared);
         Assert.Equal(TimeSpan.Zero, last.EstimatedRemaining);
         Assert.Contains(reports, r => r.EstimatedRemaining > TimeSpan.Zero);
-        Assert.Contains(reports, r => r.IsCheckpoint && r.Phase == ResyncPhase.Copying && r.DurableDataBytesSent > 0);
-        Assert.Contains(reports, r => r.IsCheckpoint && r.Phase == ResyncPhase.HashingSource && r.DurableBytesHashed > 0);
+        Assert.Contains(reports, r => r.IsCheckpoint && r.Phase == SyncPhase.Copying && r.DurableDataBytesSent > 0);
+        Assert.Contains(reports, r => r.IsCheckpoint && r.Phase == SyncPhase.HashingSource && r.DurableBytesHashed > 0);
     }
 
     [Fact]
@@ -231,12 +232,12 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(8);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        ResyncOptions options = Options(interval: 512 * 1024);
+        SyncOptions options = Options(interval: 512 * 1024);
         using var cts = new CancellationTokenSource();
         long durableSent = 0;
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<ResyncProgress>(p =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<SyncProgress>(p =>
         {
-            if (p.IsCheckpoint && p.Phase == ResyncPhase.Copying)
+            if (p.IsCheckpoint && p.Phase == SyncPhase.Copying)
             {
                 durableSent = p.DurableDataBytesSent;
                 cts.Cancel();
@@ -245,7 +246,7 @@ public sealed class ResyncTests : IDisposable
         Assert.True(durableSent > 0);
         Assert.True(File.Exists(options.CheckpointPath));
 
-        ResyncResult rest = await SyncAsync(sourcePath, targetPath, options);
+        SyncResult rest = await SyncAsync(sourcePath, targetPath, options);
         long total = DiffModel.ExpectedRanges(source, target, 4096).Sum(r => r.Length) - DiffModel.ZeroBytes(source, target, 4096);
         Assert.True(rest.Resumed);
         Assert.Equal(TargetManifestOrigin.Checkpoint, rest.TargetManifest);
@@ -262,10 +263,10 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(9);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        ResyncOptions options = Options(interval: 1 << 20, parallelism: 1);
+        SyncOptions options = Options(interval: 1 << 20, parallelism: 1);
         using var cts = new CancellationTokenSource();
         long durable = 0;
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<ResyncProgress>(p =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<SyncProgress>(p =>
         {
             if (p.IsCheckpoint && p.DurableBytesHashed >= 4 << 20)
             {
@@ -274,15 +275,15 @@ public sealed class ResyncTests : IDisposable
             }
         })));
 
-        ResyncResult reference;
+        SyncResult reference;
         using (var other = new TempDirectory())
         {
             string s = SyncDisks.Create(other, "source", DiskFormat.Raw, source);
             string t = SyncDisks.Create(other, "target", DiskFormat.Raw, target);
-            reference = await SyncAsync(s, t, new ResyncOptions(Blocks, other.File("t.manifest"), other.File("sync")));
+            reference = await SyncAsync(s, t, new SyncOptions { Manifest = Blocks, CheckpointPath = other.File("sync") }, manifestPath: other.File("t.manifest"));
         }
 
-        ResyncResult rest = await SyncAsync(sourcePath, targetPath, options);
+        SyncResult rest = await SyncAsync(sourcePath, targetPath, options);
         Assert.True(durable >= 4 << 20);
         Assert.True(rest.BytesHashed <= reference.BytesHashed - durable, $"resumed run hashed {rest.BytesHashed}; {reference.BytesHashed} in all, {durable} saved");
         Assert.Equal(reference.DataBytesSent, rest.DataBytesSent);
@@ -295,11 +296,11 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(10);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        ResyncOptions options = Options(interval: 512 * 1024);
+        SyncOptions options = Options(interval: 512 * 1024);
         using var cts = new CancellationTokenSource();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<ResyncProgress>(p =>
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<SyncProgress>(p =>
         {
-            if (p.IsCheckpoint && p.Phase == ResyncPhase.Copying)
+            if (p.IsCheckpoint && p.Phase == SyncPhase.Copying)
             {
                 cts.Cancel();
             }
@@ -314,24 +315,24 @@ public sealed class ResyncTests : IDisposable
         }
 
         File.SetLastWriteTimeUtc(sourcePath, File.GetLastWriteTimeUtc(sourcePath).AddSeconds(2));
-        ResyncResult rest = await SyncAsync(sourcePath, targetPath, options);
+        SyncResult rest = await SyncAsync(sourcePath, targetPath, options);
         Assert.False(rest.Resumed);
         Assert.Equal(TargetManifestOrigin.Rebuilt, rest.TargetManifest);
         Assert.Equal(source, SyncDisks.ReadAll(targetPath));
     }
 
     [Theory]
-    [InlineData("garbage", "resync checkpoint.Magic")]
-    [InlineData("flipped", "resync checkpoint.Checksum")]
-    [InlineData("short", "resync checkpoint length")]
+    [InlineData("garbage", "copy checkpoint.Magic")]
+    [InlineData("flipped", "copy checkpoint.Checksum")]
+    [InlineData("short", "copy checkpoint.PayloadLength")]
     public async Task A_corrupt_checkpoint_is_rejected_with_a_typed_error(string damage, string field)
     {
         (byte[] source, byte[] target) = Scenario(11);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        ResyncOptions options = Options();
-        byte[] bytes = new byte[ResyncCheckpoint.Size];
-        new ResyncCheckpoint(ResyncCheckpoint.CopyingPhase, Size, 1 << 20, 4096, default, 1, 2, 0, 0, 0).WriteTo(bytes);
+        SyncOptions options = Options();
+        new CopyCheckpoint { Kind = CopyKind.Resync, VirtualSize = Size, CoarseBlockSize = 1 << 20, FineBlockSize = 4096, SourceManifestChecksum = 1, TargetManifestChecksum = 2 }.Save(options.CheckpointPath!);
+        byte[] bytes = File.ReadAllBytes(options.CheckpointPath!);
         switch (damage)
         {
             case "garbage": bytes.AsSpan().Fill(0x41); break;
@@ -340,7 +341,7 @@ public sealed class ResyncTests : IDisposable
         }
 
         File.WriteAllBytes(options.CheckpointPath!, bytes);
-        InvalidManifestException ex = await Assert.ThrowsAsync<InvalidManifestException>(() => SyncAsync(sourcePath, targetPath, options));
+        InvalidRecordException ex = await Assert.ThrowsAsync<InvalidRecordException>(() => SyncAsync(sourcePath, targetPath, options));
         Assert.Equal(field, ex.Field);
         Assert.Equal(options.CheckpointPath, ex.FilePath);
         Assert.Equal(target, SyncDisks.ReadAll(targetPath));
@@ -355,12 +356,14 @@ public sealed class ResyncTests : IDisposable
         using VirtualDisk da = VirtualDisk.Open(a, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk db = VirtualDisk.Open(b);
         using VirtualDisk dc = VirtualDisk.Open(c, DiskOpenOptions.ReadOnlyAccess);
-        ArgumentException size = await Assert.ThrowsAsync<ArgumentException>(() => DiskResync.ResyncAsync(da, db));
+        var sync = new DiskSynchronizer();
+        ArgumentException size = await Assert.ThrowsAsync<ArgumentException>(() => sync.ResyncAsync(da, db));
         Assert.Contains("virtual size", size.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ArgumentException>(() => DiskResync.ResyncAsync(da, dc));
-        await Assert.ThrowsAsync<ArgumentException>(() => DiskResync.ResyncAsync(da, da));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResyncOptions(sampleFraction: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ResyncOptions(checkpointInterval: 0));
+        await Assert.ThrowsAsync<ArgumentException>(() => sync.ResyncAsync(da, dc));
+        await Assert.ThrowsAsync<ArgumentException>(() => sync.ResyncAsync(da, da));
+        Assert.Contains(new SyncOptions { SampleFraction = 0 }.Validate(), f => f.StartsWith("SampleFraction", StringComparison.Ordinal));
+        ArgumentException interval = await Assert.ThrowsAsync<ArgumentException>(() => sync.ResyncAsync(db, db, options: new SyncOptions { CheckpointBytes = 0 }));
+        Assert.Contains("CheckpointBytes", interval.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -374,30 +377,35 @@ public sealed class ResyncTests : IDisposable
     [InlineData(1000, 500, false)]
     public void Block_sizes_must_be_powers_of_two_from_512_with_the_fine_dividing_the_coarse(int coarse, int fine, bool valid)
     {
-        if (valid)
-        {
-            Assert.Equal(coarse, new ManifestOptions(coarse, fine).CoarseBlockSize);
-        }
-        else
-        {
-            Assert.Throws<ArgumentOutOfRangeException>(() => new ManifestOptions(coarse, fine));
-        }
+        IReadOnlyList<string> failures = new ManifestOptions { CoarseBlockSize = coarse, FineBlockSize = fine }.Validate();
+        Assert.Equal(valid, failures.Count == 0);
     }
 
-    private ResyncOptions Options(
-        bool dryRun = false, long interval = ResyncOptions.DefaultCheckpointInterval, int parallelism = 0, TargetManifestPolicy policy = TargetManifestPolicy.VerifyStampAndSample) =>
-        new(new ManifestOptions(Blocks.CoarseBlockSize, Blocks.FineBlockSize, parallelism), _dir.File("target.manifest"), _dir.File("target.sync"), policy, dryRun: dryRun, checkpointInterval: interval, randomSeed: 1);
+    private string ManifestPath => _dir.File("target.manifest");
 
-    private static async Task<ResyncResult> SyncAsync(
+    private SyncOptions Options(
+        bool dryRun = false, long interval = SyncOptions.DefaultCheckpointBytes, int parallelism = 0, TargetManifestPolicy policy = TargetManifestPolicy.VerifyStampAndSample) => new()
+    {
+        Manifest = Blocks with { MaxDegreeOfParallelism = parallelism },
+        CheckpointPath = _dir.File("target.sync"),
+        TargetManifestPolicy = policy,
+        DryRun = dryRun,
+        CheckpointBytes = interval,
+        RandomSeed = 1,
+    };
+
+    private async Task<SyncResult> SyncAsync(
         string sourcePath,
         string targetPath,
-        ResyncOptions options,
+        SyncOptions options,
         CancellationToken cancellationToken = default,
-        IProgress<ResyncProgress>? progress = null,
-        bool readOnlyTarget = false)
+        IProgress<SyncProgress>? progress = null,
+        bool readOnlyTarget = false,
+        string? manifestPath = null)
     {
         using VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk target = VirtualDisk.Open(targetPath, readOnlyTarget ? DiskOpenOptions.ReadOnlyAccess : DiskOpenOptions.Default);
-        return await DiskResync.ResyncAsync(source, target, options, progress, cancellationToken);
+        var stored = new ManifestFile(manifestPath ?? ManifestPath, target, checkStamp: options.TargetManifestPolicy == TargetManifestPolicy.VerifyStampAndSample);
+        return await new DiskSynchronizer().ResyncAsync(source, target, stored, options, progress, cancellationToken);
     }
 }

@@ -1,5 +1,5 @@
 using Replication.Core.Disks;
-using Replication.Core.Disks.Conversion;
+using Replication.Core.Transfer;
 using Replication.Core.Tests.Infrastructure;
 
 namespace Replication.Core.Tests.Disks;
@@ -35,13 +35,13 @@ public sealed class DiskConverterTests
         }
 
         string destPath = dir.File("dest" + DiskKinds.Extension(destFormat));
-        DiskConversionResult result;
+        TransferResult result;
         using (VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess))
         {
-            result = await DiskConverter.ConvertAsync(source, destPath, new DiskCreateOptions { Format = destFormat, Type = destType, BlockSize = DiskKinds.BlockSizeFor(destFormat, destType) });
+            result = await new DiskConverter().ConvertAsync(source, destPath, new DiskCreateOptions { Format = destFormat, Type = destType, BlockSize = DiskKinds.BlockSizeFor(destFormat, destType) });
         }
 
-        Assert.Equal(DiskConverter.ZeroGranularity * CountNonZeroUnits(content, DiskConverter.ZeroGranularity), result.BytesWritten);
+        Assert.Equal(TransferOptions.Default.ZeroDetectionUnit * CountNonZeroUnits(content, TransferOptions.Default.ZeroDetectionUnit), result.BytesSent);
         using (VirtualDisk dest = VirtualDisk.Open(destPath, DiskOpenOptions.ReadOnlyAccess))
         {
             Assert.Equal(destFormat, dest.Format);
@@ -82,7 +82,7 @@ public sealed class DiskConverterTests
 
         using (VirtualDisk child = VirtualDisk.Open(childPath, DiskOpenOptions.ReadOnlyAccess))
         {
-            await DiskConverter.ConvertAsync(child, dir.File("flat.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Dynamic });
+            await new DiskConverter().ConvertAsync(child, dir.File("flat.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Dynamic });
         }
 
         using VirtualDisk flat = VirtualDisk.Open(dir.File("flat.vhd"), DiskOpenOptions.ReadOnlyAccess);
@@ -102,7 +102,7 @@ public sealed class DiskConverterTests
 
         using (VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess))
         {
-            await DiskConverter.ConvertAsync(source, dir.File("azure.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Fixed, RoundUpToMiB = true });
+            await new DiskConverter().ConvertAsync(source, dir.File("azure.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Fixed, RoundUpToMiB = true });
         }
 
         using VirtualDisk vhd = VirtualDisk.Open(dir.File("azure.vhd"), DiskOpenOptions.ReadOnlyAccess);
@@ -119,7 +119,7 @@ public sealed class DiskConverterTests
         using var dir = new TempDirectory();
         using VirtualDisk source = VirtualDisk.Create(dir.File("a.img"), new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed, VirtualSize = 1 << 20 });
         await Assert.ThrowsAsync<ArgumentException>(() =>
-            DiskConverter.ConvertAsync(source, dir.File("b.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Dynamic, VirtualSize = 512 * 1024 }));
+            new DiskConverter().ConvertAsync(source, dir.File("b.vhd"), new DiskCreateOptions { Format = DiskFormat.Vhd, Type = DiskType.Dynamic, VirtualSize = 512 * 1024 }));
         Assert.False(File.Exists(dir.File("b.vhd")));
     }
 

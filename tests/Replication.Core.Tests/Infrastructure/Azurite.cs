@@ -24,8 +24,8 @@ public static class Azurite
         return name;
     }
 
-    public static AzurePageBlobTarget Target(string container, string blob = "replica.vhd", AzurePageBlobTargetOptions? options = null) =>
-        new(ConnectionString, container, blob, options);
+    public static AzurePageBlobTarget Target(string container, string blob = "replica.vhd", AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null) =>
+        new(ConnectionString, container, blob, options, timeProvider);
 
     /// <summary>The development account key in the connection string (to check it never leaks).</summary>
     public static string AccountKey => ConnectionString.Split(';').First(p => p.StartsWith("AccountKey=", StringComparison.Ordinal))["AccountKey=".Length..];

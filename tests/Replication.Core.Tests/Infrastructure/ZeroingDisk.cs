@@ -3,14 +3,27 @@ using Replication.Core.Disks;
 namespace Replication.Core.Tests.Infrastructure;
 
 /// <summary>
-/// Wraps a disk and adds <see cref="IZeroingDisk"/>, recording every range it is asked to zero; the test double for a
+/// Wraps a disk and records every range it is asked to zero (<see cref="IDiskSink.ZeroAsync"/>); the test double for a
 /// target that can unmap.
 /// </summary>
-public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
+public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk
 {
-    public List<DiskExtent> Zeroed { get; } = [];
+    private readonly List<DiskExtent> _zeroed = [];
+    private long _bytesWritten;
 
-    public long BytesWritten { get; private set; }
+    /// <summary>The ranges asked to be zeroed, in offset order (writes and zeroing may come from several threads at once).</summary>
+    public List<DiskExtent> Zeroed
+    {
+        get
+        {
+            lock (_zeroed)
+            {
+                return [.. _zeroed.OrderBy(e => e.Offset)];
+            }
+        }
+    }
+
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public string? FilePath => inner.FilePath;
 
@@ -34,9 +47,13 @@ public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
 
     public long AllocatedBytes => inner.AllocatedBytes;
 
-    public async ValueTask WriteZerosAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
-        Zeroed.Add(new DiskExtent(offset, length));
+        lock (_zeroed)
+        {
+            _zeroed.Add(new DiskExtent(offset, length));
+        }
+
         await inner.WriteAsync(offset, new byte[length], cancellationToken);
     }
 
@@ -44,7 +61,7 @@ public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
 
     public void Write(long offset, ReadOnlySpan<byte> source)
     {
-        BytesWritten += source.Length;
+        Interlocked.Add(ref _bytesWritten, source.Length);
         inner.Write(offset, source);
     }
 
@@ -53,7 +70,7 @@ public sealed class ZeroingDisk(IVirtualDisk inner) : IVirtualDisk, IZeroingDisk
 
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
-        BytesWritten += source.Length;
+        Interlocked.Add(ref _bytesWritten, source.Length);
         return inner.WriteAsync(offset, source, cancellationToken);
     }
 

@@ -15,7 +15,15 @@ public sealed class NbdHostileClientTests
     private const int Size = 8 << 20;
 
     private static NbdServerOptions Loopback(int maxConnections = 16, int maxRequests = 64, long maxInFlight = 64L << 20, int maxPayload = 32 << 20, TimeSpan? handshakeTimeout = null) =>
-        new([new IPEndPoint(IPAddress.Loopback, 0)], maxConnections, maxRequests, maxInFlight, maxPayload, handshakeTimeout);
+        new()
+        {
+            EndPoints = [new IPEndPoint(IPAddress.Loopback, 0)],
+            MaxConnections = maxConnections,
+            MaxRequestsInFlight = maxRequests,
+            MaxInFlightBytes = maxInFlight,
+            MaxPayloadSize = maxPayload,
+            HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(30),
+        };
 
     [Theory]
     [InlineData("garbage instead of client flags")]

@@ -49,7 +49,7 @@ public sealed class NbdParserProperties
     private static async Task RunAsync(int seed)
     {
         var random = new Random(seed);
-        var options = new NbdServerOptions([new IPEndPoint(IPAddress.Loopback, 0)], maxRequestsInFlight: 8, maxInFlightBytes: Limit, maxPayloadSize: 64 << 10);
+        var options = new NbdServerOptions { EndPoints = [new IPEndPoint(IPAddress.Loopback, 0)], MaxRequestsInFlight = 8, MaxInFlightBytes = Limit, MaxPayloadSize = 64 << 10 };
         await using NbdTestServer server = await NbdTestServer.StartAsync(Size, options, seed: seed);
         int mode = random.Next(3);
         using (NbdTestClient client = server.Connect())

@@ -171,7 +171,7 @@ public sealed class NbdProtocolTests
     [InlineData(true)]
     public async Task Invalid_requests_get_the_errors_of_the_spec_and_the_session_goes_on(bool structured)
     {
-        await using NbdTestServer server = await NbdTestServer.StartAsync(Size, new NbdServerOptions(maxPayloadSize: 1 << 20, maxInFlightBytes: 2 << 20));
+        await using NbdTestServer server = await NbdTestServer.StartAsync(Size, new NbdServerOptions { MaxPayloadSize = 1 << 20, MaxInFlightBytes = 2 << 20 });
         using NbdTestClient client = server.Connect();
         client.Handshake("disk", structured);
         byte[] chunk = new byte[4096];
@@ -223,7 +223,7 @@ public sealed class NbdProtocolTests
     public async Task A_read_only_export_refuses_writes_with_EPERM_and_advertises_it()
     {
         await using NbdTestServer server = await NbdTestServer.StartAsync(Size, wrap: d => d);
-        await using var readOnly = new NbdServer([new NbdExport("ro", server.Tracked, readOnly: true)], new NbdServerOptions([new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)]));
+        await using var readOnly = new NbdServer([new NbdExport("ro", server.Tracked, readOnly: true)], new NbdServerOptions { EndPoints = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)] });
         await readOnly.StartAsync();
         using NbdTestClient client = NbdTestClient.Connect(readOnly.LocalEndPoints[0]);
         (_, ushort flags) = client.Handshake("ro");

@@ -4,6 +4,7 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Nbd;
 using Replication.Core.Tests.Infrastructure;
+using Replication.Core.Transfer;
 
 namespace Replication.Core.Tests.Nbd;
 
@@ -42,10 +43,10 @@ internal sealed class NbdTestServer : IAsyncDisposable
         await File.WriteAllBytesAsync(server.DiskPath, server.Start);
         server.Tracked = TrackedDisk.Open(VirtualDisk.Open(server.DiskPath), server.LogPath);
         EndPoint point = unixSocket ? new UnixDomainSocketEndPoint(server._temp.File("nbd.sock")) : new IPEndPoint(IPAddress.Loopback, 0);
-        options ??= new NbdServerOptions([point]);
+        options ??= new NbdServerOptions { EndPoints = [point] };
         if (options.EndPoints[0] is IPEndPoint { Port: 10809 })
         {
-            options = new NbdServerOptions([point], options.MaxConnections, options.MaxRequestsInFlight, options.MaxInFlightBytes, options.MaxPayloadSize, options.HandshakeTimeout, options.TimeProvider);
+            options = options with { EndPoints = [point] };
         }
 
         IVirtualDisk exported = wrap is null ? server.Tracked : wrap(server.Tracked);
@@ -64,7 +65,7 @@ internal sealed class NbdTestServer : IAsyncDisposable
         await File.WriteAllBytesAsync(replica, Start);
         using (VirtualDisk target = VirtualDisk.Open(replica))
         {
-            await LogApplier.ApplyAsync(target, [.. Tracked.PendingLogs.Select(l => l.Path)], new LogApplyOptions(Guid.Empty));
+            await new LogApplier().ApplyAsync([.. Tracked.PendingLogs.Select(l => l.Path)], target, new LogApplyOptions { ExpectedPreviousUniqueId = Guid.Empty });
         }
 
         return await File.ReadAllBytesAsync(replica);

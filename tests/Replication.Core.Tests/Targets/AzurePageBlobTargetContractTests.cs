@@ -12,15 +12,14 @@ public sealed class AzurePageBlobTargetContractTests : ReplicaTargetContractTest
     protected override async Task<IReplicaTarget> NewTargetAsync(TimeProvider? clock = null, TimeSpan? lease = null)
     {
         _container = await Azurite.NewContainerAsync();
-        return Azurite.Target(_container, options: Options(clock, lease));
+        return Azurite.Target(_container, options: Options(lease), timeProvider: clock);
     }
 
     protected override IReplicaTarget SameTarget(IReplicaTarget target, TimeProvider? clock = null) =>
-        Azurite.Target(_container!, options: Options(clock, null));
+        Azurite.Target(_container!, options: Options(null), timeProvider: clock);
 
-    private static AzurePageBlobTargetOptions Options(TimeProvider? clock, TimeSpan? lease) => new()
+    private static AzurePageBlobTargetOptions Options(TimeSpan? lease) => new()
     {
-        TimeProvider = clock ?? TimeProvider.System,
         LeaseDuration = lease ?? TimeSpan.FromSeconds(60),
     };
 }

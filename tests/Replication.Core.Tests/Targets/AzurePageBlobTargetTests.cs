@@ -3,6 +3,7 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Disks;
+using Replication.Core.Resilience;
 using Replication.Core.Targets;
 using Replication.Core.Targets.Azure;
 using Replication.Core.Tests.Infrastructure;
@@ -24,7 +25,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         string container = await Azurite.NewContainerAsync();
         string source = _dir.File("source.img");
         ReplicaTargetContractTests.WriteRaw(source, ReplicaTargetContractTests.HalfZeroContent(Size, 31));
-        await SeedAsync(Azurite.Target(container), source, new TransferOptions { DestinationKnownZero = true });
+        await SeedAsync(Azurite.Target(container), source, new SyncOptions { DestinationKnownZero = true });
 
         string vhd = _dir.File("blob.vhd");
         await new BlobServiceClient(Azurite.ConnectionString).GetBlobContainerClient(container).GetBlobClient("replica.vhd").DownloadToAsync(vhd);
@@ -60,13 +61,16 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
             faults.Enabled = true;
-            result = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions
+            result = (await new DiskSynchronizer().SeedAsync(disk, writer, options: new SyncOptions
             {
-                MaxConcurrency = 6,
-                MaxWriteSize = 256 * 1024,
-                RequestTimeout = Timeout.InfiniteTimeSpan,
-                Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
-            });
+                Transfer = new TransferOptions
+                {
+                    MaxConcurrency = 6,
+                    MaxWriteSize = 256 * 1024,
+                    RequestTimeout = Timeout.InfiniteTimeSpan,
+                    Retry = new RequestRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxAttempts = 12 },
+                },
+            })).Transfer!;
             faults.Enabled = false;
         }
 
@@ -103,18 +107,20 @@ public sealed class AzurePageBlobTargetTests : IDisposable
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
             faults.Enabled = true;
-            Task<TransferResult> run = TransferPipeline.SeedAsync(disk, writer, new TransferOptions
+            Task<SyncResult> run = new DiskSynchronizer(clock).SeedAsync(disk, writer, options: new SyncOptions
             {
-                MaxConcurrency = 1,
-                MaxWriteSize = 512 * 1024,
-                RequestTimeout = deadline,
-                Retry = new TransferRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(5), MaxAttempts = 12 },
-                TimeProvider = clock,
+                Transfer = new TransferOptions
+                {
+                    MaxConcurrency = 1,
+                    MaxWriteSize = 512 * 1024,
+                    RequestTimeout = deadline,
+                    Retry = new RequestRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), MaxDelay = TimeSpan.FromSeconds(5), MaxAttempts = 12 },
+                },
             });
 
             // The clock moves to the end of every back-off and Retry-After the transfer waits; a request's deadline only
             // passes when an injected timeout moves the clock.
-            result = await clock.DriveAsync(run, due => due != deadline);
+            result = (await clock.DriveAsync(run, due => due != deadline)).Transfer!;
             faults.Enabled = false;
         }
 
@@ -183,7 +189,7 @@ public sealed class AzurePageBlobTargetTests : IDisposable
             "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + Azurite.AccountKey + ";BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
             "c00",
             "replica.vhd",
-            new AzurePageBlobTargetOptions { Retry = new TransferRetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(10) } });
+            new AzurePageBlobTargetOptions { Retry = new RequestRetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(10) } });
         var ex = await Assert.ThrowsAsync<ReplicaTargetException>(async () => await target.CreateReplicaAsync(1 << 20));
         Assert.Equal(ReplicationErrorCode.TargetUnavailable, ex.Code);
         Assert.True(ex.IsRecoverable);
@@ -221,11 +227,11 @@ public sealed class AzurePageBlobTargetTests : IDisposable
 
     private static bool IsPageRequest(HttpMessage message) => message.Request.Uri.Query.Contains("comp=page", StringComparison.Ordinal);
 
-    private static async Task<TransferResult> SeedAsync(IReplicaTarget target, string source, TransferOptions options)
+    private static async Task<SyncResult> SeedAsync(IReplicaTarget target, string source, SyncOptions options)
     {
         using VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         await target.CreateReplicaAsync(disk.VirtualSize);
         await using IReplicaWriter writer = await target.AcquireWriterAsync();
-        return await TransferPipeline.SeedAsync(disk, writer, options);
+        return await new DiskSynchronizer().SeedAsync(disk, writer, options: options);
     }
 }

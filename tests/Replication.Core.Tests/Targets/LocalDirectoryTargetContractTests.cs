@@ -15,16 +15,15 @@ public sealed class LocalDirectoryTargetContractTests : ReplicaTargetContractTes
     protected override Task<IReplicaTarget> NewTargetAsync(TimeProvider? clock = null, TimeSpan? lease = null)
     {
         _root = Dir.File("target");
-        return Task.FromResult<IReplicaTarget>(new LocalDirectoryTarget(_root, Options(clock, lease)));
+        return Task.FromResult<IReplicaTarget>(new LocalDirectoryTarget(_root, Options(lease), clock));
     }
 
     protected override IReplicaTarget SameTarget(IReplicaTarget target, TimeProvider? clock = null) =>
-        new LocalDirectoryTarget(target.Location, Options(clock, null));
+        new LocalDirectoryTarget(target.Location, Options(null), clock);
 
-    private static LocalDirectoryTargetOptions Options(TimeProvider? clock, TimeSpan? lease) => new()
+    private static LocalDirectoryTargetOptions Options(TimeSpan? lease) => new()
     {
         // The default: a fixed VHD, the format a recovery-site VM boots from.
-        TimeProvider = clock ?? TimeProvider.System,
         LeaseDuration = lease ?? TimeSpan.FromSeconds(60),
         FenceWaitTimeout = TimeSpan.FromSeconds(5),
     };

@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Targets;
 using Replication.Core.Tests.Infrastructure;
@@ -26,6 +27,36 @@ public abstract class ReplicaTargetContractTests : IDisposable
     {
         Dir.Dispose();
         GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public async Task The_size_alignment_the_target_reports_is_the_one_it_accepts()
+    {
+        IReplicaTarget target = await NewTargetAsync();
+        ReplicaTargetCapabilities capabilities = target.Capabilities;
+        long size = capabilities.ReplicaSizeFor(Size + 512);
+        Assert.Equal(0, size % capabilities.SizeAlignment);
+        Assert.InRange(size, Size + 512, Size + 512 + capabilities.SizeAlignment - 1);
+        if (capabilities.SizeAlignment > 512)
+        {
+            await Assert.ThrowsAnyAsync<ArgumentOutOfRangeException>(async () => await target.CreateReplicaAsync(size - 512));
+        }
+
+        Assert.True(await target.CreateReplicaAsync(size));
+        Assert.Equal(size, await target.GetReplicaSizeAsync());
+        Assert.Throws<ArgumentOutOfRangeException>(() => capabilities.ReplicaSizeFor(capabilities.MaxReplicaSize + 1));
+
+        // Zeroing frees storage where the target says so: on a target that frees, a zeroed range reads as unallocated.
+        await using (IReplicaWriter writer = await target.AcquireWriterAsync())
+        {
+            await writer.WriteAsync(0, RandomBytes(2 << 20, 9));
+            await writer.ZeroAsync(0, 1 << 20);
+            await writer.FlushAsync();
+            if (capabilities.FreesZeroedRanges)
+            {
+                Assert.DoesNotContain(writer.GetAllocatedExtents(0, 1 << 20), e => e.Length > 0);
+            }
+        }
     }
 
     [Fact]
@@ -333,19 +364,19 @@ public abstract class ReplicaTargetContractTests : IDisposable
         using (VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess))
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
-            seeded = await TransferPipeline.SeedAsync(disk, writer, new TransferOptions { DestinationKnownZero = true, MaxConcurrency = 4 });
+            seeded = (await new DiskSynchronizer().SeedAsync(disk, writer, options: new SyncOptions { DestinationKnownZero = true, Transfer = new TransferOptions { MaxConcurrency = 4 } })).Transfer!;
         }
 
         Assert.Equal(Size, seeded.BytesTotal);
         Assert.Equal(NonZeroUnits(content, 4096) * 4096L, seeded.BytesSent);
-        Assert.Equal(Size - seeded.BytesSent, seeded.BytesSkippedZero);
+        Assert.Equal(Size - seeded.BytesSent, seeded.BytesZeroed);
         Assert.Equal(0, seeded.Retries);
 
         string downloaded = Dir.File("downloaded.img");
         using (IVirtualDisk replica = await SameTarget(target).OpenReplicaAsync())
         using (VirtualDisk output = VirtualDisk.Create(downloaded, new DiskCreateOptions { Format = DiskFormat.Raw, Type = DiskType.Fixed, VirtualSize = Size }))
         {
-            TransferResult result = await TransferPipeline.DownloadAsync(replica, output, new TransferOptions { DestinationKnownZero = true });
+            TransferResult result = (await new DiskSynchronizer().SeedAsync(replica, output, options: new SyncOptions { DestinationKnownZero = true })).Transfer!;
             Assert.True(result.BytesRead <= Size);
         }
 
@@ -357,7 +388,7 @@ public abstract class ReplicaTargetContractTests : IDisposable
         using (VirtualDisk disk = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess))
         await using (IReplicaWriter writer = await target.AcquireWriterAsync())
         {
-            await TransferPipeline.SeedAsync(disk, writer);
+            await new DiskSynchronizer().SeedAsync(disk, writer);
         }
 
         using IVirtualDisk again = await target.OpenReplicaAsync();

@@ -27,8 +27,8 @@ public sealed class ReplicaSeederTests : IDisposable
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Vhdx, content);
         IReplicaTarget target = await NewTargetAsync(kind);
 
-        ReplicaSeedResult first = await SeedAsync(sourcePath, target);
-        Assert.Equal(ReplicaSeedMode.Full, first.Mode);
+        SyncResult first = await SeedAsync(sourcePath, target);
+        Assert.Equal(SyncMode.Full, first.Mode);
         await AssertReplicaEqualsAsync(target, content);
 
         // Change three 4 KiB pages (one of them only partly) and zero one that held data.
@@ -50,18 +50,18 @@ public sealed class ReplicaSeederTests : IDisposable
             Array.Clear(content, (int)zeroed, 4096);
         }
 
-        ReplicaSeedResult second = await SeedAsync(sourcePath, target);
-        Assert.Equal(ReplicaSeedMode.ByManifest, second.Mode);
-        Assert.Equal(TargetManifestOrigin.Verified, second.ReplicaManifest);
-        Assert.Null(second.ReplicaManifestRejection);
+        SyncResult second = await SeedAsync(sourcePath, target);
+        Assert.Equal(SyncMode.ByManifest, second.Mode);
+        Assert.Equal(TargetManifestOrigin.Verified, second.TargetManifest);
+        Assert.Null(second.TargetManifestRejection);
         Assert.Equal(4 * 4096, second.BytesDiffering);
-        Assert.Equal(3 * 4096, second.Transfer.BytesSent); // the zeroed page is cleared, not sent
+        Assert.Equal(3 * 4096, second.DataBytesSent); // the zeroed page is cleared, not sent
         await AssertReplicaEqualsAsync(target, content);
 
-        ReplicaSeedResult third = await SeedAsync(sourcePath, target);
-        Assert.Equal(ReplicaSeedMode.ByManifest, third.Mode);
+        SyncResult third = await SeedAsync(sourcePath, target);
+        Assert.Equal(SyncMode.ByManifest, third.Mode);
         Assert.Equal(0, third.BytesDiffering);
-        Assert.Equal(0, third.Transfer.BytesSent);
+        Assert.Equal(0, third.DataBytesSent);
     }
 
     [Theory]
@@ -84,10 +84,10 @@ public sealed class ReplicaSeederTests : IDisposable
                 await writer.WriteManifestAsync(new MemoryStream(stored));
             }
 
-            ReplicaSeedResult reseed = await SeedAsync(sourcePath, target);
-            Assert.Equal(ReplicaSeedMode.ByManifest, reseed.Mode);
-            Assert.Equal(TargetManifestOrigin.Rebuilt, reseed.ReplicaManifest);
-            Assert.NotNull(reseed.ReplicaManifestRejection);
+            SyncResult reseed = await SeedAsync(sourcePath, target);
+            Assert.Equal(SyncMode.ByManifest, reseed.Mode);
+            Assert.Equal(TargetManifestOrigin.Rebuilt, reseed.TargetManifest);
+            Assert.NotNull(reseed.TargetManifestRejection);
             await AssertReplicaEqualsAsync(target, content);
         }
     }
@@ -96,18 +96,17 @@ public sealed class ReplicaSeederTests : IDisposable
         ? new LocalDirectoryTarget(_dir.File("target"))
         : Azurite.Target(await Azurite.NewContainerAsync());
 
-    private async Task<ReplicaSeedResult> SeedAsync(string sourcePath, IReplicaTarget target)
+    private async Task<SyncResult> SeedAsync(string sourcePath, IReplicaTarget target)
     {
         using VirtualDisk source = VirtualDisk.Open(sourcePath, DiskOpenOptions.ReadOnlyAccess);
         long size = (source.VirtualSize + (1 << 20) - 1) / (1 << 20) * (1 << 20);
         bool created = await target.CreateReplicaAsync(size);
         await using IReplicaWriter writer = await target.AcquireWriterAsync();
-        return await ReplicaSeeder.SeedAsync(source, target, writer, new ReplicaSeedOptions
-        {
-            Transfer = new TransferOptions { DestinationKnownZero = created },
-            WorkDirectory = _dir.Path,
-            IgnoreStoredManifest = created,
-        });
+        var options = new SyncOptions { DestinationKnownZero = created, WorkDirectory = _dir.Path };
+        var sync = new DiskSynchronizer();
+        return created
+            ? await sync.SeedAsync(source, writer, writer, options)
+            : await sync.ResyncAsync(source, writer, writer, options);
     }
 
     private static async Task AssertReplicaEqualsAsync(IReplicaTarget target, byte[] content)

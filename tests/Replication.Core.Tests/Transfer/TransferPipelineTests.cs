@@ -14,6 +14,8 @@ public sealed class TransferPipelineTests : IDisposable
     private const long Size = 16L << 20;
     private readonly TempDirectory _dir = new();
 
+    private static readonly DiskSynchronizer Sync = new();
+
     public void Dispose() => _dir.Dispose();
 
     [Theory]
@@ -70,11 +72,11 @@ public sealed class TransferPipelineTests : IDisposable
             ];
             foreach (DiskExtent[] ranges in bad)
             {
-                await Assert.ThrowsAsync<ArgumentException>(() => TransferPipeline.CopyRangesAsync(source, writer, ranges));
+                await Assert.ThrowsAsync<ArgumentException>(() => Sync.SeedAsync(source, writer, options: new SyncOptions { Ranges = ranges }));
             }
 
-            TransferResult result = await TransferPipeline.CopyRangesAsync(source, writer, [new DiskExtent(0, 1 << 20), new DiskExtent(8 << 20, 512)]);
-            Assert.Equal((1 << 20) + 512, result.BytesTotal);
+            SyncResult result = await Sync.SeedAsync(source, writer, options: new SyncOptions { Ranges = [new DiskExtent(0, 1 << 20), new DiskExtent(8 << 20, 512)] });
+            Assert.Equal((1 << 20) + 512, result.Transfer!.BytesTotal);
         }
     }
 
@@ -89,34 +91,34 @@ public sealed class TransferPipelineTests : IDisposable
         await using (writer)
         {
             using var cts = new CancellationTokenSource();
-            var options = new TransferOptions
+            var transfer = new TransferOptions
             {
-                DestinationKnownZero = true,
                 MaxConcurrency = 2,
                 MaxWriteSize = 512 * 1024,
                 MaxBytesPerSecond = 8 << 20,
-                CheckpointPath = checkpoint,
                 CheckpointInterval = TimeSpan.Zero,
                 ProgressInterval = TimeSpan.Zero,
-                Progress = new Reporter(p =>
-                {
-                    if (p.BytesDone >= Size / 2)
-                    {
-                        cts.Cancel();
-                    }
-                }),
             };
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TransferPipeline.SeedAsync(source, writer, options, cts.Token));
+            var options = new SyncOptions { DestinationKnownZero = true, CheckpointPath = checkpoint, Transfer = transfer };
+            var stopHalfWay = new Reporter(p =>
+            {
+                if (p.BytesCopied >= Size / 2)
+                {
+                    cts.Cancel();
+                }
+            });
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Sync.SeedAsync(source, writer, options: options, progress: stopHalfWay, cancellationToken: cts.Token));
             Assert.True(File.Exists(checkpoint));
 
-            var reports = new List<TransferProgress>();
-            TransferResult resumed = await TransferPipeline.SeedAsync(source, writer, options with { Progress = new Reporter(reports.Add), MaxBytesPerSecond = null });
+            var reports = new List<SyncProgress>();
+            SyncResult seeded = await Sync.SeedAsync(source, writer, options: options with { Transfer = transfer with { MaxBytesPerSecond = null } }, progress: new Reporter(reports.Add));
+            TransferResult resumed = seeded.Transfer!;
             Assert.True(resumed.ResumedFrom >= Size / 2 - (2 * 512 * 1024), $"resumed from {resumed.ResumedFrom}");
             Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content.AsSpan((int)resumed.ResumedFrom), 4096) * 4096, resumed.BytesSent);
             Assert.False(File.Exists(checkpoint));
-            Assert.Equal(Size, reports[^1].BytesDone);
+            Assert.Equal(Size, reports[^1].BytesCopied);
             Assert.Equal(resumed.BytesSent, reports[^1].BytesSent);
-            Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First.BytesDone <= p.Second.BytesDone));
+            Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First.BytesCopied <= p.Second.BytesCopied));
         }
 
         IReplicaTarget target = new LocalDirectoryTarget(_dir.File("target"), new LocalDirectoryTargetOptions { ReplicaFormat = DiskFormat.Raw });
@@ -133,7 +135,7 @@ public sealed class TransferPipelineTests : IDisposable
         using (source)
         await using (writer)
         {
-            var ex = await Assert.ThrowsAsync<InvalidDiskFormatException>(() => TransferPipeline.SeedAsync(source, writer, new TransferOptions { CheckpointPath = checkpoint }));
+            var ex = await Assert.ThrowsAsync<InvalidRecordException>(() => Sync.SeedAsync(source, writer, options: new SyncOptions { CheckpointPath = checkpoint }));
             Assert.Contains("bad.checkpoint", ex.Message, StringComparison.Ordinal);
         }
     }
@@ -168,18 +170,20 @@ public sealed class TransferPipelineTests : IDisposable
             },
         };
 
-        Task<TransferResult> run = TransferPipeline.DownloadAsync(source, destination, new TransferOptions
+        Task<SyncResult> run = new DiskSynchronizer(clock).SeedAsync(source, destination, options: new SyncOptions
         {
-            MaxConcurrency = 1,
-            MaxWriteSize = WriteSize,
-            MaxBytesPerSecond = Rate,
             DestinationKnownZero = true,
-            RequestTimeout = Timeout.InfiniteTimeSpan,
-            TimeProvider = clock,
+            Transfer = new TransferOptions
+            {
+                MaxConcurrency = 1,
+                MaxWriteSize = WriteSize,
+                MaxBytesPerSecond = Rate,
+                RequestTimeout = Timeout.InfiniteTimeSpan,
+            },
         });
 
         // Whenever the transfer waits on its clock, the clock moves to the end of that wait: nothing else moves it.
-        TransferResult result = await clock.DriveAsync(run);
+        TransferResult result = (await clock.DriveAsync(run)).Transfer!;
         Assert.True(tooEarly.IsEmpty, string.Join("; ", tooEarly.Take(3)));
         Assert.Equal(content, memory.Bytes);
         Assert.Equal(ReplicaTargetContractTests.NonZeroUnits(content, 4096) * 4096, result.BytesSent);
@@ -200,8 +204,8 @@ public sealed class TransferPipelineTests : IDisposable
         return (VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess), await target.AcquireWriterAsync());
     }
 
-    private sealed class Reporter(Action<TransferProgress> report) : IProgress<TransferProgress>
+    private sealed class Reporter(Action<SyncProgress> report) : IProgress<SyncProgress>
     {
-        public void Report(TransferProgress value) => report(value);
+        public void Report(SyncProgress value) => report(value);
     }
 }

@@ -11,7 +11,7 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// <see cref="Read"/> and <see cref="TryRead"/> check the cookie, the version, the checksum and every field whose value
 /// does not depend on the file's length; the checks against the file's length are made by <see cref="HrlReader"/>.
 /// </remarks>
-public readonly record struct HrlFileHeader
+public readonly struct HrlFileHeader
 {
     /// <summary>Size of the header in bytes.</summary>
     public const int Size = HrlFormat.HeaderSize;
@@ -48,10 +48,10 @@ public readonly record struct HrlFileHeader
     private readonly string? _creatorApplication;
 
     /// <summary><c>LogFormatVersion</c>: 0x00010000 (version 1) or 0x00020000 (version 2).</summary>
-    public uint LogFormatVersion { get; init; }
+    public uint LogFormatVersion { get; internal init; }
 
     /// <summary><c>TimeStamp</c>: creation time, seconds since 2000-01-01 UTC.</summary>
-    public uint TimeStamp { get; init; }
+    public uint TimeStamp { get; internal init; }
 
     /// <summary>
     /// <c>CreatorApplication</c>: up to four single-byte characters ("ct" for Hyper-V), trailing NULs removed. Not
@@ -60,53 +60,53 @@ public readonly record struct HrlFileHeader
     public string CreatorApplication
     {
         get => _creatorApplication ?? string.Empty;
-        init => _creatorApplication = value;
+        internal init => _creatorApplication = value;
     }
 
     /// <summary><c>CreatorVersion</c>: version of the creating application. Not verified by readers.</summary>
-    public uint CreatorVersion { get; init; }
+    public uint CreatorVersion { get; internal init; }
 
     /// <summary><c>OriginalSize</c>: size of the file when it was created (0 in Hyper-V's logs and ours).</summary>
-    public ulong OriginalSize { get; init; }
+    public ulong OriginalSize { get; internal init; }
 
     /// <summary><c>CurrentSize</c>: size of the file; in a sealed log at least <see cref="EolLocation"/>.</summary>
-    public ulong CurrentSize { get; init; }
+    public ulong CurrentSize { get; internal init; }
 
     /// <summary><c>Checksum</c>: <see cref="ComputeChecksum"/> of the encoded header.</summary>
-    public uint Checksum { get; init; }
+    public uint Checksum { get; internal init; }
 
     /// <summary><c>EOLLocation</c>: end of the log; 0 while the log is open for writing or if it was not closed cleanly.</summary>
-    public ulong EolLocation { get; init; }
+    public ulong EolLocation { get; internal init; }
 
     /// <summary><c>ErrorCode</c>: an error recorded by the writer; 0 when none. Reported, not interpreted.</summary>
-    public int ErrorCode { get; init; }
+    public int ErrorCode { get; internal init; }
 
     /// <summary><c>MetadataSize</c>: size of each metadata block, a multiple of 512 (default 4096).</summary>
-    public uint MetadataSize { get; init; }
+    public uint MetadataSize { get; internal init; }
 
     /// <summary><c>UniqueId</c>: identifies this log.</summary>
-    public Guid UniqueId { get; init; }
+    public Guid UniqueId { get; internal init; }
 
     /// <summary><c>PreviousUniqueId</c>: the <see cref="UniqueId"/> of the previous log of the same disk (the chain).</summary>
-    public Guid PreviousUniqueId { get; init; }
+    public Guid PreviousUniqueId { get; internal init; }
 
     /// <summary><c>LastModifiedTimeStamp</c>: seconds since 2000-01-01 UTC of the last header update (the seal).</summary>
-    public uint LastModifiedTimeStamp { get; init; }
+    public uint LastModifiedTimeStamp { get; internal init; }
 
     /// <summary><c>TotalMetadataEntries</c>: number of entries in the sealed log.</summary>
-    public ulong TotalMetadataEntries { get; init; }
+    public ulong TotalMetadataEntries { get; internal init; }
 
     /// <summary><c>FileType</c>: 0 for an HRL file.</summary>
-    public uint FileType { get; init; }
+    public uint FileType { get; internal init; }
 
     /// <summary><c>Flags</c>: unused, 0.</summary>
-    public ushort Flags { get; init; }
+    public ushort Flags { get; internal init; }
 
     /// <summary>
     /// <c>Vhd2DataWriteGuid</c> (version 2 only; <see cref="Guid.Empty"/> in version 1): the VHDX DataWriteGuid when
     /// tracking started, so a change made while tracking was off can be detected.
     /// </summary>
-    public Guid Vhd2DataWriteGuid { get; init; }
+    public Guid Vhd2DataWriteGuid { get; internal init; }
 
     /// <summary>True when <see cref="EolLocation"/> is set: the log was sealed (closed cleanly).</summary>
     public bool IsClosedCleanly => EolLocation != 0;
@@ -121,7 +121,7 @@ public readonly record struct HrlFileHeader
     /// <param name="source">At least <see cref="Size"/> bytes from offset 0 of the file.</param>
     /// <param name="filePath">The file, for the error message.</param>
     /// <exception cref="InvalidLogFormatException">The cookie, version, checksum or a field is invalid.</exception>
-    public static HrlFileHeader Read(ReadOnlySpan<byte> source, string? filePath = null)
+    internal static HrlFileHeader Read(ReadOnlySpan<byte> source, string? filePath = null)
     {
         if (!TryParse(source, out HrlFileHeader header, out HrlFormatError error))
         {
@@ -132,16 +132,16 @@ public readonly record struct HrlFileHeader
     }
 
     /// <summary>Parses and validates a header; false when <see cref="Read"/> would throw.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> source, out HrlFileHeader header) => TryParse(source, out header, out _);
+    internal static bool TryRead(ReadOnlySpan<byte> source, out HrlFileHeader header) => TryParse(source, out header, out _);
 
     /// <summary>The checksum of an encoded header: the one's complement of its byte sum, the checksum field left out.</summary>
     /// <param name="encoded">At least <see cref="Size"/> bytes; only the first <see cref="Size"/> count.</param>
-    public static uint ComputeChecksum(ReadOnlySpan<byte> encoded) => HrlChecksum.Compute(encoded[..Size], ChecksumOffset);
+    internal static uint ComputeChecksum(ReadOnlySpan<byte> encoded) => HrlChecksum.Compute(encoded[..Size], ChecksumOffset);
 
     /// <summary>Writes the header, exactly as held (including <see cref="Checksum"/>), and zeros the reserved bytes.</summary>
     /// <param name="destination">At least <see cref="Size"/> bytes.</param>
     /// <exception cref="ArgumentException">The destination is too small or <see cref="CreatorApplication"/> does not fit.</exception>
-    public void WriteTo(Span<byte> destination)
+    internal void WriteTo(Span<byte> destination)
     {
         if (destination.Length < Size)
         {

@@ -3,6 +3,9 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// <summary>Layout constants of an HRL file and the bounds this implementation enforces on them.</summary>
 internal static class HrlFormat
 {
+    /// <summary>Suffix of a log (an undo log, a delta) while it is written beside its final path, before it is sealed and renamed.</summary>
+    public const string PartialSuffix = ".partial";
+
     /// <summary>Size of the file header; the first data (or metadata block) starts here.</summary>
     public const int HeaderSize = 4096;
 

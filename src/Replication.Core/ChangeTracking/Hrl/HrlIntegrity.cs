@@ -53,43 +53,18 @@ public static class HrlIntegrity
             sidecar = new HrlSidecar(length, header.UniqueId, Hash(handle, length, cancellationToken));
         }
 
-        Span<byte> bytes = stackalloc byte[HrlSidecar.Size];
-        sidecar.WriteTo(bytes);
-        DurableFile.WriteAllBytes(GetSidecarPath(full), bytes);
+        DurableFile.WriteAllBytes(GetSidecarPath(full), sidecar.Encode());
         return sidecar;
     }
 
     /// <summary>Reads and validates the sidecar of a log.</summary>
     /// <exception cref="ReplicationException">The sidecar does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>
-    /// <exception cref="InvalidLogFormatException">The sidecar is corrupt.</exception>
+    /// <exception cref="InvalidRecordException">The sidecar is corrupt.</exception>
     public static HrlSidecar ReadSidecar(string logPath)
     {
         string sidecarPath = Path.GetFullPath(GetSidecarPath(logPath));
-        using SafeFileHandle handle = OpenRead(sidecarPath);
-        long length = RandomAccess.GetLength(handle);
-        if (length != HrlSidecar.Size)
-        {
-            throw new InvalidLogFormatException(
-                sidecarPath,
-                0,
-                HrlSidecar.StructureName,
-                "length",
-                string.Create(CultureInfo.InvariantCulture, $"the sidecar is {length} bytes, expected {HrlSidecar.Size}"));
-        }
-
-        Span<byte> bytes = stackalloc byte[HrlSidecar.Size];
-        int done = 0;
-        while (done < bytes.Length)
-        {
-            int n = RandomAccess.Read(handle, bytes[done..], done);
-            if (n == 0)
-            {
-                throw new InvalidLogFormatException(sidecarPath, done, HrlSidecar.StructureName, "length", "the sidecar was cut short while it was read");
-            }
-
-            done += n;
-        }
-
+        byte[] bytes = HrlSidecar.Format.ReadFile(sidecarPath)
+            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{sidecarPath}: the file does not exist.");
         return HrlSidecar.Read(bytes, sidecarPath);
     }
 
@@ -99,7 +74,8 @@ public static class HrlIntegrity
     /// </summary>
     /// <returns>The verified sidecar.</returns>
     /// <exception cref="ReplicationException">The log or its sidecar does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>
-    /// <exception cref="InvalidLogFormatException">The sidecar is corrupt, or the log differs from what it describes.</exception>
+    /// <exception cref="InvalidRecordException">The sidecar is corrupt.</exception>
+    /// <exception cref="InvalidLogFormatException">The log differs from what its sidecar describes.</exception>
     public static HrlSidecar VerifySidecar(string logPath, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(logPath);
@@ -144,11 +120,12 @@ public static class HrlIntegrity
 
     /// <summary>
     /// Verifies a log against its sidecar, as <see cref="VerifySidecar"/> does, when the sidecar exists: the check that
-    /// <see cref="LogApplier"/> makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
+    /// the log applier (<c>Transfer.LogApplier</c>) makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
     /// </summary>
     /// <returns>True when the sidecar exists and the log matches it; false when the log has no sidecar.</returns>
     /// <exception cref="ReplicationException">The log does not exist (<see cref="ReplicationErrorCode.NotFound"/>).</exception>
-    /// <exception cref="InvalidLogFormatException">The sidecar is corrupt, or the log differs from what it describes.</exception>
+    /// <exception cref="InvalidRecordException">The sidecar is corrupt.</exception>
+    /// <exception cref="InvalidLogFormatException">The log differs from what its sidecar describes.</exception>
     public static bool VerifySidecarIfPresent(string logPath, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(logPath);

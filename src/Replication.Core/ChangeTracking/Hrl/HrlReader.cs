@@ -364,13 +364,15 @@ public sealed partial class HrlReader : IDisposable
                 {
                     int slot = HrlMetadataHeader.Size + (i * HrlMetadataEntry.Size);
                     HrlMetadataEntry entry = HrlMetadataEntry.Read(buffer.AsSpan(slot, HrlMetadataEntry.Size), FilePath, position + slot);
-                    yield return new HrlRecord(
-                        index++,
-                        (long)entry.ByteOffset,
-                        entry.DataLength,
-                        HrlTimestamp.ToDateTimeOffset(entry.TimeStamp),
-                        fileOffset,
-                        entry.DataChecksum);
+                    yield return new HrlRecord
+                    {
+                        Index = index++,
+                        DiskOffset = (long)entry.ByteOffset,
+                        Length = entry.DataLength,
+                        Timestamp = HrlTimestamp.ToDateTimeOffset(entry.TimeStamp),
+                        FileOffset = fileOffset,
+                        DataChecksum = entry.DataChecksum,
+                    };
                     fileOffset += entry.DataLength;
                 }
             }

@@ -99,7 +99,7 @@ public sealed class HrlWriter : IDisposable
     /// <param name="timeProvider">The clock for the header's time stamps.</param>
     /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
     /// <exception cref="IOException">The file exists or cannot be created.</exception>
-    /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>, or the options are invalid.</exception>
     public static HrlWriter Create(string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null) =>
         Create(path, identity, timeProvider, options, FileMode.CreateNew);
 
@@ -113,6 +113,7 @@ public sealed class HrlWriter : IDisposable
         }
 
         options ??= HrlWriterOptions.Default;
+        OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
         uint now = HrlTimestamp.FromDateTimeOffset(timeProvider.GetUtcNow());
         var header = new HrlFileHeader
         {
@@ -168,7 +169,7 @@ public sealed class HrlWriter : IDisposable
     /// <param name="options">Layout and buffering; <see cref="HrlWriterOptions.Default"/> when null.</param>
     /// <exception cref="IOException">The log exists, or the zeroed file does not.</exception>
     /// <exception cref="ArgumentException"><paramref name="identity"/> has an empty <see cref="HrlLogIdentity.UniqueId"/>.</exception>
-    public static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
+    internal static HrlWriter CreateFromZeroedFile(string zeroedFile, string path, HrlLogIdentity identity, TimeProvider timeProvider, HrlWriterOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(zeroedFile);
         ArgumentException.ThrowIfNullOrEmpty(path);

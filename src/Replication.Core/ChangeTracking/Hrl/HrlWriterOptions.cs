@@ -1,45 +1,13 @@
+using Replication.Core.IO;
+
 namespace Replication.Core.ChangeTracking.Hrl;
 
-/// <summary>How an <see cref="HrlWriter"/> lays out and buffers a log. Immutable; validated when constructed.</summary>
-public sealed class HrlWriterOptions
+/// <summary>
+/// How an <see cref="HrlWriter"/> lays out and buffers a log. Immutable; <see cref="Validate"/> lists what is wrong, and
+/// a writer refuses invalid options with an <see cref="ArgumentException"/> before it creates anything.
+/// </summary>
+public sealed record HrlWriterOptions
 {
-    /// <summary>Creates options.</summary>
-    /// <param name="metadataSize">Size of each metadata block: a multiple of 512 from 512 to 1 MiB (default 4096, 127 entries).</param>
-    /// <param name="bufferSize">
-    /// Bytes of data buffered per batch before they are written to the file (default 1 MiB; 4 KiB to 256 MiB). Larger
-    /// appends are written straight through.
-    /// </param>
-    /// <param name="creatorApplication">The header's CreatorApplication: at most four Latin-1 characters.</param>
-    /// <param name="creatorVersion">The header's CreatorVersion.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="creatorApplication"/> does not fit the field.</exception>
-    public HrlWriterOptions(
-        int metadataSize = HrlFormat.DefaultMetadataSize,
-        int bufferSize = DefaultBufferSize,
-        string creatorApplication = DefaultCreatorApplication,
-        uint creatorVersion = DefaultCreatorVersion)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(metadataSize, HrlFormat.SectorSize);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(metadataSize, HrlFormat.MaxMetadataSize);
-        if (metadataSize % HrlFormat.SectorSize != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(metadataSize), metadataSize, "The metadata size must be a multiple of 512.");
-        }
-
-        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, MinBufferSize);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(bufferSize, MaxBufferSize);
-        ArgumentNullException.ThrowIfNull(creatorApplication);
-        if (!HrlFileHeader.IsValidCreatorApplication(creatorApplication))
-        {
-            throw new ArgumentException("CreatorApplication holds at most four Latin-1 characters.", nameof(creatorApplication));
-        }
-
-        MetadataSize = metadataSize;
-        BufferSize = bufferSize;
-        CreatorApplication = creatorApplication;
-        CreatorVersion = creatorVersion;
-    }
-
     /// <summary>Default <see cref="BufferSize"/>: 1 MiB.</summary>
     public const int DefaultBufferSize = 1 << 20;
 
@@ -58,18 +26,29 @@ public sealed class HrlWriterOptions
     /// <summary>The default options.</summary>
     public static HrlWriterOptions Default { get; } = new();
 
-    /// <summary>Size of each metadata block in bytes.</summary>
-    public int MetadataSize { get; }
+    /// <summary>Size of each metadata block: a multiple of 512 from 512 to 1 MiB (default 4096, 127 entries).</summary>
+    public int MetadataSize { get; init; } = HrlFormat.DefaultMetadataSize;
 
     /// <summary>Entries per metadata block: (<see cref="MetadataSize"/> − 32) / 32.</summary>
     public int EntriesPerMetadataBlock => HrlFormat.EntryCapacity(MetadataSize);
 
-    /// <summary>Bytes of data buffered per batch.</summary>
-    public int BufferSize { get; }
+    /// <summary>
+    /// Bytes of data buffered per batch before they are written to the file (default 1 MiB; 4 KiB to 256 MiB). Larger
+    /// appends are written straight through.
+    /// </summary>
+    public int BufferSize { get; init; } = DefaultBufferSize;
 
-    /// <summary>The header's CreatorApplication.</summary>
-    public string CreatorApplication { get; }
+    /// <summary>The header's CreatorApplication: at most four Latin-1 characters.</summary>
+    public string CreatorApplication { get; init; } = DefaultCreatorApplication;
 
     /// <summary>The header's CreatorVersion.</summary>
-    public uint CreatorVersion { get; }
+    public uint CreatorVersion { get; init; } = DefaultCreatorVersion;
+
+    /// <summary>Lists what is wrong with these options, each message naming the property; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate() => new OptionFailures()
+        .Range(MetadataSize, HrlFormat.SectorSize, HrlFormat.MaxMetadataSize, nameof(MetadataSize))
+        .When(MetadataSize % HrlFormat.SectorSize != 0, nameof(MetadataSize), "must be a multiple of 512")
+        .Range(BufferSize, MinBufferSize, MaxBufferSize, nameof(BufferSize))
+        .When(CreatorApplication is null || !HrlFileHeader.IsValidCreatorApplication(CreatorApplication), nameof(CreatorApplication), "must hold at most four Latin-1 characters")
+        .Failures;
 }

@@ -6,7 +6,7 @@ namespace Replication.Core.Disks.Raw;
 /// A raw image: byte N of the file is byte N of the disk. Created sparse; allocated extents come from the file
 /// system's holes (SEEK_DATA / SEEK_HOLE) where it reports them, otherwise the whole disk counts as allocated.
 /// </summary>
-public sealed class RawDisk : VirtualDisk
+internal sealed class RawDisk : VirtualDisk
 {
     /// <summary>Granularity at which extents are reported and aligned.</summary>
     public const int ExtentAlignment = 4096;
@@ -46,9 +46,9 @@ public sealed class RawDisk : VirtualDisk
         get
         {
             long total = 0;
-            foreach (DiskExtent extent in SparseFile.EnumerateData(_file.Handle, 0, VirtualSize, ExtentAlignment))
+            foreach ((_, long length) in SparseFile.EnumerateData(_file.Handle, 0, VirtualSize, ExtentAlignment))
             {
-                total += extent.Length;
+                total += length;
             }
 
             return total;
@@ -105,23 +105,24 @@ public sealed class RawDisk : VirtualDisk
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => _file.Write(offset, source);
 
     /// <inheritdoc />
-    public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-    {
-        CheckRange(offset, source.Length);
-        if (IsReadOnly)
-        {
-            throw new NotSupportedException($"{FilePath}: the disk is open read-only.");
-        }
+    protected override ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken) =>
+        _file.ReadZeroPaddedAsync(offset, destination, cancellationToken);
 
-        return _file.WriteAsync(offset, source, cancellationToken);
-    }
+    /// <inheritdoc />
+    protected override ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken) =>
+        _file.WriteAsync(offset, source, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>Punches a hole in the file (fallocate), or writes zeros where the file system cannot.</remarks>
+    protected override ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken) =>
+        _file.TryPunchHole(offset, length) ? ValueTask.CompletedTask : base.ZeroCoreAsync(offset, length, cancellationToken);
 
     /// <inheritdoc />
     protected override void FlushCore() => _file.Flush();
 
     /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) =>
-        SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment);
+        SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <summary>
     /// Allocates <paramref name="block"/> at the end of the file and writes <paramref name="source"/> into it; false when

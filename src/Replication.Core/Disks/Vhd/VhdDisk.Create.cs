@@ -5,7 +5,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     private const long MiB = 1 << 20;
 

@@ -3,7 +3,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <inheritdoc />
     /// <remarks>
@@ -15,7 +15,7 @@ public sealed partial class VhdDisk
     {
         if (_diskType == DiskType.Fixed)
         {
-            return SparseFile.EnumerateData(_file.Handle, offset, length, RawDisk.ExtentAlignment);
+            return SparseFile.EnumerateData(_file.Handle, offset, length, RawDisk.ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
         }
 
         IEnumerable<DiskExtent> own = OwnExtents(offset, length);

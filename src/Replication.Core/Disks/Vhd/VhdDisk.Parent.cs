@@ -2,7 +2,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     private const string LocatorName = "VHD parent locator";
 

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <inheritdoc />
     protected override void ReadCore(long offset, Span<byte> destination)
@@ -22,6 +22,57 @@ public sealed partial class VhdDisk
             offset += n;
             destination = destination[n..];
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A fixed disk, a block known to be fully written and a parent's data are read asynchronously; a block whose sector
+    /// bitmap is not cached yet is read as <see cref="ReadCore"/> does (the bitmap, then runs of sectors).
+    /// </remarks>
+    protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (_diskType == DiskType.Fixed)
+        {
+            await _file.ReadExactlyAsync(offset, destination, "VHD fixed disk data", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        while (!destination.IsEmpty)
+        {
+            int block = (int)(offset >> _blockShift);
+            int inBlock = (int)(offset & (_blockSize - 1));
+            int n = (int)Math.Min(destination.Length, _blockSize - inBlock);
+            Memory<byte> part = destination[..n];
+            uint entry = Volatile.Read(ref _bat[block]);
+            if (entry == VhdLayout.Unallocated)
+            {
+                await ReadBackingAsync(((long)block << _blockShift) + inBlock, part, cancellationToken).ConfigureAwait(false);
+            }
+            else if (IsFull(block))
+            {
+                await _file.ReadExactlyAsync(BlockFileOffset(entry) + _bitmapSize + inBlock, part, DataField, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                ReadBlock(block, inBlock, part.Span);
+            }
+
+            offset += n;
+            destination = destination[n..];
+        }
+    }
+
+    private async ValueTask ReadBackingAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (_parent is null || offset >= _parent.VirtualSize)
+        {
+            destination.Span.Clear();
+            return;
+        }
+
+        int n = (int)Math.Min(destination.Length, _parent.VirtualSize - offset);
+        await _parent.ReadAsync(offset, destination[..n], cancellationToken).ConfigureAwait(false);
+        destination.Span[n..].Clear();
     }
 
     /// <summary>Reads a range inside one block: from the file where the sector bitmap says so, else from the parent or as zeros, in runs of sectors.</summary>

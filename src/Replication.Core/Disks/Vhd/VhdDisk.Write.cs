@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Replication.Core.Disks.Vhd;
 
-public sealed partial class VhdDisk
+internal sealed partial class VhdDisk
 {
     /// <inheritdoc />
     /// <remarks>
@@ -26,6 +26,39 @@ public sealed partial class VhdDisk
             int inBlock = (int)(offset & (_blockSize - 1));
             int n = (int)Math.Min(source.Length, _blockSize - inBlock);
             WriteBlock(block, inBlock, source[..n]);
+            offset += n;
+            source = source[n..];
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A fixed disk and a block known to be fully written are written asynchronously; a write that allocates a block or
+    /// sets sector bitmap bits does so as <see cref="WriteCore"/> does.
+    /// </remarks>
+    protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        if (_diskType == DiskType.Fixed)
+        {
+            await _file.WriteAsync(offset, source, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        while (!source.IsEmpty)
+        {
+            int block = (int)(offset >> _blockShift);
+            int inBlock = (int)(offset & (_blockSize - 1));
+            int n = (int)Math.Min(source.Length, _blockSize - inBlock);
+            uint entry = Volatile.Read(ref _bat[block]);
+            if (entry != VhdLayout.Unallocated && IsFull(block))
+            {
+                await _file.WriteAsync(BlockFileOffset(entry) + _bitmapSize + inBlock, source[..n], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                WriteBlock(block, inBlock, source[..n].Span);
+            }
+
             offset += n;
             source = source[n..];
         }

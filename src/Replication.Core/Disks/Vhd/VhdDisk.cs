@@ -20,7 +20,7 @@ namespace Replication.Core.Disks.Vhd;
 /// block or a sector. Allocation is serialised by one lock; sector bitmap updates by a lock per block (striped).
 /// </para>
 /// </remarks>
-public sealed partial class VhdDisk : VirtualDisk
+internal sealed partial class VhdDisk : VirtualDisk
 {
     private const int SectorSize = 512;
     private const int SectorShift = 9;
@@ -151,6 +151,11 @@ public sealed partial class VhdDisk : VirtualDisk
 
     /// <inheritdoc />
     protected override void FlushCore() => _file.Flush();
+
+    /// <inheritdoc />
+    /// <remarks>A fixed disk's data is the file's first bytes: the range becomes a hole (fallocate), or zeros where the file system cannot punch one.</remarks>
+    protected override ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken) =>
+        _diskType == DiskType.Fixed && _file.TryPunchHole(offset, length) ? ValueTask.CompletedTask : base.ZeroCoreAsync(offset, length, cancellationToken);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -4,7 +4,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     /// <summary>Default block size of fixed and dynamic disks (as Hyper-V uses).</summary>
     public const int DefaultBlockSize = 32 * VhdxLayout.MiB;

@@ -1,6 +1,6 @@
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     /// <summary>
     /// Renews DataWriteGuid (and, on the first header update of the session, FileWriteGuid) before the first data write

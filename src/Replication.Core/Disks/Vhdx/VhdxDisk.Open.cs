@@ -4,7 +4,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     private const string BatName = "VHDX BAT";
     private const int MaxUserMetadataItems = 1024;

@@ -2,7 +2,7 @@ using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     private const string ExtendedPathPrefix = @"\\?\";
 

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Replication.Core.Disks.Vhdx;
 
-public sealed partial class VhdxDisk
+internal sealed partial class VhdxDisk
 {
     /// <inheritdoc />
     protected override void WriteCore(long offset, ReadOnlySpan<byte> source)
@@ -64,6 +64,35 @@ public sealed partial class VhdxDisk
             {
                 _lock.Exit();
             }
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The DataWriteGuid is renewed first, as for every write. Fully present blocks are then written asynchronously; from
+    /// the first block that is not, the rest is written as <see cref="WriteCore"/> does (allocation and metadata through
+    /// the log, under the lock).
+    /// </remarks>
+    protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    {
+        ThrowIfFailed();
+        EnsureDataWriteGuid();
+        while (!source.IsEmpty)
+        {
+            long block = offset / _blockSize;
+            int inBlock = (int)(offset % _blockSize);
+            int count = (int)Math.Min(source.Length, _blockSize - inBlock);
+            VhdxBatEntry entry = PayloadEntry(block);
+            if (entry.State != VhdxBatEntry.PayloadFullyPresent)
+            {
+                WriteCore(offset, source.Span);
+                return;
+            }
+
+            // A fully present block never moves or changes state, so no lock is needed to write into it.
+            await _file.WriteAsync((long)entry.FileOffset + inBlock, source[..count], cancellationToken).ConfigureAwait(false);
+            offset += count;
+            source = source[count..];
         }
     }
 

@@ -42,7 +42,7 @@ namespace Replication.Core.Disks.Vhdx;
 /// The BAT is held in memory (8 bytes per block).
 /// </para>
 /// </remarks>
-public sealed partial class VhdxDisk : VirtualDisk
+internal sealed partial class VhdxDisk : VirtualDisk
 {
     private readonly DiskFile _file;
     private readonly VhdxFileView _view;
@@ -201,7 +201,68 @@ public sealed partial class VhdxDisk : VirtualDisk
     }
 
     /// <inheritdoc />
-    protected override void FlushCore() => _file.Flush();
+    /// <remarks>
+    /// Fully present blocks (without a log overlay to lay over them) and a parent's data are read asynchronously; a partly
+    /// present block is read as <see cref="ReadCore"/> does (its sector bitmap, then runs of sectors).
+    /// </remarks>
+    protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        while (!destination.IsEmpty)
+        {
+            long block = offset / _blockSize;
+            int inBlock = (int)(offset % _blockSize);
+            int count = (int)Math.Min(destination.Length, _blockSize - inBlock);
+            Memory<byte> part = destination[..count];
+            VhdxBatEntry entry = PayloadEntry(block);
+            switch (entry.State)
+            {
+                case VhdxBatEntry.PayloadFullyPresent when !_view.HasOverlay:
+                    await _file.ReadExactlyAsync((long)entry.FileOffset + inBlock, part, "VHDX payload block", cancellationToken).ConfigureAwait(false);
+                    break;
+                case VhdxBatEntry.PayloadFullyPresent:
+                    _view.Read((long)entry.FileOffset + inBlock, part.Span, "VHDX payload block");
+                    break;
+                case VhdxBatEntry.PayloadPartiallyPresent:
+                    ReadPartiallyPresent(block, entry, inBlock, part.Span);
+                    break;
+                case VhdxBatEntry.PayloadNotPresent when _parent is not null:
+                    await ReadParentAsync(offset, part, cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    part.Span.Clear();
+                    break;
+            }
+
+            offset += count;
+            destination = destination[count..];
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// A flush also empties the metadata log (its entries are all applied and flushed by then) and clears the header's
+    /// LogGuid, so a flushed disk is the same file its later clean close leaves: a stamp taken after the flush (a stored
+    /// manifest's) still matches once the disk is closed.
+    /// </remarks>
+    protected override void FlushCore()
+    {
+        lock (_lock)
+        {
+            _file.Flush();
+            StopLogLocked();
+        }
+    }
+
+    /// <summary>Every log entry is applied and flushed: the log is emptied in the header (and the file flushed) until the next allocation starts it again.</summary>
+    private void StopLogLocked()
+    {
+        if (_file.IsWritable && !_failed && _log.IsActive)
+        {
+            _headers.Update(h => h with { LogGuid = Guid.Empty });
+            _log.Stop();
+            _file.Flush();
+        }
+    }
 
     /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length)
@@ -291,14 +352,8 @@ public sealed partial class VhdxDisk : VirtualDisk
             {
                 if (_file.IsWritable && !_failed && _headers.HasUpdated)
                 {
-                    if (_log.IsActive)
-                    {
-                        // Every entry has been applied and flushed: the log is empty from here on.
-                        _headers.Update(h => h with { LogGuid = Guid.Empty });
-                        _log.Stop();
-                    }
-
                     _file.Flush();
+                    StopLogLocked();
                 }
             }
         }
@@ -317,6 +372,17 @@ public sealed partial class VhdxDisk : VirtualDisk
 
     /// <summary>File offset of the first sector bitmap byte of <paramref name="block"/>, inside its chunk's bitmap block.</summary>
     private long BitmapByteOffset(long bitmapBlockOffset, long block) => bitmapBlockOffset + ((block % _chunkRatio) * _sectorsPerBlock / 8);
+
+    private async ValueTask ReadParentAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        long available = Math.Max(0, Math.Min(destination.Length, _parent!.VirtualSize - offset));
+        if (available > 0)
+        {
+            await _parent.ReadAsync(offset, destination[..(int)available], cancellationToken).ConfigureAwait(false);
+        }
+
+        destination.Span[(int)available..].Clear();
+    }
 
     private void ReadParent(long offset, Span<byte> destination)
     {

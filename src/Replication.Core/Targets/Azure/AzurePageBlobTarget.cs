@@ -8,8 +8,10 @@ using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
-using Replication.Core.Transfer;
+using Replication.Core.IO;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -42,57 +44,74 @@ public class AzurePageBlobTarget : IReplicaTarget
     private readonly TransientRetry _retry;
 
     /// <summary>Uses a storage account's connection string.</summary>
-    /// <exception cref="ArgumentException">The connection string or a name is not valid (the message does not repeat the string).</exception>
+    /// <exception cref="ArgumentException">The connection string, a name or the options are not valid (the message does not repeat the string).</exception>
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
-    public AzurePageBlobTarget(string connectionString, string containerName, string blobName, AzurePageBlobTargetOptions? options = null)
-        : this(ServiceFromConnectionString(connectionString, options), containerName, blobName, options)
+    public AzurePageBlobTarget(string connectionString, string containerName, string blobName, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
+        : this(ServiceFromConnectionString(connectionString, options), containerName, blobName, options, timeProvider)
     {
     }
 
     /// <summary>Uses a container URI (no query) and a token credential.</summary>
-    /// <exception cref="ArgumentException">A name is not valid.</exception>
+    /// <exception cref="ArgumentException">A name or the options are not valid.</exception>
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
-    public AzurePageBlobTarget(Uri containerUri, TokenCredential credential, string blobName, AzurePageBlobTargetOptions? options = null)
+    public AzurePageBlobTarget(Uri containerUri, TokenCredential credential, string blobName, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
         : this(Check(containerUri, credential, blobName, options, out BlobClientOptions client) is var container
             ? new BlobContainerClient(container, credential, client)
-            : null!, StagingFor(containerUri, credential, options, client), blobName, options)
+            : null!, StagingFor(containerUri, credential, options, client), blobName, options, timeProvider)
     {
     }
 
     /// <summary>Uses a container URI that carries a SAS token in its query; logs are staged in the same container.</summary>
-    /// <exception cref="ArgumentException">A name is not valid, or a separate staging container was asked for.</exception>
+    /// <exception cref="ArgumentException">A name or the options are not valid, or a separate staging container was asked for.</exception>
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
-    public AzurePageBlobTarget(Uri containerSasUri, string blobName, AzurePageBlobTargetOptions? options = null)
-        : this(SasContainer(containerSasUri, blobName, options), null, blobName, options)
+    public AzurePageBlobTarget(Uri containerSasUri, string blobName, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
+        : this(SasContainer(containerSasUri, blobName, options), null, blobName, options, timeProvider)
     {
     }
 
-    private AzurePageBlobTarget(BlobServiceClient service, string containerName, string blobName, AzurePageBlobTargetOptions? options)
+    private AzurePageBlobTarget(BlobServiceClient service, string containerName, string blobName, AzurePageBlobTargetOptions? options, TimeProvider? timeProvider)
         : this(service.GetBlobContainerClient(CheckContainer(containerName)),
                service.GetBlobContainerClient(CheckContainer(options?.StagingContainerName ?? containerName)),
                blobName,
-               options)
+               options,
+               timeProvider)
     {
     }
 
-    private AzurePageBlobTarget(BlobContainerClient container, BlobContainerClient? staging, string blobName, AzurePageBlobTargetOptions? options)
+    private AzurePageBlobTarget(BlobContainerClient container, BlobContainerClient? staging, string blobName, AzurePageBlobTargetOptions? options, TimeProvider? timeProvider)
     {
         CheckBlob(blobName);
         _options = options ?? AzurePageBlobTargetOptions.Default;
+        OptionFailures.ThrowIfAny(_options.Validate(), nameof(options));
+        Time = timeProvider ?? TimeProvider.System;
         _container = container;
         _staging = staging ?? container;
         _blobName = blobName;
         PageBlob = container.GetPageBlobClient(blobName);
         Location = new UriBuilder(PageBlob.Uri) { Query = "" }.Uri.ToString();
-        _retry = new TransientRetry(_options.Retry, _options.RequestTimeout, _options.TimeProvider);
+        _retry = new TransientRetry(_options.Retry, _options.RequestTimeout, Time);
     }
 
     /// <inheritdoc />
     public string Location { get; }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sizes are whole MiB (the page blob holds the disk and the 512-byte VHD footer) up to 8 TiB − 1 MiB; recovery points
+    /// are page-blob snapshots, which Get Page Ranges Diff compares; zeroing clears pages, which frees them.
+    /// </remarks>
+    public virtual ReplicaTargetCapabilities Capabilities { get; } = new(1 << 20, MaxBlobSize - (1 << 20))
+    {
+        HasSnapshots = true,
+        HasPageRangeDiff = true,
+        FreesZeroedRanges = true,
+    };
+
     internal PageBlobClient PageBlob { get; }
 
     internal AzurePageBlobTargetOptions Options => _options;
+
+    internal TimeProvider Time { get; }
 
     internal string LogPrefix => _blobName + ".logs/";
 
@@ -104,7 +123,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         BlockBlobClient blob = _staging.GetBlockBlobClient(LogPrefix + name);
         if (await TryGetHashAsync(blob, cancellationToken).ConfigureAwait(false) is { } existing)
         {
-            return await SameAsExistingAsync(name, content, expectedHash, (existing.Hash, existing.Length), cancellationToken).ConfigureAwait(false);
+            return await ReplicaRequests.SameAsStagedAsync(Location, Location, name, content, expectedHash, (existing.Hash, existing.Length), cancellationToken).ConfigureAwait(false);
         }
 
         (UInt128 hash, long length, List<string> blocks) = await StageBlocksAsync(blob, content, cancellationToken).ConfigureAwait(false);
@@ -246,7 +265,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         }
 
         byte[] bytes = new byte[FixedVhdFooter.Size];
-        FixedVhdFooter.Write(bytes, virtualSize, Guid.NewGuid(), _options.TimeProvider.GetUtcNow());
+        FixedVhdFooter.Write(bytes, virtualSize, Guid.NewGuid(), Time.GetUtcNow());
         await RunAsync(
             ct => PageBlob.UploadPagesAsync(new MemoryStream(bytes, writable: false), virtualSize, AzurePageBlobWriter.UploadOptions(bytes, null), ct),
             "writing the replica's footer",
@@ -310,7 +329,7 @@ public class AzurePageBlobTarget : IReplicaTarget
         }
 
         Stream? content = await DownloadVerifiedAsync(blob, "the manifest", cancellationToken).ConfigureAwait(false);
-        return content is null ? StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.") : StoredManifest.Current(content);
+        return content is null ? StoredManifest.None($"{Location}: the manifest blob '{name}' the replica names is missing.") : StoredManifest.Current(content, $"{Location}: manifest blob '{name}'");
     }
 
     /// <inheritdoc />
@@ -414,21 +433,6 @@ public class AzurePageBlobTarget : IReplicaTarget
         return (hasher.GetCurrentHashAsUInt128(), length, blocks);
     }
 
-    private async ValueTask<StagedLog> SameAsExistingAsync(string name, Stream content, UInt128? expectedHash, (UInt128 Hash, long Length) existing, CancellationToken cancellationToken)
-    {
-        (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
-            ? existing
-            : await ReplicaRequests.CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
-        if (expectedHash is { } e && e != hash)
-        {
-            throw ReplicaRequests.IntegrityFailure($"{Location}: log '{name}'", e, hash);
-        }
-
-        return hash == existing.Hash && length == existing.Length
-            ? new StagedLog(name, length, hash)
-            : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{Location}: a log named '{name}' with other content is already staged.");
-    }
-
     private async ValueTask<(UInt128 Hash, long Length, string? Stamp)?> TryGetHashAsync(BlobBaseClient blob, CancellationToken cancellationToken)
     {
         try
@@ -489,7 +493,7 @@ public class AzurePageBlobTarget : IReplicaTarget
             catch (Exception ex) when (AzureErrors.TryMap(ex, Location, $"downloading {what}", cancellationToken, out ReplicaTargetException mapped) && mapped.IsRecoverable && attempt < _options.Retry.MaxAttempts)
             {
                 await file.DisposeAsync().ConfigureAwait(false);
-                await Task.Delay(_options.Retry.BaseDelay * attempt, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.Retry.BaseDelay * attempt, Time, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -1,9 +1,13 @@
 using Azure.Storage.Blobs;
-using Replication.Core.Transfer;
+using Replication.Core.IO;
+using Replication.Core.Resilience;
 
 namespace Replication.Core.Targets.Azure;
 
-/// <summary>How an <see cref="AzurePageBlobTarget"/> talks to the service. Immutable; validated when set.</summary>
+/// <summary>
+/// How an <see cref="AzurePageBlobTarget"/> talks to the service. Immutable; <see cref="Validate"/> lists what is wrong,
+/// and the target refuses invalid options with an <see cref="ArgumentException"/> when it is created.
+/// </summary>
 public sealed record AzurePageBlobTargetOptions
 {
     /// <summary>Default SDK options, logs staged beside the replica, 60 s leases, the default retries.</summary>
@@ -19,50 +23,18 @@ public sealed record AzurePageBlobTargetOptions
     public string? StagingContainerName { get; init; }
 
     /// <summary>The writer fence's lease: 15 to 60 seconds, or <see cref="Timeout.InfiniteTimeSpan"/> (until released or broken).</summary>
-    public TimeSpan LeaseDuration
-    {
-        get;
-        init
-        {
-            if (value != Timeout.InfiniteTimeSpan && (value < TimeSpan.FromSeconds(15) || value > TimeSpan.FromSeconds(60)))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "A blob lease lasts 15 to 60 seconds, or is infinite.");
-            }
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
 
-            field = value;
-        }
-    } = TimeSpan.FromSeconds(60);
+    /// <summary>How requests that are not driven by the copy engine (create, lease, logs, manifest, snapshots) are retried.</summary>
+    public RequestRetryOptions Retry { get; init; } = RequestRetryOptions.Default;
 
-    /// <summary>How requests that are not driven by the transfer pipeline (create, lease, logs, manifest, snapshots) are retried.</summary>
-    public TransferRetryOptions Retry
-    {
-        get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value);
-            field = value;
-        }
-    } = TransferRetryOptions.Default;
+    /// <summary>How long one attempt of such a request may take; positive.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>How long one attempt of such a request may take.</summary>
-    public TimeSpan RequestTimeout
-    {
-        get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            field = value;
-        }
-    } = TimeSpan.FromMinutes(2);
-
-    /// <summary>The clock that leases and back-off are measured with.</summary>
-    public TimeProvider TimeProvider
-    {
-        get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value);
-            field = value;
-        }
-    } = TimeProvider.System;
+    /// <summary>Lists what is wrong with these options, each message naming the property; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate() => new OptionFailures()
+        .Range(LeaseDuration, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60), nameof(LeaseDuration), allowInfinite: true)
+        .Nested(Retry?.Validate(), nameof(Retry))
+        .Range(RequestTimeout, TimeSpan.FromTicks(1), TimeSpan.MaxValue, nameof(RequestTimeout))
+        .Failures;
 }

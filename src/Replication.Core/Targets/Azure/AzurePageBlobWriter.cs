@@ -5,6 +5,8 @@ using Azure;
 using Azure.Storage;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Replication.Core.Diff;
+using Replication.Core.Disks;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -38,7 +40,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         _blob = target.PageBlob;
         _lease = lease;
         _duration = target.Options.LeaseDuration;
-        _time = target.Options.TimeProvider;
+        _time = target.Time;
         _conditions = new PageBlobRequestConditions { LeaseId = lease.LeaseId, IfSequenceNumberEqual = sequenceNumber };
         FenceEpoch = sequenceNumber;
         VirtualSize = virtualSize;
@@ -48,6 +50,10 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     public string Location => _target.Location;
 
     public long VirtualSize { get; }
+
+    public int WriteAlignment => ReplicaRequests.SectorSize;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch { get; }
 
@@ -78,7 +84,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             // unless renewed, so a writer that stopped without releasing it has lost it by then.
             string until = duration == Timeout.InfiniteTimeSpan
                 ? "until it releases it"
-                : $"until {target.Options.TimeProvider.GetUtcNow() + duration:O} at the latest unless it renews it (leases last {duration.TotalSeconds:0} s)";
+                : $"until {target.Time.GetUtcNow() + duration:O} at the latest unless it renews it (leases last {duration.TotalSeconds:0} s)";
             throw new ReplicaTargetException(
                 ReplicationErrorCode.FenceHeld, true, $"{target.Location}: another writer holds the replica's lease {until}.", ex.Status, ex.ServiceErrorCode, innerException: ex);
         }
@@ -90,7 +96,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             await target.RunAsync(ct => lease.AcquireAsync(duration, cancellationToken: ct), "taking the replica's lease", cancellationToken).ConfigureAwait(false);
         }
 
-        DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Options.TimeProvider.GetUtcNow() + duration;
+        DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : target.Time.GetUtcNow() + duration;
         try
         {
             // The replica as the lease found it, before this writer changes anything (the sequence number below included):
@@ -210,6 +216,12 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         {
             throw mapped;
         }
+    }
+
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length)
+    {
+        ReplicaRequests.CheckInside(offset, length, VirtualSize, Location);
+        return PageBlobDisk.PageRanges(_blob, Location, offset, length);
     }
 
     /// <summary>A Put Page is durable once acknowledged: nothing to flush, but a writer that lost the fence learns it here too.</summary>
@@ -364,7 +376,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     /// Removes the manifest the replica names, under this writer's lease, before the first change to the data it
     /// describes: an interrupted writer never leaves a manifest that describes bytes the replica no longer holds.
     /// </summary>
-    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
     {
         if (_manifestWithdrawn)
         {

@@ -77,14 +77,8 @@ internal sealed class PageBlobDisk : VirtualDisk
         }
     }
 
-    public override async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
+    protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        CheckRange(offset, destination.Length);
-        if (destination.IsEmpty)
-        {
-            return;
-        }
-
         try
         {
             await ReadRangeAsync(_blob, offset, destination, cancellationToken).ConfigureAwait(false);
@@ -122,12 +116,15 @@ internal sealed class PageBlobDisk : VirtualDisk
     {
     }
 
-    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length)
+    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) => PageRanges(_blob, _location, offset, length);
+
+    /// <summary>The written (not cleared) page ranges of the blob inside [offset, offset + length), merged, ascending.</summary>
+    internal static List<DiskExtent> PageRanges(PageBlobClient blob, string location, long offset, long length)
     {
         var ranges = new List<DiskExtent>();
         try
         {
-            foreach (PageRangeItem item in _blob.GetAllPageRanges(new GetPageRangesOptions { Range = new HttpRange(offset, length) }))
+            foreach (PageRangeItem item in blob.GetAllPageRanges(new GetPageRangesOptions { Range = new HttpRange(offset, length) }))
             {
                 if (item.IsClear)
                 {
@@ -151,7 +148,7 @@ internal sealed class PageBlobDisk : VirtualDisk
                 }
             }
         }
-        catch (Exception ex) when (AzureErrors.TryMap(ex, _location, "listing page ranges", CancellationToken.None, out ReplicaTargetException mapped))
+        catch (Exception ex) when (AzureErrors.TryMap(ex, location, "listing page ranges", CancellationToken.None, out ReplicaTargetException mapped))
         {
             throw mapped;
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 
@@ -13,7 +14,7 @@ namespace Replication.Core.Targets.Local;
 /// <remarks>
 /// Durable: a staged log, the manifest, a new replica and a recovery point are written to a temporary file, fsynced,
 /// renamed into place and their directory fsynced before the call returns; replica writes are durable once
-/// <see cref="IReplicaWriter.FlushAsync"/> returns. Layout: <c>replica.vhd</c> (or <c>.vhdx</c>, <c>.img</c>),
+/// <see cref="IDiskSink.FlushAsync"/> returns. Layout: <c>replica.vhd</c> (or <c>.vhdx</c>, <c>.img</c>),
 /// <c>fence</c>, <c>manifest</c>, <c>logs/NAME.log</c>, <c>points/ID.undo</c>.
 /// </remarks>
 public sealed class LocalDirectoryTarget : IReplicaTarget
@@ -24,16 +25,21 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     /// Uses <paramref name="directory"/>. Nothing is created here: the directory (and its sub-folders) is created by the
     /// first call that stores something (<see cref="CreateReplicaAsync"/>, <see cref="PutLogAsync"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The path is empty, or names a file.</exception>
+    /// <param name="directory">The site's folder.</param>
+    /// <param name="options">Replica format, lease, fence wait, undo chunks; <see cref="LocalDirectoryTargetOptions.Default"/> when null.</param>
+    /// <param name="timeProvider">The clock leases and recovery points are measured with; <see cref="TimeProvider.System"/> when null.</param>
+    /// <exception cref="ArgumentException">The path is empty, or names a file, or the options are invalid.</exception>
     /// <exception cref="ReplicaTargetException">
     /// <see cref="ReplicationErrorCode.Conflict"/> when the directory holds a replica in another format than
     /// <see cref="LocalDirectoryTargetOptions.ReplicaFormat"/> asks for, or replicas in more than one format: a site holds
     /// one replica, in the format it was created with.
     /// </exception>
-    public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null)
+    public LocalDirectoryTarget(string directory, LocalDirectoryTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _options = options ?? LocalDirectoryTargetOptions.Default;
+        OptionFailures.ThrowIfAny(_options.Validate(), nameof(options));
+        Time = timeProvider ?? TimeProvider.System;
         Location = Path.GetFullPath(directory);
         if (File.Exists(Location))
         {
@@ -55,6 +61,21 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     /// <summary>The replica's format: the one the site's replica was created with, or the one a new replica gets.</summary>
     public DiskFormat ReplicaFormat { get; }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// Sizes are whole 512-byte sectors up to the format's limit (2040 GiB for a VHD, 64 TiB for a VHDX); recovery points
+    /// are undo logs, not snapshots; zeroing a raw or VHD replica punches a hole in its file where the file system can.
+    /// </remarks>
+    public ReplicaTargetCapabilities Capabilities => new(512, ReplicaFormat switch
+    {
+        DiskFormat.Vhd => Disks.Vhd.VhdLayout.MaxDynamicSize,
+        DiskFormat.Vhdx => Disks.Vhdx.VhdxLayout.MaxVirtualSize,
+        _ => long.MaxValue / 512 * 512,
+    })
+    {
+        FreesZeroedRanges = ReplicaFormat is DiskFormat.Raw or DiskFormat.Vhd,
+    };
+
     internal string LogsDirectory { get; }
 
     internal string PointsDirectory { get; }
@@ -65,6 +86,8 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
 
     internal LocalDirectoryTargetOptions Options => _options;
 
+    internal TimeProvider Time { get; }
+
     /// <inheritdoc />
     public async ValueTask<StagedLog> PutLogAsync(string name, Stream content, UInt128? expectedHash = null, CancellationToken cancellationToken = default)
     {
@@ -73,17 +96,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         string path = LogPath(name);
         if (SealedFile.ReadHeader(path) is { } existing)
         {
-            (UInt128 hash, long length) = expectedHash is { } h && h == existing.Hash
-                ? existing
-                : await ReplicaRequests.CopyAndHashAsync(content, null, cancellationToken).ConfigureAwait(false);
-            if (expectedHash is { } e && e != hash)
-            {
-                throw ReplicaRequests.IntegrityFailure($"{Location}: log '{name}'", e, hash);
-            }
-
-            return hash == existing.Hash && length == existing.Length
-                ? new StagedLog(name, length, hash)
-                : throw new ReplicaTargetException(ReplicationErrorCode.Conflict, false, $"{path}: a log named '{name}' with other content is already staged.");
+            return await ReplicaRequests.SameAsStagedAsync(Location, path, name, content, expectedHash, existing, cancellationToken).ConfigureAwait(false);
         }
 
         EnsureDirectory(LogsDirectory);
@@ -128,7 +141,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
     {
         ReplicaRequests.CheckName(name, "log");
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(DirectorySync.DeleteFile(LogPath(name)));
+        return ValueTask.FromResult(DurableFile.Delete(LogPath(name)));
     }
 
     /// <inheritdoc />
@@ -176,7 +189,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
             return await CreateReplicaAsync(virtualSize, cancellationToken).ConfigureAwait(false);
         }
 
-        DirectorySync.Flush(Location);
+        DurableFile.FlushDirectory(Location);
         return true;
     }
 
@@ -234,7 +247,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
 
         EnsureDirectory(PointsDirectory);
         LocalFence fence = await LocalFence.AcquireAsync(
-            FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            FencePath, _options.LeaseDuration, _options.FenceWaitTimeout, options.BreakExisting, Time, cancellationToken).ConfigureAwait(false);
         VirtualDisk? replica = null;
         UndoLog? undo = null;
         try
@@ -301,7 +314,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         }
 
         Stream? content = await SealedFile.OpenVerifiedAsync(ManifestPath, cancellationToken).ConfigureAwait(false);
-        return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content);
+        return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content, ManifestPath);
     }
 
     internal List<long> PointIds()
@@ -404,15 +417,5 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         _ => "vhd",
     };
 
-    private void EnsureDirectory(string directory)
-    {
-        foreach (string dir in new[] { Location, directory })
-        {
-            if (!Directory.Exists(dir))
-            {
-                Directory.CreateDirectory(dir);
-                DirectorySync.Flush(Path.GetDirectoryName(dir)!);
-            }
-        }
-    }
+    private static void EnsureDirectory(string directory) => DurableFile.CreateDirectory(directory);
 }

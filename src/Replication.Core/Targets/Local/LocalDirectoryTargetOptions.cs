@@ -1,11 +1,15 @@
 using Replication.Core.Disks;
+using Replication.Core.IO;
 
 namespace Replication.Core.Targets.Local;
 
-/// <summary>How a <see cref="LocalDirectoryTarget"/> stores its replica and runs its fence. Immutable; validated when set.</summary>
+/// <summary>
+/// How a <see cref="LocalDirectoryTarget"/> stores its replica and runs its fence. Immutable; <see cref="Validate"/> lists
+/// what is wrong, and the target refuses invalid options with an <see cref="ArgumentException"/> when it is created.
+/// </summary>
 public sealed record LocalDirectoryTargetOptions
 {
-    /// <summary>The site's replica format (a fixed VHD for a new site), 60 s leases, 30 s fence wait, 64 KiB undo chunks, the system clock.</summary>
+    /// <summary>The site's replica format (a fixed VHD for a new site), 60 s leases, 30 s fence wait, 64 KiB undo chunks.</summary>
     public static LocalDirectoryTargetOptions Default { get; } = new();
 
     /// <summary>
@@ -14,71 +18,23 @@ public sealed record LocalDirectoryTargetOptions
     /// replica the site already holds, or a fixed VHD for a new one. A site holds one replica: asking for another
     /// format than the existing replica's is refused.
     /// </summary>
-    public DiskFormat? ReplicaFormat
-    {
-        get;
-        init
-        {
-            if (value is { } format && !Enum.IsDefined(format))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown disk format.");
-            }
+    public DiskFormat? ReplicaFormat { get; init; }
 
-            field = value;
-        }
-    }
+    /// <summary>How long a writer's fence lasts unless renewed: positive, or <see cref="Timeout.InfiniteTimeSpan"/> for until released.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long a writer's fence lasts unless renewed; <see cref="Timeout.InfiniteTimeSpan"/> for until released.</summary>
-    public TimeSpan LeaseDuration
-    {
-        get;
-        init
-        {
-            if (value != Timeout.InfiniteTimeSpan)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero);
-            }
-
-            field = value;
-        }
-    } = TimeSpan.FromSeconds(60);
-
-    /// <summary>How long acquiring or checking the fence waits for another writer's changes in flight.</summary>
-    public TimeSpan FenceWaitTimeout
-    {
-        get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
-            field = value;
-        }
-    } = TimeSpan.FromSeconds(30);
+    /// <summary>How long acquiring or checking the fence waits for another writer's changes in flight; zero or more.</summary>
+    public TimeSpan FenceWaitTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Size of the chunks whose pre-images recovery points capture: a power of two from 4 KiB to 4 MiB.</summary>
-    public int UndoChunkSize
-    {
-        get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 4096);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 4 << 20);
-            if (!int.IsPow2(value))
-            {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The undo chunk size must be a power of two.");
-            }
+    public int UndoChunkSize { get; init; } = 64 * 1024;
 
-            field = value;
-        }
-    } = 64 * 1024;
-
-    /// <summary>The clock that leases are measured with.</summary>
-    public TimeProvider TimeProvider
-    {
-        get;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value);
-            field = value;
-        }
-    } = TimeProvider.System;
+    /// <summary>Lists what is wrong with these options, each message naming the property; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate() => new OptionFailures()
+        .When(ReplicaFormat is { } format && !Enum.IsDefined(format), nameof(ReplicaFormat), "is not a known disk format")
+        .Range(LeaseDuration, TimeSpan.FromTicks(1), TimeSpan.MaxValue, nameof(LeaseDuration), allowInfinite: true)
+        .Range(FenceWaitTimeout, TimeSpan.Zero, TimeSpan.MaxValue, nameof(FenceWaitTimeout))
+        .Range(UndoChunkSize, 4096, 4 << 20, nameof(UndoChunkSize))
+        .When(!int.IsPow2(UndoChunkSize), nameof(UndoChunkSize), "must be a power of two")
+        .Failures;
 }

@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Globalization;
-using System.IO.Hashing;
 using Replication.Core.IO;
 
 namespace Replication.Core.Targets.Local;
@@ -12,17 +10,18 @@ namespace Replication.Core.Targets.Local;
 /// and a takeover waits for the changes already in flight. A writer also stops by itself once its lease has lapsed.
 /// </summary>
 /// <remarks>
-/// State: "REPLFNCE", version u32, reserved u32, epoch i64, lease expiry (UTC ticks; 0 released, max never) i64,
-/// holder Guid, reserved 8, XxHash3 of the first 56 bytes. Written in place in one sector and fsynced.
+/// State: one durable record (<see cref="RecordFormat"/>, magic "REPLFNCE", version 2) of 56 bytes whose payload is the
+/// epoch i64, the lease expiry (UTC ticks; 0 released, max never) i64 and the holder Guid. Written in place in one
+/// sector and fsynced.
 /// A holder also keeps an exclusive flock(2) on its own file <c>fence.HOLDER.holder</c> for as long as it lives, taken
 /// before the state names it: the kernel drops that lock when the process dies, so a fence whose holder's lock is free
 /// was left by a process that is gone (killed, crashed) and is taken over without waiting for its lease to lapse.
 /// </remarks>
 internal sealed class LocalFence : IDisposable
 {
-    private const int StateSize = 64;
-    private const uint Version = 1;
-    private static ReadOnlySpan<byte> Magic => "REPLFNCE"u8;
+    private const int PayloadSize = 32;
+    private static readonly RecordFormat Format = new("fence state", "REPLFNCE"u8, version: 2, PayloadSize, PayloadSize);
+    private static readonly int StateSize = RecordFormat.SizeFor(PayloadSize);
 
     private readonly LockFile _file;
     private readonly LockFile _holderLock;
@@ -95,7 +94,7 @@ internal sealed class LocalFence : IDisposable
                     }
 
                     WriteState(file, mine);
-                    DirectorySync.Flush(Path.GetDirectoryName(path)!);
+                    DurableFile.FlushDirectory(Path.GetDirectoryName(path)!);
                 }
                 catch
                 {
@@ -315,37 +314,45 @@ internal sealed class LocalFence : IDisposable
             return default;
         }
 
-        if (n != StateSize || !TryParse(bytes, out State state))
+        try
         {
-            throw new InvalidDiskFormatException(path, 0, "fence state", "not a valid fence state (signature, version or checksum); delete the file only if no writer is running");
+            return Parse(bytes[..n], path);
         }
-
-        return state;
+        catch (InvalidRecordException ex)
+        {
+            throw new InvalidRecordException(ex.FilePath, ex.Offset, ex.Field, "not a valid fence state; delete the file only if no writer is running", ex);
+        }
     }
 
     private static bool TryParse(ReadOnlySpan<byte> bytes, out State state)
     {
-        state = default;
-        if (!bytes[..8].SequenceEqual(Magic) || BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]) != Version
-            || BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]) != XxHash3.HashToUInt64(bytes[..56]))
+        try
         {
+            state = Parse(bytes, null);
+            return true;
+        }
+        catch (InvalidRecordException)
+        {
+            state = default;
             return false;
         }
+    }
 
-        state = new State(BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]), BinaryPrimitives.ReadInt64LittleEndian(bytes[24..]), new Guid(bytes.Slice(32, 16)));
-        return true;
+    private static State Parse(ReadOnlySpan<byte> bytes, string? path)
+    {
+        RecordReader r = Format.Decode(bytes, path);
+        return new State(r.Int64("Epoch"), r.Int64("ExpiresTicks"), r.Guid("Holder"));
     }
 
     private static void WriteState(LockFile file, State state)
     {
+        Span<byte> payload = stackalloc byte[PayloadSize];
+        var w = new RecordWriter(payload);
+        w.Int64(state.Epoch);
+        w.Int64(state.ExpiresTicks);
+        w.Guid(state.Holder);
         Span<byte> bytes = stackalloc byte[StateSize];
-        bytes.Clear();
-        Magic.CopyTo(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes[8..], Version);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes[16..], state.Epoch);
-        BinaryPrimitives.WriteInt64LittleEndian(bytes[24..], state.ExpiresTicks);
-        state.Holder.TryWriteBytes(bytes.Slice(32, 16));
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[56..], XxHash3.HashToUInt64(bytes[..56]));
+        Format.Encode(payload, bytes);
         file.WriteDurably(0, bytes);
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 
@@ -13,7 +14,6 @@ namespace Replication.Core.Targets.Local;
 internal sealed class LocalReplicaWriter : IReplicaWriter
 {
     private const int MaxLabelLength = 256;
-    private static readonly byte[] Zeros = new byte[1 << 20];
 
     private readonly LocalDirectoryTarget _target;
     private readonly LocalFence _fence;
@@ -42,6 +42,10 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     public string Location => _target.Location;
 
     public long VirtualSize => _replica.VirtualSize;
+
+    public int WriteAlignment => ReplicaRequests.SectorSize;
+
+    public bool IsReadOnly => false;
 
     public long FenceEpoch => _fence.Epoch;
 
@@ -75,12 +79,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         {
             await WithdrawManifestAsync(cancellationToken).ConfigureAwait(false);
             await CaptureAsync(offset, length, cancellationToken).ConfigureAwait(false);
-            for (long done = 0; done < length;)
-            {
-                int n = (int)Math.Min(Zeros.Length, length - done);
-                await _replica.WriteAsync(offset + done, Zeros.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                done += n;
-            }
+            await _replica.ZeroAsync(offset, length, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -92,6 +91,12 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     {
         ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);
         return _replica.ReadAsync(offset, destination, cancellationToken);
+    }
+
+    public IEnumerable<DiskExtent> GetAllocatedExtents(long offset, long length)
+    {
+        ReplicaRequests.CheckInside(offset, length, VirtualSize, Location);
+        return _replica.GetAllocatedExtents(offset, length);
     }
 
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
@@ -164,7 +169,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
             {
                 long id = (_target.PointIds().LastOrDefault() is var newest and > 0 ? newest : 0) + 1;
                 UndoLog created = UndoLog.Create(
-                    _target.PointsDirectory, id, _target.Options.TimeProvider.GetUtcNow(), label, VirtualSize, _target.Options.UndoChunkSize);
+                    _target.PointsDirectory, id, _target.Time.GetUtcNow(), label, VirtualSize, _target.Options.UndoChunkSize);
                 _undo?.Dispose();
                 _undo = created;
                 return new RecoveryPoint(id.ToString(System.Globalization.CultureInfo.InvariantCulture), created.CreatedAt, created.Label);
@@ -225,7 +230,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
                     previous?.Dispose();
                 }
 
-                DirectorySync.DeleteFile(path);
+                DurableFile.Delete(path);
                 return true;
             }
             finally
@@ -265,7 +270,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     }
 
     /// <summary>Deletes the stored manifest, durably, before the first change to the replica's data it describes.</summary>
-    private async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken)
+    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
     {
         if (_manifestWithdrawn)
         {
@@ -277,7 +282,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         {
             if (!_manifestWithdrawn)
             {
-                DirectorySync.DeleteFile(_target.ManifestPath);
+                DurableFile.Delete(_target.ManifestPath);
                 _manifestWithdrawn = true;
             }
         }

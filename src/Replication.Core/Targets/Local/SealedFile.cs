@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Hashing;
 using Replication.Core.IO;
 
@@ -11,14 +10,15 @@ namespace Replication.Core.Targets.Local;
 /// a reader sees the whole file or none of it.
 /// </summary>
 /// <remarks>
-/// Header, little-endian: "REPLSEAL", version u32, reserved u32, length i64, XxHash128 of the payload, a 128-bit stamp
-/// of what the payload describes (the replica's stamp for the manifest; zero when none), XxHash3 of the first 56 bytes.
+/// The header is one durable record (<see cref="RecordFormat"/>, magic "REPLSEAL", version 2) whose payload is the
+/// payload's length i64, its XxHash128 and a 128-bit stamp of what the payload describes (the replica's stamp for the
+/// manifest; zero when none).
 /// </remarks>
 internal static class SealedFile
 {
     public const int HeaderSize = 64;
-    private const uint Version = 1;
-    private static ReadOnlySpan<byte> Magic => "REPLSEAL"u8;
+    private const int HeaderPayloadSize = HeaderSize - RecordFormat.HeaderSize - RecordFormat.ChecksumSize;
+    private static readonly RecordFormat Format = new("sealed file header", "REPLSEAL"u8, version: 2, HeaderPayloadSize, HeaderPayloadSize);
 
     /// <summary>
     /// Writes <paramref name="content"/> to <paramref name="path"/>. When <paramref name="beforeCommit"/> is given it runs
@@ -64,7 +64,7 @@ internal static class SealedFile
             try
             {
                 File.Move(temporary, path, overwrite: true);
-                DirectorySync.Flush(Path.GetDirectoryName(path)!);
+                DurableFile.FlushDirectory(Path.GetDirectoryName(path)!);
             }
             finally
             {
@@ -91,7 +91,7 @@ internal static class SealedFile
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
             if (stream.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false) != HeaderSize)
             {
-                throw new InvalidDiskFormatException(path, 0, "sealed file header", "the file is shorter than its header");
+                throw Format.Fail(path, 0, "Length", "the file is shorter than its header");
             }
 
             return ParseHeader(path, header, stream.Length);
@@ -123,7 +123,7 @@ internal static class SealedFile
             byte[] header = new byte[HeaderSize];
             if (await stream.ReadAtLeastAsync(header, HeaderSize, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != HeaderSize)
             {
-                throw new InvalidDiskFormatException(path, 0, "sealed file header", "the file is shorter than its header");
+                throw Format.Fail(path, 0, "Length", "the file is shorter than its header");
             }
 
             (UInt128 expected, long length, _) = ParseHeader(path, header, stream.Length);
@@ -159,40 +159,25 @@ internal static class SealedFile
 
     private static void WriteHeader(Span<byte> header, long length, UInt128 hash, UInt128 stamp)
     {
-        header.Clear();
-        Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], Version);
-        BinaryPrimitives.WriteInt64LittleEndian(header[16..], length);
-        BinaryPrimitives.WriteUInt128LittleEndian(header[24..], hash);
-        BinaryPrimitives.WriteUInt128LittleEndian(header[40..], stamp);
-        BinaryPrimitives.WriteUInt64LittleEndian(header[56..], XxHash3.HashToUInt64(header[..56]));
+        Span<byte> payload = stackalloc byte[HeaderPayloadSize];
+        var w = new RecordWriter(payload);
+        w.Int64(length);
+        w.UInt128(hash);
+        w.UInt128(stamp);
+        Format.Encode(payload, header);
     }
 
     private static (UInt128 Hash, long Length, UInt128 Stamp) ParseHeader(string path, ReadOnlySpan<byte> header, long fileLength)
     {
-        if (!header[..8].SequenceEqual(Magic))
-        {
-            throw new InvalidDiskFormatException(path, 0, "sealed file header.Signature", "not a sealed file");
-        }
-
-        if (BinaryPrimitives.ReadUInt64LittleEndian(header[56..]) != XxHash3.HashToUInt64(header[..56]))
-        {
-            throw new InvalidDiskFormatException(path, 56, "sealed file header.Checksum", "the header checksum does not match");
-        }
-
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        if (version != Version)
-        {
-            throw new InvalidDiskFormatException(path, 8, "sealed file header.Version", $"version {version} is not supported");
-        }
-
-        long length = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
+        RecordReader r = Format.Decode(header, path);
+        long length = r.Int64("Length");
         if (length != fileLength - HeaderSize)
         {
-            throw new InvalidDiskFormatException(path, 16, "sealed file header.Length", $"says {length} bytes but the file holds {fileLength - HeaderSize}");
+            throw r.Error("Length", $"says {length} bytes but the file holds {fileLength - HeaderSize}");
         }
 
-        return (BinaryPrimitives.ReadUInt128LittleEndian(header[24..]), length, BinaryPrimitives.ReadUInt128LittleEndian(header[40..]));
+        UInt128 hash = r.UInt128("Hash");
+        return (hash, length, r.UInt128("Stamp"));
     }
 
     /// <summary>A read-only, seekable view of [offset, offset + length) of a stream it owns.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.IO.Hashing;
@@ -14,19 +13,21 @@ namespace Replication.Core.Targets.Local;
 /// written, so the point reads as the replica overlaid with its own undo log and every newer one.
 /// </summary>
 /// <remarks>
-/// 1024-byte header, little-endian: "REPLUNDO", version u32, chunk size u32, point id i64, creation time (UTC ticks)
-/// i64, virtual size i64, label length u16 and UTF-8 label, XxHash3 of the first 1016 bytes at 1016. Records follow:
-/// "UREC", length u32, chunk index i64, XxHash3 of the data u64, XxHash3 of these 24 bytes u64, then the data. A
-/// record that fails its checks ends the log (a crash cut it short before any replica write depended on it).
+/// The 1024-byte header is one durable record (<see cref="RecordFormat"/>, magic "REPLUNDO", version 2) whose payload
+/// is the chunk size i32, the point id i64, the creation time (UTC ticks) i64, the virtual size i64, the label's length
+/// u16 and its UTF-8 bytes. Each pre-image follows as a 40-byte record (magic "UREC", version 1: chunk index i64 and the
+/// XxHash3 of the data u64) and then its data. A record that fails its checks ends the log (a crash cut it short
+/// before any replica write depended on it).
 /// </remarks>
 internal sealed class UndoLog : IDisposable
 {
     public const int HeaderSize = 1024;
-    private const int RecordHeaderSize = 32;
-    private const uint Version = 1;
+    private const int HeaderPayloadSize = HeaderSize - RecordFormat.HeaderSize - RecordFormat.ChecksumSize;
+    private const int RecordPayloadSize = 16;
     private const int MaxLabelBytes = 960;
-    private static ReadOnlySpan<byte> Magic => "REPLUNDO"u8;
-    private static ReadOnlySpan<byte> RecordMagic => "UREC"u8;
+    private static readonly RecordFormat HeaderFormat = new("undo log header", "REPLUNDO"u8, version: 2, HeaderPayloadSize, HeaderPayloadSize);
+    private static readonly RecordFormat RecordFrame = new("undo record", "UREC"u8, version: 1, RecordPayloadSize, RecordPayloadSize);
+    private static readonly int RecordHeaderSize = RecordFormat.SizeFor(RecordPayloadSize);
 
     private readonly FileStream _file;
     private readonly ConcurrentDictionary<long, (long Offset, int Length)> _index = new();
@@ -72,17 +73,22 @@ internal sealed class UndoLog : IDisposable
     public static UndoLog Create(string directory, long id, DateTimeOffset createdAt, string? label, long virtualSize, int chunkSize)
     {
         string path = System.IO.Path.Combine(directory, FileName(id));
+        byte[] labelBytes = label is null ? [] : Encoding.UTF8.GetBytes(label);
+        if (labelBytes.Length > MaxLabelBytes)
+        {
+            throw new ArgumentException($"A recovery point label takes at most {MaxLabelBytes} bytes of UTF-8.", nameof(label));
+        }
+
+        byte[] header = HeaderFormat.Encode(HeaderPayloadSize, (ref RecordWriter w) =>
+        {
+            w.Int32(chunkSize);
+            w.Int64(id);
+            w.Int64(createdAt.UtcTicks);
+            w.Int64(virtualSize);
+            w.UInt16((ushort)labelBytes.Length);
+            w.Bytes(labelBytes);
+        });
         string temporary = path + ".tmp";
-        byte[] header = new byte[HeaderSize];
-        Magic.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), Version);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(12), chunkSize);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), id);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), createdAt.UtcTicks);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(32), virtualSize);
-        int labelBytes = label is null ? 0 : Encoding.UTF8.GetBytes(label, header.AsSpan(42, MaxLabelBytes));
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(40), (ushort)labelBytes);
-        BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(1016), XxHash3.HashToUInt64(header.AsSpan(0, 1016)));
         using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
         {
             stream.Write(header);
@@ -90,7 +96,7 @@ internal sealed class UndoLog : IDisposable
         }
 
         File.Move(temporary, path, overwrite: false);
-        DirectorySync.Flush(directory);
+        DurableFile.FlushDirectory(directory);
         return Open(path, writable: true);
     }
 
@@ -118,7 +124,7 @@ internal sealed class UndoLog : IDisposable
             byte[] bytes = new byte[HeaderSize];
             if (RandomAccess.Read(file.SafeFileHandle, bytes, 0) != HeaderSize)
             {
-                throw new InvalidDiskFormatException(path, 0, "undo log header", "the file is shorter than its header");
+                throw HeaderFormat.Fail(path, 0, "Length", "the file is shorter than its header");
             }
 
             var log = new UndoLog(path, file, ParseHeader(path, bytes));
@@ -147,7 +153,7 @@ internal sealed class UndoLog : IDisposable
         {
             if (file.ReadAtLeast(bytes, HeaderSize, throwOnEndOfStream: false) != HeaderSize)
             {
-                throw new InvalidDiskFormatException(path, 0, "undo log header", "the file is shorter than its header");
+                throw HeaderFormat.Fail(path, 0, "Length", "the file is shorter than its header");
             }
         }
 
@@ -170,23 +176,25 @@ internal sealed class UndoLog : IDisposable
                 while (_end + RecordHeaderSize <= length)
                 {
                     if (RandomAccess.Read(_file.SafeFileHandle, head, _end) != RecordHeaderSize
-                        || !head[..4].SequenceEqual(RecordMagic)
-                        || BinaryPrimitives.ReadUInt64LittleEndian(head[24..]) != XxHash3.HashToUInt64(head[..24]))
+                        || !TryReadRecordHeader(head, out long chunk, out ulong dataHash))
                     {
                         return;
                     }
 
-                    int recordLength = BinaryPrimitives.ReadInt32LittleEndian(head[4..]);
-                    long chunk = BinaryPrimitives.ReadInt64LittleEndian(head[8..]);
-                    if (recordLength <= 0 || recordLength > ChunkSize || chunk < 0 || chunk * ChunkSize >= VirtualSize
-                        || _end + RecordHeaderSize + recordLength > length)
+                    if (chunk < 0 || chunk >= (VirtualSize + ChunkSize - 1) / ChunkSize)
+                    {
+                        return;
+                    }
+
+                    int recordLength = (int)Math.Min(ChunkSize, VirtualSize - (chunk * ChunkSize));
+                    if (_end + RecordHeaderSize + recordLength > length)
                     {
                         return;
                     }
 
                     Span<byte> payload = data.AsSpan(0, recordLength);
                     if (RandomAccess.Read(_file.SafeFileHandle, payload, _end + RecordHeaderSize) != recordLength
-                        || BinaryPrimitives.ReadUInt64LittleEndian(head[16..]) != XxHash3.HashToUInt64(payload))
+                        || dataHash != XxHash3.HashToUInt64(payload))
                     {
                         return;
                     }
@@ -213,12 +221,17 @@ internal sealed class UndoLog : IDisposable
                 return;
             }
 
+            if (data.Length != Math.Min(ChunkSize, VirtualSize - (chunk * ChunkSize)))
+            {
+                throw new ArgumentException($"{Path}: the pre-image of chunk {chunk} must cover the whole chunk.", nameof(data));
+            }
+
+            Span<byte> payload = stackalloc byte[RecordPayloadSize];
+            var w = new RecordWriter(payload);
+            w.Int64(chunk);
+            w.UInt64(XxHash3.HashToUInt64(data));
             Span<byte> head = stackalloc byte[RecordHeaderSize];
-            RecordMagic.CopyTo(head);
-            BinaryPrimitives.WriteInt32LittleEndian(head[4..], data.Length);
-            BinaryPrimitives.WriteInt64LittleEndian(head[8..], chunk);
-            BinaryPrimitives.WriteUInt64LittleEndian(head[16..], XxHash3.HashToUInt64(data));
-            BinaryPrimitives.WriteUInt64LittleEndian(head[24..], XxHash3.HashToUInt64(head[..24]));
+            RecordFrame.Encode(payload, head);
             RandomAccess.Write(_file.SafeFileHandle, head, _end);
             RandomAccess.Write(_file.SafeFileHandle, data, _end + RecordHeaderSize);
             _index[chunk] = (_end + RecordHeaderSize, data.Length);
@@ -234,40 +247,59 @@ internal sealed class UndoLog : IDisposable
     {
         if (RandomAccess.Read(_file.SafeFileHandle, destination[..entry.Length], entry.Offset) != entry.Length)
         {
-            throw new InvalidDiskFormatException(Path, entry.Offset, "undo record data", "the file ends inside a record");
+            throw RecordFrame.Fail(Path, entry.Offset, "Data", "the file ends inside a record");
         }
     }
 
     public void Dispose() => _file.Dispose();
 
+    private static bool TryReadRecordHeader(ReadOnlySpan<byte> head, out long chunk, out ulong dataHash)
+    {
+        try
+        {
+            RecordReader r = RecordFrame.Decode(head, null);
+            chunk = r.Int64("Chunk");
+            dataHash = r.UInt64("DataHash");
+            return true;
+        }
+        catch (InvalidRecordException)
+        {
+            chunk = 0;
+            dataHash = 0;
+            return false;
+        }
+    }
+
     private static Header ParseHeader(string path, ReadOnlySpan<byte> bytes)
     {
-        if (!bytes[..8].SequenceEqual(Magic))
+        RecordReader r = HeaderFormat.Decode(bytes, path);
+        int chunkSize = r.Int32("ChunkSize");
+        if (chunkSize < 512 || chunkSize > 4 << 20 || !int.IsPow2(chunkSize))
         {
-            throw new InvalidDiskFormatException(path, 0, "undo log header.Signature", "not an undo log");
+            throw r.Error("ChunkSize", $"{chunkSize} is not a power of two from 512 to 4 MiB");
         }
 
-        if (BinaryPrimitives.ReadUInt64LittleEndian(bytes[1016..]) != XxHash3.HashToUInt64(bytes[..1016]))
+        long id = r.Int64("Id");
+        long created = r.Int64("CreatedAt");
+        if (created < DateTimeOffset.MinValue.UtcTicks || created > DateTimeOffset.MaxValue.UtcTicks)
         {
-            throw new InvalidDiskFormatException(path, 1016, "undo log header.Checksum", "the header checksum does not match");
+            throw r.Error("CreatedAt", $"{created} ticks is not a time");
         }
 
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]);
-        int chunkSize = BinaryPrimitives.ReadInt32LittleEndian(bytes[12..]);
-        long size = BinaryPrimitives.ReadInt64LittleEndian(bytes[32..]);
-        int labelLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes[40..]);
-        if (version != Version || chunkSize < 512 || chunkSize > 4 << 20 || !int.IsPow2(chunkSize) || size <= 0 || labelLength > MaxLabelBytes)
+        long size = r.Int64("VirtualSize");
+        if (size <= 0)
         {
-            throw new InvalidDiskFormatException(path, 8, "undo log header", $"version {version}, chunk size {chunkSize}, size {size} or label length {labelLength} is not valid");
+            throw r.Error("VirtualSize", $"{size} is not positive");
         }
 
-        string? label = labelLength == 0 ? null : Encoding.UTF8.GetString(bytes.Slice(42, labelLength));
-        return new Header(
-            BinaryPrimitives.ReadInt64LittleEndian(bytes[16..]),
-            new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(bytes[24..]), TimeSpan.Zero),
-            label,
-            chunkSize,
-            size);
+        int labelLength = r.UInt16("LabelLength");
+        if (labelLength > MaxLabelBytes)
+        {
+            throw r.Error("LabelLength", $"{labelLength} bytes is more than {MaxLabelBytes}");
+        }
+
+        string? label = labelLength == 0 ? null : Encoding.UTF8.GetString(r.Bytes(labelLength, "Label"));
+        return new Header(id, new DateTimeOffset(created, TimeSpan.Zero), label, chunkSize, size);
     }
 
     private readonly record struct Header(long Id, DateTimeOffset CreatedAt, string? Label, int ChunkSize, long VirtualSize);

@@ -326,7 +326,7 @@ public sealed class HrlCorruptionTests : IDisposable
     private (string Path, byte[] Bytes, Digest Digest) Sample(bool seal)
     {
         string path = _temp.File(seal ? "sealed.hrl" : "open.hrl");
-        HrlTestLogs.Write(path, new Random(31), new HrlWriterOptions(metadataSize: 512, bufferSize: 4096), [3, 18, 1, 4], seal, maxSectors: 4);
+        HrlTestLogs.Write(path, new Random(31), new HrlWriterOptions { MetadataSize = 512, BufferSize = 4096 }, [3, 18, 1, 4], seal, maxSectors: 4);
         byte[] bytes = File.ReadAllBytes(path);
         Digest digest = seal ? ReadAll(path).Digest! : new Digest(RecoverAll(path).Records, default);
         return (path, bytes, digest);

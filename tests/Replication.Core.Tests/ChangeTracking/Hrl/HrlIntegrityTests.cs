@@ -147,41 +147,44 @@ public sealed class HrlIntegrityTests : IDisposable
             byte[] bytes = (byte[])original.Clone();
             bytes[bit / 8] ^= (byte)(1 << (bit % 8));
             File.WriteAllBytes(sidecarPath, bytes);
-            InvalidLogFormatException ex = Assert.Throws<InvalidLogFormatException>(() => HrlIntegrity.VerifySidecar(log.Path));
-            Assert.Equal("HRL integrity sidecar", ex.Structure);
+            InvalidRecordException ex = Assert.Throws<InvalidRecordException>(() => HrlIntegrity.VerifySidecar(log.Path));
+            Assert.StartsWith("HRL integrity sidecar.", ex.Field, StringComparison.Ordinal);
             Assert.Equal(Path.GetFullPath(sidecarPath), ex.FilePath);
         }
 
         for (int length = 0; length < original.Length; length++)
         {
             File.WriteAllBytes(sidecarPath, original.AsSpan(0, length).ToArray());
-            Assert.Equal("length", Assert.Throws<InvalidLogFormatException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
+            Assert.Equal("HRL integrity sidecar.Length", Assert.Throws<InvalidRecordException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
         }
 
         File.WriteAllBytes(sidecarPath, [.. original, 0]);
-        Assert.Equal("length", Assert.Throws<InvalidLogFormatException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
+        Assert.Equal("HRL integrity sidecar.Length", Assert.Throws<InvalidRecordException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
     }
 
     [Fact]
-    public void A_consistent_sidecar_of_another_version_or_with_reserved_bits_is_rejected()
+    public void A_consistent_sidecar_of_another_version_or_with_an_impossible_length_is_rejected()
     {
         WrittenLog log = Sealed("i.hrl", seed: 9);
         HrlIntegrity.WriteSidecar(log.Path);
         string sidecarPath = HrlIntegrity.GetSidecarPath(log.Path);
         byte[] original = File.ReadAllBytes(sidecarPath);
 
-        byte[] newer = (byte[])original.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(8), 2);
-        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(60), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, newer.AsSpan(0, 60)));
-        File.WriteAllBytes(sidecarPath, newer);
-        Assert.Equal("Version", Assert.Throws<InvalidLogFormatException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
+        byte[] older = (byte[])original.Clone();
+        BinaryPrimitives.WriteUInt16LittleEndian(older.AsSpan(8), 1);
+        Reseal(older);
+        File.WriteAllBytes(sidecarPath, older);
+        Assert.Equal("HRL integrity sidecar.Version", Assert.Throws<InvalidRecordException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
 
-        byte[] reserved = (byte[])original.Clone();
-        reserved[57] = 1;
-        BinaryPrimitives.WriteUInt32LittleEndian(reserved.AsSpan(60), Crc32.HashToUInt32(Crc32ParameterSet.Crc32C, reserved.AsSpan(0, 60)));
-        File.WriteAllBytes(sidecarPath, reserved);
-        Assert.Equal("Reserved", Assert.Throws<InvalidLogFormatException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
+        byte[] shortLog = (byte[])original.Clone();
+        BinaryPrimitives.WriteInt64LittleEndian(shortLog.AsSpan(16), 100);
+        Reseal(shortLog);
+        File.WriteAllBytes(sidecarPath, shortLog);
+        Assert.Equal("HRL integrity sidecar.LogLength", Assert.Throws<InvalidRecordException>(() => HrlIntegrity.ReadSidecar(log.Path)).Field);
     }
+
+    private static void Reseal(byte[] record) =>
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(record.Length - 8), XxHash3.HashToUInt64(record.AsSpan(0, record.Length - 8)));
 
     [Fact]
     public void Missing_files_and_unsealed_logs_are_reported_as_such()

@@ -16,7 +16,7 @@ public sealed class HrlRecoveryTests : IDisposable
     public void A_crash_keeps_every_committed_batch_and_drops_the_written_through_tail()
     {
         // The uncommitted tail holds writes larger than the buffer, so its data reached the file without a block.
-        var options = new HrlWriterOptions(metadataSize: 1024, bufferSize: 4096);
+        var options = new HrlWriterOptions { MetadataSize = 1024, BufferSize = 4096 };
         WrittenLog log = HrlTestLogs.Write(_temp.File("crash.hrl"), new Random(21), options, [4, 50, 2], seal: false, uncommittedTail: 3, largeEvery: 3, largeSectors: 20);
 
         using HrlReader reader = HrlReader.Open(log.Path);

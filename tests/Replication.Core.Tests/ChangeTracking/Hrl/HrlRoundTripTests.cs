@@ -29,7 +29,7 @@ public sealed class HrlRoundTripTests : IDisposable
         var random = new Random(seed);
         int metadataSize = new[] { 512, 1024, 4096, 8192 }[random.Next(4)];
         int bufferSize = new[] { 4096, 16384, 1 << 20 }[random.Next(3)];
-        var options = new HrlWriterOptions(metadataSize, bufferSize);
+        var options = new HrlWriterOptions { MetadataSize = metadataSize, BufferSize = bufferSize };
         int capacity = options.EntriesPerMetadataBlock;
         int[] batches = Enumerable.Range(0, random.Next(0, 6)).Select(_ => random.Next(0, Math.Min((2 * capacity) + 3, 120))).ToArray();
         bool seal = random.Next(3) != 0;
@@ -92,7 +92,7 @@ public sealed class HrlRoundTripTests : IDisposable
     [Fact]
     public void A_batch_larger_than_a_block_is_split_into_full_blocks_in_order()
     {
-        var options = new HrlWriterOptions(metadataSize: 512); // 15 entries per block
+        var options = new HrlWriterOptions { MetadataSize = 512 }; // 15 entries per block
         WrittenLog log = HrlTestLogs.Write(_temp.File("split.hrl"), new Random(3), options, [40, 15, 1], seal: true);
         List<(long Position, int Count)> blocks = WalkBlocks(File.ReadAllBytes(log.Path));
         Assert.Equal([15, 15, 10, 15, 1], blocks.Select(b => b.Count));
@@ -178,7 +178,7 @@ public sealed class HrlRoundTripTests : IDisposable
     [Fact]
     public void Writes_larger_than_the_buffer_go_straight_to_the_file()
     {
-        var options = new HrlWriterOptions(bufferSize: 4096);
+        var options = new HrlWriterOptions { BufferSize = 4096 };
         WrittenLog log = HrlTestLogs.Write(_temp.File("large.hrl"), new Random(5), options, [3, 4], seal: true, largeEvery: 2, largeSectors: 100);
         using HrlReader reader = HrlReader.Open(log.Path);
         HrlTestLogs.AssertRecords(reader, log.Committed, reader.ReadRecords());

@@ -17,7 +17,7 @@ public sealed class HrlSealRecoveredTests : IDisposable
     [InlineData(3, 7)]
     public void The_valid_prefix_becomes_a_sealed_log_with_exactly_the_committed_records(int seed, int tail)
     {
-        var options = new HrlWriterOptions(metadataSize: 1024, bufferSize: 4096);
+        var options = new HrlWriterOptions { MetadataSize = 1024, BufferSize = 4096 };
         WrittenLog log = HrlTestLogs.Write(_temp.File($"{seed}.hrl"), new Random(seed), options, [5, 30, 2], seal: false, uncommittedTail: tail, largeEvery: 4, largeSectors: 20);
         long before = new FileInfo(log.Path).Length;
 
@@ -38,7 +38,7 @@ public sealed class HrlSealRecoveredTests : IDisposable
     [Fact]
     public void A_log_without_a_complete_batch_gets_one_empty_block()
     {
-        WrittenLog log = HrlTestLogs.Write(_temp.File("empty.hrl"), new Random(9), new HrlWriterOptions(bufferSize: 4096), [], seal: false, uncommittedTail: 4, largeEvery: 1, largeSectors: 16);
+        WrittenLog log = HrlTestLogs.Write(_temp.File("empty.hrl"), new Random(9), new HrlWriterOptions { BufferSize = 4096 }, [], seal: false, uncommittedTail: 4, largeEvery: 1, largeSectors: 16);
         Assert.True(new FileInfo(log.Path).Length > 4096);
 
         HrlFileHeader header = HrlWriter.SealRecovered(log.Path, _clock, out HrlRecoveryResult recovered);

@@ -30,16 +30,29 @@ public sealed class HrlWriterTests : IDisposable
     }
 
     [Fact]
-    public void Options_are_validated_when_constructed()
+    public void Invalid_options_are_named_by_validation_and_refused_before_a_log_is_created()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 1000));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(metadataSize: 2 << 20));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new HrlWriterOptions(bufferSize: 100));
-        Assert.Throws<ArgumentException>(() => new HrlWriterOptions(creatorApplication: "toolong"));
-        Assert.Throws<ArgumentException>(() => new HrlWriterOptions(creatorApplication: "\u4e2d"));
+        (HrlWriterOptions Options, string Property)[] invalid =
+        [
+            (new HrlWriterOptions { MetadataSize = 0 }, "MetadataSize"),
+            (new HrlWriterOptions { MetadataSize = 1000 }, "MetadataSize"),
+            (new HrlWriterOptions { MetadataSize = 2 << 20 }, "MetadataSize"),
+            (new HrlWriterOptions { BufferSize = 100 }, "BufferSize"),
+            (new HrlWriterOptions { CreatorApplication = "toolong" }, "CreatorApplication"),
+            (new HrlWriterOptions { CreatorApplication = "\u4e2d" }, "CreatorApplication"),
+        ];
+        foreach ((HrlWriterOptions options, string property) in invalid)
+        {
+            Assert.StartsWith(property, Assert.Single(options.Validate()), StringComparison.Ordinal);
+            string path = _temp.File("invalid.hrl");
+            ArgumentException refused = Assert.Throws<ArgumentException>(() => HrlWriter.Create(path, Identity, _clock, options));
+            Assert.Contains(property, refused.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(path));
+        }
+
+        Assert.Empty(HrlWriterOptions.Default.Validate());
         Assert.Equal(127, HrlWriterOptions.Default.EntriesPerMetadataBlock);
-        Assert.Equal(15, new HrlWriterOptions(metadataSize: 512).EntriesPerMetadataBlock);
+        Assert.Equal(15, new HrlWriterOptions { MetadataSize = 512 }.EntriesPerMetadataBlock);
     }
 
     [Fact]
@@ -97,7 +110,7 @@ public sealed class HrlWriterTests : IDisposable
     [Fact]
     public async Task Flush_may_run_on_another_thread_while_writes_are_appended()
     {
-        using HrlWriter writer = HrlWriter.Create(_temp.File("concurrent.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 8192));
+        using HrlWriter writer = HrlWriter.Create(_temp.File("concurrent.hrl"), Identity, _clock, new HrlWriterOptions { BufferSize = 8192 });
         byte[] data = new byte[4096];
         using var stop = new CancellationTokenSource();
         Task flusher = Task.Run(() =>
@@ -132,7 +145,7 @@ public sealed class HrlWriterTests : IDisposable
             string zeros = _temp.File($"zeros-{seal}");
             File.WriteAllBytes(zeros, new byte[1 << 20]);
             string path = _temp.File($"prealloc-{seal}.hrl");
-            using (HrlWriter writer = HrlWriter.CreateFromZeroedFile(zeros, path, Identity, _clock, new HrlWriterOptions(metadataSize: 1024)))
+            using (HrlWriter writer = HrlWriter.CreateFromZeroedFile(zeros, path, Identity, _clock, new HrlWriterOptions { MetadataSize = 1024 }))
             {
                 Assert.False(File.Exists(zeros));
                 Assert.Equal(1 << 20, new FileInfo(path).Length);
@@ -167,7 +180,7 @@ public sealed class HrlWriterTests : IDisposable
     [Fact]
     public void Appending_allocates_nothing_in_steady_state()
     {
-        using HrlWriter writer = HrlWriter.Create(_temp.File("alloc.hrl"), Identity, _clock, new HrlWriterOptions(bufferSize: 64 << 10));
+        using HrlWriter writer = HrlWriter.Create(_temp.File("alloc.hrl"), Identity, _clock, new HrlWriterOptions { BufferSize = 64 << 10 });
         byte[] data = new byte[4096];
         new Random(1).NextBytes(data);
         DateTimeOffset time = HrlTestLogs.Start;

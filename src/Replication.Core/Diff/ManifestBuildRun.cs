@@ -1,0 +1,544 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
+using Replication.Core.Disks;
+using Replication.Core.IO;
+
+namespace Replication.Core.Diff;
+
+/// <summary>
+/// Builds a manifest file: N workers (one per core by default) each take the next chunk of the disk, read its
+/// allocated ranges with a pooled buffer, hash it and write its fine hashes in place; while one worker hashes, the
+/// others read, so reads and hashing overlap. Blocks the format knows are zero are not read; blocks read as zeros are
+/// found with a vectorised scan and not hashed. Block entries are kept in memory and written at the end; with
+/// checkpointing on, a partial manifest is saved every so often so a killed build resumes where it was.
+/// </summary>
+internal sealed class ManifestBuildRun : IDisposable
+{
+    /// <summary>Bytes each worker reads and hashes at a time (or one coarse block, when that is larger).</summary>
+    internal const int ChunkSize = 4 << 20;
+
+    private const int Done = 1;
+    private const long ProgressStep = 64L << 20;
+
+    private readonly IDiskSink _disk;
+    private readonly ManifestHeader _geometry;
+    private readonly SafeFileHandle _file;
+    private readonly string _workPath;
+    private readonly int _coarse;
+    private readonly int _fine;
+    private readonly int _chunkSize;
+    private readonly long _chunkCount;
+    private readonly UInt128[] _hashes;
+    private readonly ulong[] _fineChecksums;
+    private readonly int[] _state;
+    private readonly long _checkpointInterval;
+    private readonly IProgress<ManifestProgress>? _progress;
+    private readonly Action<long, long>? _onCheckpoint;
+    private readonly Lock _saveLock = new();
+    private long _nextChunk;
+    private long _bytesRead;
+    private long _bytesHashed;
+    private long _bytesProcessed;
+    private long _completedRead;
+    private long _completedHashed;
+    private long _sinceCheckpoint;
+    private long _nextProgress;
+
+    private ManifestBuildRun(
+        IDiskSink disk,
+        string workPath,
+        ManifestOptions options,
+        bool resume,
+        long checkpointInterval,
+        IProgress<ManifestProgress>? progress,
+        Action<long, long>? onCheckpoint)
+    {
+        _disk = disk;
+        _workPath = workPath;
+        _coarse = options.CoarseBlockSize;
+        _fine = options.FineBlockSize;
+        _geometry = new ManifestHeader(true, disk.VirtualSize, _coarse, _fine, DiskStamp.Of(disk), UInt128.Zero);
+        if (_geometry.CoarseBlockCount > ManifestHeader.MaxCoarseBlockCount)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options),
+                $"A disk of {disk.VirtualSize} bytes has {_geometry.CoarseBlockCount} blocks of {_coarse} bytes, more than {ManifestHeader.MaxCoarseBlockCount}; use a larger block size.");
+        }
+
+        _chunkSize = Math.Max(ChunkSize, _coarse);
+        _chunkCount = ManifestHeader.CeilDiv(disk.VirtualSize, _chunkSize);
+        int count = (int)_geometry.CoarseBlockCount;
+        _hashes = new UInt128[count];
+        _fineChecksums = new ulong[count];
+        _state = new int[count];
+        _checkpointInterval = checkpointInterval;
+        _progress = progress;
+        _onCheckpoint = onCheckpoint;
+        _file = (resume && _geometry.Stamp.IsKnown ? TryResume() : null) ?? CreateWorkFile(workPath, _geometry.FileLength);
+    }
+
+    /// <summary>Blocks found already hashed in a partial manifest left by an earlier, interrupted build.</summary>
+    internal int ResumedBlocks { get; private set; }
+
+    /// <summary>Refuses a disk of 0 bytes: a manifest describes at least one sector, and such a disk has nothing to compare.</summary>
+    /// <exception cref="ArgumentException">The disk is empty.</exception>
+    internal static void ThrowIfEmpty(IDiskSink disk, string parameterName)
+    {
+        if (disk.VirtualSize == 0)
+        {
+            throw new ArgumentException(
+                $"{disk.Location}: the disk is empty (0 bytes): there is nothing to hash or compare (a block manifest describes at least one 512-byte sector).",
+                parameterName);
+        }
+    }
+
+    /// <summary>
+    /// Builds the manifest of <paramref name="disk"/> in <paramref name="workPath"/>, then renames it to
+    /// <paramref name="finalPath"/> (atomically replacing any file there) and opens it.
+    /// </summary>
+    /// <param name="disk">The disk to hash.</param>
+    /// <param name="finalPath">Where the finished manifest goes.</param>
+    /// <param name="workPath">Where it is built; may equal <paramref name="finalPath"/>.</param>
+    /// <param name="options">Block sizes and parallelism.</param>
+    /// <param name="resume">Continue a partial manifest of the same disk (same stamp and geometry) found at <paramref name="workPath"/>; keep the partial file when the build fails.</param>
+    /// <param name="checkpointInterval">Save a partial manifest after this many bytes of the disk are processed; 0 for never.</param>
+    /// <param name="progress">Progress, reported every 64 MiB and at the end.</param>
+    /// <param name="onCheckpoint">Called after each durable partial save with (bytes read, bytes hashed) a resume will not redo (a lower bound).</param>
+    /// <param name="cancellationToken">Stops the build; with <paramref name="resume"/> the work done so far is saved first.</param>
+    internal static async Task<ManifestBuildResult> BuildAsync(
+        IDiskSink disk,
+        string finalPath,
+        string workPath,
+        ManifestOptions options,
+        bool resume,
+        long checkpointInterval,
+        IProgress<ManifestProgress>? progress,
+        Action<long, long>? onCheckpoint,
+        CancellationToken cancellationToken)
+    {
+        var builder = new ManifestBuildRun(disk, workPath, options, resume, checkpointInterval, progress, onCheckpoint);
+        bool completed = false;
+        try
+        {
+            await builder.RunAsync(options.EffectiveParallelism, cancellationToken).ConfigureAwait(false);
+            builder.WriteTableAndHeader(partial: false, snapshot: null);
+            RandomAccess.FlushToDisk(builder._file);
+            builder._file.Dispose();
+            if (!string.Equals(workPath, finalPath, StringComparison.Ordinal))
+            {
+                DurableFile.Replace(workPath, finalPath);
+            }
+
+            completed = true;
+            return new ManifestBuildResult(BlockManifest.Open(finalPath), builder._bytesRead, builder._bytesHashed);
+        }
+        catch (OperationCanceledException) when (resume && !builder._file.IsClosed)
+        {
+            // A cancelled build keeps what it has done, so the next one resumes from here.
+            builder.SavePartial();
+            throw;
+        }
+        finally
+        {
+            builder.Dispose();
+            if (!completed && !resume)
+            {
+                File.Delete(workPath);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _file.Dispose();
+
+    private async Task RunAsync(int parallelism, CancellationToken cancellationToken)
+    {
+        int workers = (int)Math.Min(parallelism, _chunkCount);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var tasks = new Task[workers];
+        for (int i = 0; i < workers; i++)
+        {
+            tasks[i] = Task.Run(() => WorkAsync(cts), CancellationToken.None);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (Exception) when (tasks.Any(t => t.IsFaulted && t.Exception!.InnerException is not OperationCanceledException))
+        {
+            // Task.WhenAll surfaces the first exception; prefer a real failure over the cancellations it caused.
+            throw tasks.First(t => t.IsFaulted && t.Exception!.InnerException is not OperationCanceledException).Exception!.InnerException!;
+        }
+
+        _progress?.Report(new ManifestProgress(_disk.VirtualSize, _disk.VirtualSize, _bytesRead, _bytesHashed));
+    }
+
+    private async Task WorkAsync(CancellationTokenSource cts)
+    {
+        int blocksPerChunk = _chunkSize / _coarse;
+        byte[] data = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        byte[] fineHashes = ArrayPool<byte>.Shared.Rent(_chunkSize / _fine * ManifestHeader.FineHashSize);
+        bool[] hasData = ArrayPool<bool>.Shared.Rent(blocksPerChunk);
+        try
+        {
+            while (true)
+            {
+                long chunk = Interlocked.Increment(ref _nextChunk) - 1;
+                if (chunk >= _chunkCount)
+                {
+                    return;
+                }
+
+                cts.Token.ThrowIfCancellationRequested();
+                await ProcessChunkAsync(chunk, data, fineHashes, hasData, cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(hasData);
+            ArrayPool<byte>.Shared.Return(fineHashes);
+            ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    private async ValueTask ProcessChunkAsync(long chunk, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
+    {
+        long start = chunk * _chunkSize;
+        int length = (int)Math.Min(_chunkSize, _disk.VirtualSize - start);
+        int firstBlock = (int)(start / _coarse);
+        int blocks = (int)ManifestHeader.CeilDiv(length, _coarse);
+        for (int b = 0; b < blocks;)
+        {
+            if (Volatile.Read(ref _state[firstBlock + b]) == Done)
+            {
+                b++;
+                continue;
+            }
+
+            int end = b + 1;
+            while (end < blocks && Volatile.Read(ref _state[firstBlock + end]) != Done)
+            {
+                end++;
+            }
+
+            await HashBlocksAsync(firstBlock + b, end - b, data, fineHashes, hasData, cancellationToken).ConfigureAwait(false);
+            b = end;
+        }
+
+        long processed = Interlocked.Add(ref _bytesProcessed, length);
+        if (_progress is not null && processed >= Volatile.Read(ref _nextProgress))
+        {
+            Volatile.Write(ref _nextProgress, processed + ProgressStep);
+            _progress.Report(new ManifestProgress(processed, _disk.VirtualSize, Volatile.Read(ref _bytesRead), Volatile.Read(ref _bytesHashed)));
+        }
+
+        if (_checkpointInterval > 0 && Interlocked.Add(ref _sinceCheckpoint, length) >= _checkpointInterval && _saveLock.TryEnter())
+        {
+            try
+            {
+                Volatile.Write(ref _sinceCheckpoint, 0);
+                SavePartial();
+            }
+            finally
+            {
+                _saveLock.Exit();
+            }
+        }
+    }
+
+    /// <summary>Reads and hashes <paramref name="count"/> consecutive coarse blocks, writes their fine hashes, then publishes their entries.</summary>
+    private async ValueTask HashBlocksAsync(int firstBlock, int count, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
+    {
+        long runStart = (long)firstBlock * _coarse;
+        int runLength = (int)(Math.Min(_disk.VirtualSize, runStart + ((long)count * _coarse)) - runStart);
+        Array.Clear(hasData, 0, count);
+        long read = 0;
+        int cursor = 0;
+        foreach (DiskExtent extent in _disk.GetAllocatedExtents(runStart, runLength))
+        {
+            int at = (int)(extent.Offset - runStart);
+            int length = (int)extent.Length;
+            ClearGap(data, cursor, at);
+            await _disk.ReadAsync(extent.Offset, data.AsMemory(at, length), cancellationToken).ConfigureAwait(false);
+            hasData.AsSpan((at / _coarse)..(((at + length - 1) / _coarse) + 1)).Fill(true);
+            cursor = at + length;
+            read += length;
+        }
+
+        ClearGap(data, cursor, runLength);
+        long hashed = HashBlocks(data.AsSpan(0, runLength), fineHashes, hasData, firstBlock, count);
+        long firstFine = (long)firstBlock * (_coarse / _fine);
+        int fineBytes = (int)((ManifestHeader.CeilDiv(runStart + runLength, _fine) - firstFine) * ManifestHeader.FineHashSize);
+        RandomAccess.Write(_file, fineHashes.AsSpan(0, fineBytes), _geometry.FineTableOffset + (firstFine * ManifestHeader.FineHashSize));
+        for (int i = 0; i < count; i++)
+        {
+            Volatile.Write(ref _state[firstBlock + i], Done);
+        }
+
+        // Counted after the blocks are published, so a checkpoint that reads these counters first covers at least them.
+        Interlocked.Add(ref _bytesRead, read);
+        Interlocked.Add(ref _bytesHashed, hashed);
+        Interlocked.Add(ref _completedRead, read);
+        Interlocked.Add(ref _completedHashed, hashed);
+    }
+
+    /// <summary>
+    /// Zeroes the part of the gap [<paramref name="from"/>, <paramref name="to"/>) that shares a coarse block with data;
+    /// blocks wholly inside the gap are never looked at, so a large hole costs nothing.
+    /// </summary>
+    private void ClearGap(byte[] data, int from, int to)
+    {
+        if (to <= from)
+        {
+            return;
+        }
+
+        int headEnd = Math.Min(to, (from + _coarse - 1) / _coarse * _coarse);
+        if (from % _coarse != 0)
+        {
+            data.AsSpan(from, headEnd - from).Clear();
+        }
+
+        int tailStart = Math.Max(headEnd, to / _coarse * _coarse);
+        if (to % _coarse != 0 && tailStart < to)
+        {
+            data.AsSpan(tailStart, to - tailStart).Clear();
+        }
+    }
+
+    /// <summary>
+    /// The hash of a coarse block as the builder computes it, from its bytes: the XxHash128 of its fine hashes, 0 for
+    /// zeros (see <see cref="HashBlock"/>).
+    /// </summary>
+    internal static UInt128 HashCoarseBlock(ReadOnlySpan<byte> block, int fineBlockSize)
+    {
+        byte[] fineRun = ArrayPool<byte>.Shared.Rent((int)ManifestHeader.CeilDiv(block.Length, fineBlockSize) * ManifestHeader.FineHashSize);
+        try
+        {
+            return HashBlock(block, fineBlockSize, fineRun);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(fineRun);
+        }
+    }
+
+    /// <summary>
+    /// Hashes one coarse block, each byte once: writes the XxHash128 of each fine block (0 when it reads as zeros, 1 when
+    /// the real hash is 0) to <paramref name="fineRun"/> as 16 little-endian bytes, and returns the XxHash128 of that
+    /// run (0 when every fine hash is 0, 1 when the real hash is 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static UInt128 HashBlock(ReadOnlySpan<byte> block, int fineBlockSize, Span<byte> fineRun)
+    {
+        int fines = (int)ManifestHeader.CeilDiv(block.Length, fineBlockSize);
+        fineRun = fineRun[..(fines * ManifestHeader.FineHashSize)];
+        bool any = false;
+        for (int f = 0; f < fines; f++)
+        {
+            int at = f * fineBlockSize;
+            ReadOnlySpan<byte> piece = block.Slice(at, Math.Min(fineBlockSize, block.Length - at));
+            UInt128 h = UInt128.Zero;
+            if (piece.ContainsAnyExcept((byte)0))
+            {
+                h = XxHash128.HashToUInt128(piece);
+                h = h == UInt128.Zero ? UInt128.One : h;
+                any = true;
+            }
+
+            ManifestHeader.WriteUInt128(fineRun[(f * ManifestHeader.FineHashSize)..], h);
+        }
+
+        if (!any)
+        {
+            return UInt128.Zero;
+        }
+
+        UInt128 hash = XxHash128.HashToUInt128(fineRun);
+        return hash == UInt128.Zero ? UInt128.One : hash;
+    }
+
+    private long HashBlocks(ReadOnlySpan<byte> run, byte[] fineHashes, bool[] hasData, int firstBlock, int count)
+    {
+        int perCoarse = _coarse / _fine;
+        long hashed = 0;
+        for (int i = 0; i < count; i++)
+        {
+            int blockStart = i * _coarse;
+            ReadOnlySpan<byte> block = run.Slice(blockStart, Math.Min(_coarse, run.Length - blockStart));
+            int fines = (int)ManifestHeader.CeilDiv(block.Length, _fine);
+            Span<byte> fineRun = fineHashes.AsSpan(i * perCoarse * ManifestHeader.FineHashSize, fines * ManifestHeader.FineHashSize);
+            UInt128 hash = UInt128.Zero;
+            if (!hasData[i])
+            {
+                fineRun.Clear();
+            }
+            else
+            {
+                hash = HashBlock(block, _fine, fineRun);
+                hashed += hash == UInt128.Zero ? 0 : block.Length;
+            }
+
+            _hashes[firstBlock + i] = hash;
+            _fineChecksums[firstBlock + i] = XxHash3.HashToUInt64(fineRun);
+        }
+
+        return hashed;
+    }
+
+    /// <summary>
+    /// Saves a partial manifest: fine hashes written so far are flushed first, then the entries of the blocks that were
+    /// complete before the flush, then the header. Each entry checks itself, so a save cut short by a crash loses at
+    /// most the entries it did not reach.
+    /// </summary>
+    private void SavePartial()
+    {
+        long read = Volatile.Read(ref _completedRead);
+        long hashed = Volatile.Read(ref _completedHashed);
+        bool[] snapshot = new bool[_state.Length];
+        for (int i = 0; i < snapshot.Length; i++)
+        {
+            snapshot[i] = Volatile.Read(ref _state[i]) == Done;
+        }
+
+        RandomAccess.FlushToDisk(_file);
+        WriteTableAndHeader(partial: true, snapshot);
+        RandomAccess.FlushToDisk(_file);
+        _onCheckpoint?.Invoke(read, hashed);
+    }
+
+    private void WriteTableAndHeader(bool partial, bool[]? snapshot)
+    {
+        var checksum = new XxHash128();
+        const int EntriesPerWrite = 32768;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(EntriesPerWrite * ManifestBlockEntry.Size);
+        try
+        {
+            for (int first = 0; first < _hashes.Length; first += EntriesPerWrite)
+            {
+                int n = Math.Min(EntriesPerWrite, _hashes.Length - first);
+                Span<byte> bytes = buffer.AsSpan(0, n * ManifestBlockEntry.Size);
+                for (int i = 0; i < n; i++)
+                {
+                    int index = first + i;
+                    ManifestBlockEntry entry = snapshot is null || snapshot[index]
+                        ? new ManifestBlockEntry(_hashes[index], _fineChecksums[index], _hashes[index] == UInt128.Zero ? ManifestBlockEntry.ZeroFlag : 0)
+                        : ManifestBlockEntry.Unknown;
+                    entry.WriteTo(bytes[(i * ManifestBlockEntry.Size)..], index);
+                }
+
+                checksum.Append(bytes);
+                RandomAccess.Write(_file, bytes, ManifestHeader.TableOffset + ((long)first * ManifestBlockEntry.Size));
+            }
+
+            var header = new ManifestHeader(partial, _geometry.VirtualSize, _coarse, _fine, _geometry.Stamp, checksum.GetCurrentHashAsUInt128());
+            header.WriteTo(buffer);
+            RandomAccess.Write(_file, buffer.AsSpan(0, ManifestHeader.Size), 0);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static SafeFileHandle CreateWorkFile(string path, long length)
+    {
+        SafeFileHandle file = File.OpenHandle(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        try
+        {
+            // Sized up front (sparse): fine hashes are written in place, in whatever order workers finish.
+            RandomAccess.SetLength(file, length);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens the partial manifest at the work path when it belongs to this disk as it is now (same stamp and geometry)
+    /// and marks every block whose entry and fine hashes check out as done; anything else is hashed again.
+    /// </summary>
+    private SafeFileHandle? TryResume()
+    {
+        if (!File.Exists(_workPath))
+        {
+            return null;
+        }
+
+        SafeFileHandle file = File.OpenHandle(_workPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        try
+        {
+            ManifestHeader header;
+            try
+            {
+                header = BlockManifest.ReadHeader(file, _workPath);
+            }
+            catch (InvalidManifestException)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            if (header.Stamp != _geometry.Stamp || header.VirtualSize != _geometry.VirtualSize
+                || header.CoarseBlockSize != _coarse || header.FineBlockSize != _fine)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            LoadDoneEntries(file, header);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header)
+    {
+        byte[] entry = new byte[ManifestBlockEntry.Size];
+        byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * ManifestHeader.FineHashSize);
+        try
+        {
+            for (int i = 0; i < _hashes.Length; i++)
+            {
+                long offset = ManifestHeader.TableOffset + ((long)i * ManifestBlockEntry.Size);
+                if (RandomAccess.Read(file, entry, offset) != entry.Length
+                    || !ManifestBlockEntry.TryRead(entry, i, out ManifestBlockEntry parsed) || parsed.IsUnknown)
+                {
+                    continue;
+                }
+
+                (long first, int count) = BlockManifest.FineRun(header, i);
+                Span<byte> fines = run.AsSpan(0, count * ManifestHeader.FineHashSize);
+                if (RandomAccess.Read(file, fines, header.FineTableOffset + (first * ManifestHeader.FineHashSize)) != fines.Length
+                    || XxHash3.HashToUInt64(fines) != parsed.FineChecksum)
+                {
+                    continue;
+                }
+
+                _hashes[i] = parsed.Hash;
+                _fineChecksums[i] = parsed.FineChecksum;
+                _state[i] = Done;
+                ResumedBlocks++;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(run);
+        }
+    }
+}
