@@ -6,7 +6,6 @@ using Replication.Core.ChangeTracking;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Replication.Sites;
-using Replication.Core.Targets.Azure;
 using Replication.Core.Transfer;
 using Replication.Hosting;
 using Replication.Hosting.Jobs;
@@ -151,7 +150,7 @@ public static class ReplicationServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp =>
         {
             Directory.CreateDirectory(directory);
-            return new LocalReplicationSite(directory);
+            return new LocalReplicationSite(directory, timeProvider: sp.GetRequiredService<TimeProvider>());
         }));
         return builder;
     }
@@ -162,7 +161,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentException.ThrowIfNullOrEmpty(container);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(connectionString, container, AzureOptions(sp))));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(connectionString, container, timeProvider: sp.GetRequiredService<TimeProvider>())));
         return builder;
     }
 
@@ -171,7 +170,7 @@ public static class ReplicationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerSasUri);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerSasUri, AzureOptions(sp))));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerSasUri, timeProvider: sp.GetRequiredService<TimeProvider>())));
         return builder;
     }
 
@@ -181,7 +180,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerUri);
         ArgumentNullException.ThrowIfNull(credential);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerUri, credential, AzureOptions(sp))));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerUri, credential, timeProvider: sp.GetRequiredService<TimeProvider>())));
         return builder;
     }
 
@@ -220,7 +219,4 @@ public static class ReplicationServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton(factory));
         return builder;
     }
-
-    // The site's leases, fences and retries run on the host's one clock, the clock its schedule and jobs use.
-    private static AzurePageBlobTargetOptions? AzureOptions(IServiceProvider services) => null;
 }
