@@ -1,4 +1,5 @@
 using Replication.Hosting.Items;
+using Replication.Hosting.Jobs;
 
 namespace Replication.Hosting;
 
@@ -34,6 +35,13 @@ public sealed class ReplicationHostOptions
 
     /// <summary>Folder for the engine's temporary files (resync manifests); null for the system temp folder.</summary>
     public string? WorkDirectory { get; set; }
+
+    /// <summary>
+    /// Called after the host records a step of a job (the engine's durable steps and the host's own; the step is given)
+    /// and after a job ends or waits for a retry (no step): for live status and logs. It runs on the job's path, so it
+    /// should return quickly; what it throws fails the job's current attempt.
+    /// </summary>
+    public Func<JobRecord, JobStep?, ValueTask>? JobObserver { get; set; }
 
     /// <summary>True when several hosts share the store (PostgreSQL).</summary>
     public bool IsClustered => PostgresConnectionString is not null;

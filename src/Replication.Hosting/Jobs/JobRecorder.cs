@@ -8,7 +8,7 @@ namespace Replication.Hosting.Jobs;
 /// step through one callback; the job a run belongs to flows with the run's async context, so items running at once
 /// never see each other's steps.
 /// </summary>
-internal sealed class JobRecorder(IReplicationStore store, TimeProvider time) : IProgress<ReplicationProgress>
+internal sealed class JobRecorder(IReplicationStore store, TimeProvider time, Microsoft.Extensions.Options.IOptions<ReplicationHostOptions> options) : IProgress<ReplicationProgress>
 {
     private static readonly AsyncLocal<Scope?> Current = new();
 
@@ -28,12 +28,22 @@ internal sealed class JobRecorder(IReplicationStore store, TimeProvider time) : 
     {
         if (Current.Value is { } scope)
         {
-            await store.AddStepAsync(scope.Job.Id, new JobStep(step, time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            var recorded = new JobStep(step, time.GetUtcNow());
+            await store.AddStepAsync(scope.Job.Id, recorded, CancellationToken.None).ConfigureAwait(false);
+            await ObserveAsync(scope.Job, recorded).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Tells <see cref="ReplicationHostOptions.JobObserver"/> of a step, or of the job's new state (no step).</summary>
+    public ValueTask ObserveAsync(JobRecord job, JobStep? step) => options.Value.JobObserver?.Invoke(job, step) ?? ValueTask.CompletedTask;
+
     /// <summary>Adds a step of the host's own (<c>resumed after restart</c>).</summary>
-    public Task AddStepAsync(JobRecord job, string step) => store.AddStepAsync(job.Id, new JobStep(step, time.GetUtcNow()), CancellationToken.None);
+    public async Task AddStepAsync(JobRecord job, string step)
+    {
+        var recorded = new JobStep(step, time.GetUtcNow());
+        await store.AddStepAsync(job.Id, recorded, CancellationToken.None).ConfigureAwait(false);
+        await ObserveAsync(job, recorded).ConfigureAwait(false);
+    }
 
     public void Report(ReplicationProgress value)
     {

@@ -201,6 +201,7 @@ internal sealed class ItemJobRunner(
         await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
         await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
         events.Saved();
+        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
         metrics.Shipped(item.Name, outcome.BytesSent);
         metrics.JobDuration(job.Kind.ToString(), "succeeded", now - started);
         if (job.Kind == JobKind.Resync)
@@ -233,7 +234,8 @@ internal sealed class ItemJobRunner(
             job.NextAttempt = next;
             await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
             await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-        events.Saved();
+            events.Saved();
+            await recorder.ObserveAsync(job, null).ConfigureAwait(false);
             await scheduler.ScheduleRetryAsync(item, item.RetryAttempt, next, CancellationToken.None).ConfigureAwait(false);
             metrics.Retry(item.Name);
             Log.JobWillRetry(logger, job.Id, item.Name, error.Code.ToString(), job.Attempt, next, error.Message);
@@ -249,6 +251,7 @@ internal sealed class ItemJobRunner(
         await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
         await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
         events.Saved();
+        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
         await scheduler.PauseAsync(item.Name, CancellationToken.None).ConfigureAwait(false);
         Log.ItemCritical(logger, job.Id, item.Name, error.Code.ToString(), error.Message);
     }
