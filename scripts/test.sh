@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test. Installs what the tests need when it is missing (the oracles qemu-img, qemu-io, vhdiinfo and
-# xxh128sum from Debian's qemu-utils, libvhdi-utils and xxhash; the NBD clients nbdinfo and nbdcopy from libnbd-bin; Azurite from tests/services with npm ci), starts Azurite on a free
+# xxh128sum from Debian's qemu-utils, libvhdi-utils and xxhash; the NBD clients nbdinfo and nbdcopy from libnbd-bin; PostgreSQL's server binaries from postgresql; Azurite from tests/services with npm ci), starts Azurite on a free
 # loopback port for the Azure target's tests, builds the solution once, runs each test project and writes its
 # results to artifacts/test-results/*.trx. Exits non-zero when a test failed or no test ran.
 set -euo pipefail
@@ -14,6 +14,8 @@ command -v xxh128sum >/dev/null || need+=(xxhash)
 command -v nbdinfo >/dev/null || need+=(libnbd-bin)
 command -v nbdcopy >/dev/null || need+=(libnbd-bin)
 command -v script >/dev/null || need+=(bsdutils)
+# PostgreSQL for the hosting store and clustered scheduling tests (each test class starts a private cluster).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"

@@ -10,7 +10,7 @@ for project in src/*/; do
     file="$project/PublicAPI.Unshipped.txt"
     log=$(dotnet build "$project/$name.csproj" -nologo -v q -p:TreatWarningsAsErrors=false 2>&1 || true)
     grep -o "RS0016: Symbol '[^']*'" <<<"$log" | sed "s/RS0016: Symbol '//; s/'\$//" | sort -u >> "$file" || true
-    grep -o "RS0017: Symbol '[^']*'" <<<"$log" | sed "s/RS0017: Symbol '//; s/'\$//" | sort -u | while IFS= read -r gone; do
+    { grep -o "RS0017: Symbol '[^']*'" <<<"$log" || true; } | sed "s/RS0017: Symbol '//; s/'\$//" | sort -u | while IFS= read -r gone; do
         grep -vxF -- "$gone" "$file" > "$file.tmp" || true
         mv "$file.tmp" "$file"
     done

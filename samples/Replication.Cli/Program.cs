@@ -12,6 +12,7 @@ root.Subcommands.Add(HrlCommands.Build());
 root.Subcommands.Add(NbdCommands.Build());
 foreach (Command verb in ProtectionCommands.Build()) { root.Subcommands.Add(verb); }
 foreach (Command verb in FailoverCommands.Build()) { root.Subcommands.Add(verb); }
+foreach (Command verb in HostingCommands.Build()) { root.Subcommands.Add(verb); }
 root.Subcommands.Add(DemoCommand.Build());
 Examples.AddTo(root);
 

@@ -29,11 +29,14 @@ internal static class ProtectionCommands
         var retention = new Option<string?>("--retention") { Description = "Oldest recovery point kept (default 24h; 30m, 7d…)." };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight per disk transfer (1-64).", DefaultValueFactory = _ => 8 };
         Option<long> maxRate = CliCommand.SizeOption("--max-bytes-per-second", "Bandwidth limit of the data sent (for example 20MiB).", required: false);
+        var frequency = new Option<string?>("--frequency") { Description = "Copy frequency when 'repl run' hosts the item: 30s, 5m, 15m or any duration of at least 30 s (records the item in the host's store)." };
+        var stores = new HostStoreOptions();
         var command = new Command("protect", "Enable protection of a machine's disks at a site and run its initial replication: the disks are copied while they may be written, then the writes made meanwhile are applied and the first recovery point is made.")
         {
-            disks, name, create, networkMap, nic, cpus, memory, retentionCount, retention, concurrency, maxRate,
+            disks, name, create, networkMap, nic, cpus, memory, retentionCount, retention, concurrency, maxRate, frequency,
         };
         site.AddTo(command);
+        stores.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
             string[] paths = [.. parse.GetValue(disks)!.Select(Path.GetFullPath)];
@@ -54,6 +57,8 @@ internal static class ProtectionCommands
                 NetworkAdapters = [.. Pairs.Parse(parse.GetValue(nic), "--nic").Select(p => new NetworkAdapter { Name = p.Key, Network = p.Value })],
             };
             IReplicationSite target = site.Create(parse, mayCreate: true);
+            TimeSpan? copyFrequency = parse.GetValue(frequency) is { } f ? HostStoreOptions.ParseFrequency(f) : null;
+            DateTimeOffset started = DateTimeOffset.UtcNow;
             await using TrackedDisks opened = TrackedDisks.Open(paths);
             var engine = ReportingSynchronizer.Engine("protect");
             ReplicationRunResult result = await engine.ProtectAsync(new ProtectionRequest
@@ -64,6 +69,10 @@ internal static class ProtectionCommands
                 Policy = policy,
                 CreateSite = parse.GetValue(create),
             }, cancellationToken).ConfigureAwait(false);
+            if (copyFrequency is not null || stores.Given(parse))
+            {
+                await stores.RecordProtectedAsync(parse, target, item, paths, copyFrequency, result, started, cancellationToken).ConfigureAwait(false);
+            }
             new JsonReport()
                 .Add("name", item)
                 .Add("site", target.Location)
@@ -130,13 +139,21 @@ internal static class ProtectionCommands
     {
         var site = new SiteOptions();
         var name = new Option<string?>("--name") { Description = "Show this item only." };
-        var command = new Command("status", "Show each item's state, newest recovery point, recovery point age (RPO), logs waiting at the primary and whether a resync is required.")
+        var stores = new HostStoreOptions();
+        var command = new Command("status", "Show each item's state, newest recovery point, recovery point age (RPO), logs waiting at the primary and whether a resync is required. When the site does not answer, what the host's store last recorded (and says so).")
         {
             name,
         };
         site.AddTo(command);
+        stores.AddTo(command);
         command.SetHandler(async (parse, cancellationToken) =>
         {
+            if (await HostStoreOptions.UnreachableAsync(() => site.Create(parse), cancellationToken).ConfigureAwait(false) is { } unreachable
+                && await HostingCommands.StatusFromStoreAsync(parse, stores, site.Create(parse, mayCreate: true), parse.GetValue(name), unreachable, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
             IReplicationSite target = site.Create(parse);
             var engine = ReportingSynchronizer.Engine("status");
             List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);

@@ -15,16 +15,22 @@ namespace Replication.Core.Replication.Sites;
 /// <c>items/NAME/disk-N.vhd</c> each disk's replica, a page blob holding a fixed VHD (<see cref="AzurePageBlobTarget"/>),
 /// with its recovery points as snapshots. Records are written conditionally on their ETag.
 /// </summary>
+/// <remarks>
+/// Each constructor's optional <c>timeProvider</c> is the clock the replicas' leases and retries are measured with
+/// (the engine's, for one clock throughout); <see cref="TimeProvider.System"/> when null.
+/// </remarks>
 public sealed class AzureReplicationSite : IReplicationSite
 {
     private readonly BlobContainerClient _container;
     private readonly Func<string, IReplicaTarget> _target;
+    private readonly TimeProvider? _time;
 
     /// <summary>Uses a storage account's connection string.</summary>
     /// <exception cref="ArgumentException">The connection string or container name is not valid (the message does not repeat the string).</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
-    public AzureReplicationSite(string connectionString, string containerName, AzurePageBlobTargetOptions? options = null)
+    public AzureReplicationSite(string connectionString, string containerName, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider;
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentException.ThrowIfNullOrEmpty(containerName);
         try
@@ -37,18 +43,39 @@ public sealed class AzureReplicationSite : IReplicationSite
         }
 
         Location = new UriBuilder(_container.Uri) { Query = "" }.Uri.ToString();
-        _target = blob => new AzurePageBlobTarget(connectionString, containerName, blob, options);
+        _target = blob => new AzurePageBlobTarget(connectionString, containerName, blob, options, _time);
     }
 
     /// <summary>Uses a container URI (no query) and a token credential, such as Azure.Identity's DefaultAzureCredential.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
-    public AzureReplicationSite(Uri containerUri, TokenCredential credential, AzurePageBlobTargetOptions? options = null)
+    public AzureReplicationSite(Uri containerUri, TokenCredential credential, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider;
         ArgumentNullException.ThrowIfNull(containerUri);
         ArgumentNullException.ThrowIfNull(credential);
         _container = new BlobContainerClient(containerUri, credential, ClientOptions(options));
         Location = new UriBuilder(containerUri) { Query = "" }.Uri.ToString();
-        _target = blob => new AzurePageBlobTarget(containerUri, credential, blob, options);
+        _target = blob => new AzurePageBlobTarget(containerUri, credential, blob, options, _time);
+    }
+
+    /// <summary>
+    /// Uses a container SAS URI (its query carries the signature; it needs read, write, delete, list and create rights).
+    /// The site's <see cref="Location"/> and its messages leave the query out.
+    /// </summary>
+    /// <exception cref="ArgumentException">The URI has no query (no signature).</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
+    public AzureReplicationSite(Uri containerSasUri, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        _time = timeProvider;
+        ArgumentNullException.ThrowIfNull(containerSasUri);
+        if (string.IsNullOrEmpty(containerSasUri.Query))
+        {
+            throw new ArgumentException("A container SAS URI carries its signature in its query; this one has none.", nameof(containerSasUri));
+        }
+
+        _container = new BlobContainerClient(containerSasUri, ClientOptions(options));
+        Location = new UriBuilder(containerSasUri) { Query = "" }.Uri.ToString();
+        _target = blob => new AzurePageBlobTarget(containerSasUri, blob, options, _time);
     }
 
     /// <inheritdoc />

@@ -14,13 +14,19 @@ namespace Replication.Core.Replication.Sites;
 public sealed class LocalReplicationSite : IReplicationSite
 {
     private readonly LocalDirectoryTargetOptions _targetOptions;
+    private readonly TimeProvider? _time;
 
     /// <summary>Uses <paramref name="directory"/>; creates nothing until something is stored.</summary>
     /// <param name="directory">The site's directory.</param>
-    /// <param name="targetOptions">Options of the disks' replica targets (replica format for new replicas, leases, clock).</param>
+    /// <param name="targetOptions">Options of the disks' replica targets (replica format for new replicas, leases).</param>
+    /// <param name="timeProvider">
+    /// The clock the replicas' fences and recovery points are measured with (the engine's, for one clock throughout);
+    /// <see cref="TimeProvider.System"/> when null.
+    /// </param>
     /// <exception cref="ArgumentException">The path is empty or names a file.</exception>
-    public LocalReplicationSite(string directory, LocalDirectoryTargetOptions? targetOptions = null)
+    public LocalReplicationSite(string directory, LocalDirectoryTargetOptions? targetOptions = null, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider;
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Location = Path.GetFullPath(directory);
         if (File.Exists(Location))
@@ -39,7 +45,7 @@ public sealed class LocalReplicationSite : IReplicationSite
     {
         ItemNames.Check(item);
         ArgumentOutOfRangeException.ThrowIfNegative(disk);
-        return new LocalDirectoryTarget(Path.Combine(ItemDirectory(item), string.Create(CultureInfo.InvariantCulture, $"disk-{disk}")), _targetOptions);
+        return new LocalDirectoryTarget(Path.Combine(ItemDirectory(item), string.Create(CultureInfo.InvariantCulture, $"disk-{disk}")), _targetOptions, _time);
     }
 
     /// <inheritdoc />

@@ -1,0 +1,272 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Replication.Core;
+using Replication.Core.Replication;
+using Replication.Hosting.Items;
+using Replication.Hosting.Jobs;
+using Replication.Hosting.Observability;
+using Replication.Hosting.Scheduling;
+using Replication.Hosting.Storage;
+
+namespace Replication.Hosting.Plans;
+
+/// <summary>
+/// Runs a recovery plan: its groups one after another, each group's pre actions in order, then its items in parallel,
+/// then its post actions in order. Every item's operation is a job of its own (with the engine's steps), the run a
+/// <see cref="JobKind.RecoveryPlan"/> job whose steps say what each group did. A failed item or action stops the run
+/// after its group (or not, by <see cref="RecoveryPlanRunOptions.ContinueOnFailure"/>); the report says what failed and
+/// what did not run. A scheduled cycle of an item never runs beside the plan's operation on it.
+/// </summary>
+public sealed class RecoveryPlanRunner
+{
+    private readonly IReplicationStore _store;
+    private readonly IRecoveryOperations _operations;
+    private readonly ItemGate _gate;
+    private readonly JobRecorder _recorder;
+    private readonly JobEvents _events;
+    private readonly TimeProvider _time;
+    private readonly ReplicationHostOptions _options;
+    private readonly ILogger<RecoveryPlanRunner> _logger;
+
+    internal RecoveryPlanRunner(
+        IReplicationStore store, IRecoveryOperations operations, ItemGate gate, JobRecorder recorder, JobEvents events, TimeProvider time,
+        IOptions<ReplicationHostOptions> options, ILogger<RecoveryPlanRunner> logger)
+    {
+        _store = store;
+        _operations = operations;
+        _gate = gate;
+        _recorder = recorder;
+        _events = events;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>Runs the plan named <paramref name="plan"/> as <paramref name="options"/> say.</summary>
+    /// <returns>What each group, action and item did; <see cref="RecoveryPlanReport.Succeeded"/> is false when anything failed.</returns>
+    /// <exception cref="ReplicationException">
+    /// <see cref="ReplicationErrorCode.NotFound"/> when there is no such plan, or it names an item the host does not have.
+    /// Nothing has run then.
+    /// </exception>
+    /// <exception cref="ArgumentException">
+    /// The plan is invalid, names an action <paramref name="options"/> does not supply, or the options are out of range
+    /// (every problem named). Nothing has run then.
+    /// </exception>
+    public async Task<RecoveryPlanReport> RunAsync(string plan, RecoveryPlanRunOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(plan);
+        ArgumentNullException.ThrowIfNull(options);
+        RecoveryPlan found = await _store.GetPlanAsync(plan, cancellationToken).ConfigureAwait(false)
+            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"There is no recovery plan '{plan}'.");
+        var problems = new List<string>(found.Validate());
+        if (options.MaxParallelItems is < 1 or > RecoveryPlan.MaxItems)
+        {
+            problems.Add($"MaxParallelItems must be 1 to {RecoveryPlan.MaxItems} (is {options.MaxParallelItems}).");
+        }
+
+        var items = new Dictionary<string, HostedItem>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (string name in found.Groups.SelectMany(g => g.Items))
+        {
+            if (await _store.GetItemAsync(name, cancellationToken).ConfigureAwait(false) is { } item)
+            {
+                items[name] = item;
+            }
+            else
+            {
+                missing.Add(name);
+            }
+        }
+
+        foreach ((RecoveryPlanGroup group, int index) in found.Groups.Select((g, i) => (g, i + 1)))
+        {
+            foreach (string action in group.PreActions.Concat(group.PostActions).Where(a => !options.Actions.ContainsKey(a)))
+            {
+                problems.Add($"Recovery plan '{plan}' group {index} names action '{action}', which this run does not supply.");
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"Recovery plan '{plan}' names items this host does not have: {string.Join(", ", missing.Select(m => "'" + m + "'"))}.");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
+        DateTimeOffset started = _time.GetUtcNow();
+        var job = new JobRecord { Id = NewJobId(started), Kind = JobKind.RecoveryPlan, Item = plan, Host = _options.HostId, Started = started };
+        await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
+        _events.Saved();
+        await _recorder.AddStepAsync(job, $"{options.Operation} of {items.Count} items in {found.Groups.Count} groups").ConfigureAwait(false);
+
+        var groups = new List<RecoveryPlanGroupReport>();
+        bool stopped = false;
+        for (int g = 0; g < found.Groups.Count; g++)
+        {
+            RecoveryPlanGroup group = found.Groups[g];
+            if (stopped)
+            {
+                groups.Add(new RecoveryPlanGroupReport(
+                    g + 1, RecoveryPlanStepState.NotRun,
+                    [.. group.PreActions.Select(a => new RecoveryPlanActionReport(a, true, RecoveryPlanStepState.NotRun, null)), .. group.PostActions.Select(a => new RecoveryPlanActionReport(a, false, RecoveryPlanStepState.NotRun, null))],
+                    [.. group.Items.Select(i => new RecoveryPlanItemReport(i, RecoveryPlanStepState.NotRun, null, null))]));
+                continue;
+            }
+
+            RecoveryPlanGroupReport report = await RunGroupAsync(plan, g + 1, group, items, options, cancellationToken).ConfigureAwait(false);
+            groups.Add(report);
+            await _recorder.AddStepAsync(job, string.Create(CultureInfo.InvariantCulture, $"group {g + 1} {(report.State == RecoveryPlanStepState.Succeeded ? "succeeded" : "failed")}")).ConfigureAwait(false);
+            stopped = report.State == RecoveryPlanStepState.Failed && !options.ContinueOnFailure;
+        }
+
+        var result = new RecoveryPlanReport { Plan = plan, Operation = options.Operation, JobId = job.Id, Groups = groups };
+        job.Ended = _time.GetUtcNow();
+        job.Progress = 1;
+        job.State = result.Succeeded ? JobState.Succeeded : JobState.Failed;
+        job.Result = result.Succeeded ? result.Describe() : null;
+        JobError[] itemErrors = [.. groups.SelectMany(g => g.Items).Select(i => i.Error).OfType<JobError>()];
+        job.Error = result.Succeeded ? null : new JobError
+        {
+            IsRecoverable = itemErrors.All(e => e.IsRecoverable),
+            Code = itemErrors.FirstOrDefault()?.Code ?? ReplicationErrorCode.Unknown,
+            Message = result.Describe(),
+        };
+        await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
+        _events.Saved();
+        Log.PlanFinished(_logger, plan, options.Operation.ToString(), result.Describe());
+        return result;
+    }
+
+    private async Task<RecoveryPlanGroupReport> RunGroupAsync(
+        string plan, int index, RecoveryPlanGroup group, Dictionary<string, HostedItem> items, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+    {
+        var actions = new List<RecoveryPlanActionReport>();
+        bool failed = false;
+        foreach (string action in group.PreActions)
+        {
+            RecoveryPlanActionReport report = failed
+                ? new RecoveryPlanActionReport(action, true, RecoveryPlanStepState.NotRun, null)
+                : await RunActionAsync(plan, index, action, isPre: true, group, options, cancellationToken).ConfigureAwait(false);
+            failed |= report.State == RecoveryPlanStepState.Failed;
+            actions.Add(report);
+        }
+
+        RecoveryPlanItemReport[] itemReports;
+        if (failed)
+        {
+            // A pre action failed: the group's items are not touched.
+            itemReports = [.. group.Items.Select(i => new RecoveryPlanItemReport(i, RecoveryPlanStepState.NotRun, null, null))];
+        }
+        else
+        {
+            using var parallel = new SemaphoreSlim(options.MaxParallelItems, options.MaxParallelItems);
+            itemReports = await Task.WhenAll(group.Items.Select(async name =>
+            {
+                await parallel.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    return await RunItemAsync(items[name], options, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    parallel.Release();
+                }
+            })).ConfigureAwait(false);
+            failed = itemReports.Any(r => r.State == RecoveryPlanStepState.Failed);
+        }
+
+        foreach (string action in group.PostActions)
+        {
+            RecoveryPlanActionReport report = failed && !options.ContinueOnFailure
+                ? new RecoveryPlanActionReport(action, false, RecoveryPlanStepState.NotRun, null)
+                : await RunActionAsync(plan, index, action, isPre: false, group, options, cancellationToken).ConfigureAwait(false);
+            failed |= report.State == RecoveryPlanStepState.Failed;
+            actions.Add(report);
+        }
+
+        return new RecoveryPlanGroupReport(index, failed ? RecoveryPlanStepState.Failed : RecoveryPlanStepState.Succeeded, actions, itemReports);
+    }
+
+    private static async Task<RecoveryPlanActionReport> RunActionAsync(
+        string plan, int index, string action, bool isPre, RecoveryPlanGroup group, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await options.Actions[action](new RecoveryPlanActionContext(plan, options.Operation, index, action, isPre, [.. group.Items]), cancellationToken).ConfigureAwait(false);
+            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Succeeded, null);
+        }
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Failed, ex.Message.ReplaceLineEndings(" "));
+        }
+    }
+
+    private async Task<RecoveryPlanItemReport> RunItemAsync(HostedItem planned, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+    {
+        using IDisposable entered = await _gate.EnterAsync(planned.Name, cancellationToken).ConfigureAwait(false);
+        HostedItem item = await _store.GetItemAsync(planned.Name, cancellationToken).ConfigureAwait(false) ?? planned;
+        DateTimeOffset now = _time.GetUtcNow();
+        var job = new JobRecord { Id = NewJobId(now), Kind = KindOf(options.Operation), Item = item.Name, Host = _options.HostId, Started = now };
+        await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
+        _events.Saved();
+        Log.JobStarted(_logger, job.Id, job.Kind.ToString(), item.Name, job.Attempt);
+        ProtectionState state;
+        using (_recorder.Begin(job))
+        {
+            try
+            {
+                state = options.Operation switch
+                {
+                    RecoveryPlanOperation.TestFailover => await _operations.FailoverAsync(item, FailoverKind.Test, options, cancellationToken).ConfigureAwait(false),
+                    RecoveryPlanOperation.PlannedFailover => await _operations.FailoverAsync(item, FailoverKind.Planned, options, cancellationToken).ConfigureAwait(false),
+                    RecoveryPlanOperation.UnplannedFailover => await _operations.FailoverAsync(item, FailoverKind.Unplanned, options, cancellationToken).ConfigureAwait(false),
+                    RecoveryPlanOperation.TestFailoverCleanup => await _operations.CleanupTestFailoverAsync(item, options, cancellationToken).ConfigureAwait(false),
+                    RecoveryPlanOperation.Commit => await _operations.CommitAsync(item, options, cancellationToken).ConfigureAwait(false),
+                    RecoveryPlanOperation.Failback => await _operations.FailbackAsync(item, options, cancellationToken).ConfigureAwait(false),
+                    _ => await _operations.ReverseReplicationAsync(item, options, cancellationToken).ConfigureAwait(false),
+                };
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                ReplicationException error = ReplicationErrors.Classify(ex, $"{options.Operation} of '{item.Name}'");
+                job.State = JobState.Failed;
+                job.Ended = _time.GetUtcNow();
+                job.Error = JobError.From(error);
+                await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
+                _events.Saved();
+                return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Failed, job.Id, job.Error);
+            }
+        }
+
+        // The item's record first (its cycles stop once it is failed over, and go on once reverse replication protects it), then its job.
+        item.ProtectionState = state;
+        item.Updated = _time.GetUtcNow();
+        await _store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
+        job.State = JobState.Succeeded;
+        job.Ended = item.Updated;
+        job.Progress = 1;
+        job.Result = "state " + state;
+        await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
+        _events.Saved();
+        Log.JobSucceeded(_logger, job.Id, job.Kind.ToString(), item.Name, job.Result);
+        return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Succeeded, job.Id, null);
+    }
+
+    private static JobKind KindOf(RecoveryPlanOperation operation) => operation switch
+    {
+        RecoveryPlanOperation.TestFailover => JobKind.TestFailover,
+        RecoveryPlanOperation.TestFailoverCleanup => JobKind.TestFailoverCleanup,
+        RecoveryPlanOperation.PlannedFailover => JobKind.PlannedFailover,
+        RecoveryPlanOperation.UnplannedFailover => JobKind.UnplannedFailover,
+        RecoveryPlanOperation.Commit => JobKind.Commit,
+        RecoveryPlanOperation.Failback => JobKind.Failback,
+        _ => JobKind.ReverseReplication,
+    };
+
+    private static string NewJobId(DateTimeOffset now) =>
+        string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..12]}");
+}

@@ -1,0 +1,74 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Replication.Hosting;
+using Replication.Hosting.Items;
+
+// The replication host as a child process for restart tests, on a clock the parent drives.
+//   args: FOLDER START(ISO 8601) STOP-AT (KIND/STEP, or "none")
+//   stdin: "add NAME FREQUENCY-SECONDS DISK…", "advance SECONDS", "resync NAME", "exit"
+//   stdout: "ready", "ok" after each command, "step JOB KIND ITEM STEP", "job JOB KIND ITEM STATE"
+// At the step STOP-AT names, the job stops for good (it never returns from that step): the parent kills the process
+// there, after the step is durable.
+string folder = args[0];
+var clock = new FakeTimeProvider(DateTimeOffset.Parse(args[1], CultureInfo.InvariantCulture)) { AutoAdvanceAmount = TimeSpan.Zero };
+string stopAt = args[2];
+var output = TextWriter.Synchronized(Console.Out);
+
+HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+builder.Services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+builder.Services.AddSingleton<TimeProvider>(clock);
+builder.Services.AddReplication(o =>
+{
+    o.HostId = "child";
+    o.SqlitePath = Path.Combine(folder, "host.db");
+    o.DefaultPolicy = new ItemPolicy { ResyncWindow = new ResyncWindow { TimeZone = "UTC" } };
+    o.JobObserver = async (job, step) =>
+    {
+        output.WriteLine(step is null ? $"job {job.Id} {job.Kind} {job.Item} {job.State}" : $"step {job.Id} {job.Kind} {job.Item} {step.Name}");
+        output.Flush();
+        if (step is not null && $"{job.Kind}/{step.Name}" == stopAt)
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+        }
+    };
+}).AddLocalSite(Path.Combine(folder, "site"));
+using IHost host = builder.Build();
+await host.StartAsync().ConfigureAwait(false);
+ReplicationService service = host.Services.GetRequiredService<ReplicationService>();
+output.WriteLine("ready");
+output.Flush();
+while (await Console.In.ReadLineAsync().ConfigureAwait(false) is { } line)
+{
+    string[] words = line.Split(' ');
+    switch (words[0])
+    {
+        case "add":
+            await service.AddItemAsync(words[1], words[3..], new ItemPolicy
+            {
+                CopyFrequency = TimeSpan.FromSeconds(int.Parse(words[2], CultureInfo.InvariantCulture)),
+                ResyncWindow = new ResyncWindow { TimeZone = "UTC" },
+                ApplicationConsistentFrequency = null,
+            }).ConfigureAwait(false);
+            break;
+        case "advance":
+            clock.Advance(TimeSpan.FromSeconds(int.Parse(words[1], CultureInfo.InvariantCulture)));
+            break;
+        case "resync":
+            await service.RequestResyncAsync(words[1]).ConfigureAwait(false);
+            break;
+        case "exit":
+            await host.StopAsync().ConfigureAwait(false);
+            output.WriteLine("ok");
+            return 0;
+        default:
+            throw new InvalidOperationException($"unknown command '{line}'");
+    }
+
+    output.WriteLine("ok");
+    output.Flush();
+}
+
+return 0;
