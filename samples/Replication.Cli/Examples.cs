@@ -31,6 +31,13 @@ internal static class Examples
         ["failback"] = "repl failback --mode minimize-downtime --site /srv/dr --name vm",
         ["reverse"] = "repl reverse --site /srv/dr --name vm",
         ["demo"] = "repl demo",
+        ["run"] = "repl run --site /srv/dr   (or --postgres \"Host=db;Database=repl\" --host-id dr1 on each of several hosts)",
+        ["jobs"] = "repl jobs --site /srv/dr --name vm --json",
+        ["plan"] = "repl plan show --site /srv/dr",
+        ["plan create"] = "repl plan create web --site /srv/dr --group db --group app1,app2 --post 1=./check-db.sh",
+        ["plan show"] = "repl plan show web --site /srv/dr",
+        ["plan failover"] = "repl plan failover web --site /srv/dr --kind planned --out /srv/recovered --shutdown ./stop-vm.sh",
+        ["plan failback"] = "repl plan failback web --site /srv/dr --mode minimize-downtime --stop ./stop-recovered.sh --reverse",
     };
 
     /// <summary>Appends each verb's example to its description; throws for a verb that has none.</summary>

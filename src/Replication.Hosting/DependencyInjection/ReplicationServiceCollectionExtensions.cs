@@ -117,7 +117,7 @@ public static class ReplicationServiceCollectionExtensions
             {
                 if (eager.PostgresConnectionString is { } pg)
                 {
-                    store.UsePostgres(pg);
+                    store.UsePostgres(Npgsql.NpgsqlFactory.Instance, pg);
                     store.UseClustering(c =>
                     {
                         c.CheckinInterval = eager.ClusterCheckinInterval;
@@ -126,7 +126,7 @@ public static class ReplicationServiceCollectionExtensions
                 }
                 else
                 {
-                    store.UseSqlite(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(eager.SqlitePath!), DefaultTimeout = 30 }.ToString());
+                    store.UseSqlite(Microsoft.Data.Sqlite.SqliteFactory.Instance, new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(eager.SqlitePath!), DefaultTimeout = 30 }.ToString());
                 }
 
                 store.ProvisionSchema();
