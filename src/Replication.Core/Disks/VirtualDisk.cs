@@ -197,12 +197,14 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <summary>
-    /// Asks the format to start writing back each large asynchronous write as soon as it is made (see
-    /// <see cref="IO.DiskFile.WriteBehind"/>): for a disk being filled by a bulk copy, whose flush at the end then has
-    /// little left to do. Formats that do not support it ignore it.
+    /// Whether each large asynchronous write starts its write-back as soon as it is made (see
+    /// <see cref="IO.DiskFile.WriteBehind"/>): for a disk being filled by a bulk copy or an apply, whose flush at the
+    /// end then has little left to do. Formats that do not support it read false and ignore a set.
     /// </summary>
-    internal virtual void StartWriteBehind()
+    internal virtual bool WriteBehind
     {
+        get => false;
+        set { }
     }
 
     /// <summary>Throws unless [offset, offset + length) lies inside <paramref name="disk"/>.</summary>

@@ -9,8 +9,11 @@ namespace Replication.Core.IO;
 /// </summary>
 internal sealed partial class DiskFile : IDisposable
 {
-    /// <summary>Asynchronous writes of at least this many bytes start their write-back when <see cref="WriteBehind"/> is on.</summary>
-    internal const int WriteBehindMinimum = 256 << 10;
+    /// <summary>
+    /// Asynchronous writes of at least this many bytes start their write-back when <see cref="WriteBehind"/> is on: an
+    /// apply's extents are often single 64 KiB blocks, a conversion's writes megabytes.
+    /// </summary>
+    internal const int WriteBehindMinimum = 64 << 10;
 
     private const uint SyncFileRangeWrite = 2;
 

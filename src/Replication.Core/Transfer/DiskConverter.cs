@@ -44,10 +44,7 @@ public sealed class DiskConverter : IDiskConverter
         }
 
         VirtualDisk destination = VirtualDisk.Create(destinationPath, options);
-        if (WriteBehind)
-        {
-            destination.StartWriteBehind();
-        }
+        destination.WriteBehind = WriteBehind;
 
         try
         {

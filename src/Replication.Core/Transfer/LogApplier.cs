@@ -44,6 +44,12 @@ public sealed class LogApplier : ILogApplier
     /// <param name="timeProvider">The clock for the undo log's time stamps, the bandwidth limit, deadlines, back-off, checkpoints and progress; <see cref="TimeProvider.System"/> when null.</param>
     public LogApplier(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
 
+    /// <summary>
+    /// Whether a disk destination's writes start their write-back as they are made (on unless a benchmark compares
+    /// without it; see <see cref="VirtualDisk.WriteBehind"/>).
+    /// </summary>
+    internal bool WriteBehind { get; init; } = true;
+
     /// <inheritdoc />
     public async Task<LogApplyResult> ApplyAsync(
         IReadOnlyList<string> logPaths,
@@ -107,7 +113,28 @@ public sealed class LogApplier : ILogApplier
                 SaveCheckpoint = CopyCheckpoint.Saver(options.CheckpointPath, state),
                 Progress = progress is null ? null : snapshot => progress.Report(new TransferProgress(snapshot)),
             };
-            TransferResult transfer = await engine.RunAsync(cancellationToken).ConfigureAwait(false);
+            // The final flush owes every extent to stable storage: with write-behind their write-back starts as each is
+            // written (a disk file destination only; the caller's setting is given back).
+            var disk = WriteBehind ? destination as VirtualDisk : null;
+            bool wasWritingBehind = disk?.WriteBehind ?? false;
+            TransferResult transfer;
+            try
+            {
+                if (disk is not null)
+                {
+                    disk.WriteBehind = true;
+                }
+
+                transfer = await engine.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (disk is not null)
+                {
+                    disk.WriteBehind = wasWritingBehind;
+                }
+            }
+
             if (options.CheckpointPath is { } done)
             {
                 DurableFile.Delete(done);

@@ -121,7 +121,11 @@ internal sealed class RawDisk : VirtualDisk
     protected override void FlushCore() => _file.Flush();
 
     /// <inheritdoc />
-    internal override void StartWriteBehind() => _file.WriteBehind = true;
+    internal override bool WriteBehind
+    {
+        get => _file.WriteBehind;
+        set => _file.WriteBehind = value;
+    }
 
     /// <inheritdoc />
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) =>
