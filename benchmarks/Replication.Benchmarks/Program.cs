@@ -7,6 +7,7 @@ using Replication.Benchmarks.ChangeTracking;
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- rotation-stall [seconds-per-phase]
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- tracked-vs-bare [rounds] [log-buffer-KiB] [preallocation-MiB]
 // dotnet run -c Release --project benchmarks/Replication.Benchmarks -- cycle-cost [disk-MiB] [written-MiB] [rounds]
+// dotnet run -c Release --project benchmarks/Replication.Benchmarks -- host-load [items] [seconds] [KB/s per item] [frequency-s] [disk-MiB]   (benchmarks/host-load.sh)
 if (args.Length == 4 && args[0] == "seed-compare")
 {
     return await Replication.Benchmarks.Transfer.SeedComparison.RunAsync(args);
@@ -26,6 +27,11 @@ if (args.Length > 0 && args[0] == "rotation-stall")
 if (args.Length > 0 && args[0] == "cycle-cost")
 {
     return await Replication.Benchmarks.Replication.CycleCost.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == "host-load")
+{
+    return await Replication.Benchmarks.Replication.HostLoad.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] == "tracked-vs-bare")

@@ -6,8 +6,10 @@ using Microsoft.Extensions.Time.Testing;
 using Replication.Hosting;
 using Replication.Hosting.Items;
 
-// The replication host as a child process for restart tests, on a clock the parent drives.
+// The replication host as a child process for restart and scale-out tests, on a clock the parent drives.
 //   args: FOLDER START(ISO 8601) STOP-AT (KIND/STEP, or "none")
+//         [HOST-ID POSTGRES-CONNSTR AZURE-CONNSTR CONTAINER]: one of several hosts sharing PostgreSQL and an Azure
+//         site, on the system clock (START is then ignored), each job's start and end stamped with the wall clock's ticks
 //   stdin: "add NAME FREQUENCY-SECONDS DISK…", "advance SECONDS", "resync NAME", "exit"
 //   stdout: "ready", "ok" after each command, "step JOB KIND ITEM STEP", "job JOB KIND ITEM STATE"
 // At the step STOP-AT names, the job stops for good (it never returns from that step): the parent kills the process
@@ -15,26 +17,44 @@ using Replication.Hosting.Items;
 string folder = args[0];
 var clock = new FakeTimeProvider(DateTimeOffset.Parse(args[1], CultureInfo.InvariantCulture)) { AutoAdvanceAmount = TimeSpan.Zero };
 string stopAt = args[2];
+bool clustered = args.Length > 3;
 var output = TextWriter.Synchronized(Console.Out);
 
 HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
 builder.Services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-builder.Services.AddSingleton<TimeProvider>(clock);
-builder.Services.AddReplication(o =>
+if (!clustered)
 {
-    o.HostId = "child";
-    o.SqlitePath = Path.Combine(folder, "host.db");
+    builder.Services.AddSingleton<TimeProvider>(clock);
+}
+
+IReplicationBuilder replication = builder.Services.AddReplication(o =>
+{
+    o.HostId = clustered ? args[3] : "child";
+    o.SqlitePath = clustered ? null : Path.Combine(folder, "host.db");
+    o.PostgresConnectionString = clustered ? args[4] : null;
+    o.ClusterCheckinInterval = TimeSpan.FromSeconds(2);
     o.DefaultPolicy = new ItemPolicy { ResyncWindow = new ResyncWindow { TimeZone = "UTC" } };
     o.JobObserver = async (job, step) =>
     {
-        output.WriteLine(step is null ? $"job {job.Id} {job.Kind} {job.Item} {job.State}" : $"step {job.Id} {job.Kind} {job.Item} {step.Name}");
+        output.WriteLine(step is null
+            ? $"job {job.Id} {job.Kind} {job.Item} {job.State} {job.Host} {DateTime.UtcNow.Ticks}"
+            : $"step {job.Id} {job.Kind} {job.Item} {step.Name}");
         output.Flush();
         if (step is not null && $"{job.Kind}/{step.Name}" == stopAt)
         {
             await Task.Delay(Timeout.InfiniteTimeSpan).ConfigureAwait(false);
         }
     };
-}).AddLocalSite(Path.Combine(folder, "site"));
+});
+if (clustered)
+{
+    replication.AddAzureSite(args[5], args[6]);
+}
+else
+{
+    replication.AddLocalSite(Path.Combine(folder, "site"));
+}
+
 using IHost host = builder.Build();
 await host.StartAsync().ConfigureAwait(false);
 ReplicationService service = host.Services.GetRequiredService<ReplicationService>();

@@ -38,7 +38,7 @@ public sealed class ReplicationHostOptions
 
     /// <summary>
     /// Called after the host records a step of a job (the engine's durable steps and the host's own; the step is given)
-    /// and after a job ends or waits for a retry (no step): for live status and logs. It runs on the job's path, so it
+    /// and when a job starts an attempt, ends, or waits for a retry (no step; its state says which): for live status and logs. It runs on the job's path, so it
     /// should return quickly; what it throws fails the job's current attempt.
     /// </summary>
     public Func<JobRecord, JobStep?, ValueTask>? JobObserver { get; set; }

@@ -121,6 +121,7 @@ internal sealed class ItemJobRunner(
         }
 
         events.Saved();
+        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
 
         Log.JobStarted(logger, job.Id, kind.ToString(), name, job.Attempt);
         ItemRunOutcome outcome;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
@@ -43,7 +41,7 @@ public sealed class HostRestartTests : IDisposable
             first.Send($"add vm 30 {string.Join(' ', disks)}");
             if (kind != nameof(JobKind.EnableProtection))
             {
-                await first.WaitForAsync(l => l.StartsWith("job ", StringComparison.Ordinal) && l.EndsWith(" EnableProtection vm Succeeded", StringComparison.Ordinal));
+                await first.WaitForAsync(l => l.StartsWith("job ", StringComparison.Ordinal) && l.Contains(" EnableProtection vm Succeeded ", StringComparison.Ordinal));
                 await WriteTrackedAsync(disks, seed: 1);
                 first.Send(kind == nameof(JobKind.Resync) ? "resync vm" : "advance 30");
             }
@@ -60,7 +58,7 @@ public sealed class HostRestartTests : IDisposable
             // The process that held the disks' trackers died with them open: the engine then resyncs their write-intent
             // regions instead of trusting the logs, so an interrupted cycle completes as a resync (the same job, its kind
             // updated).
-            string done = await second.WaitForAsync(l => l.StartsWith($"job {interrupted} ", StringComparison.Ordinal) && l.EndsWith(" vm Succeeded", StringComparison.Ordinal));
+            string done = await second.WaitForAsync(l => l.StartsWith($"job {interrupted} ", StringComparison.Ordinal) && l.Contains(" vm Succeeded ", StringComparison.Ordinal));
             string[] kinds = kind == nameof(JobKind.DeltaCycle) ? ["DeltaCycle", "Resync"] : [kind];
             Assert.Contains(done.Split(' ')[2], kinds);
 
@@ -123,92 +121,4 @@ public sealed class HostRestartTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
-
-    /// <summary>The host child process (tests/Replication.Hosting.TestChild) on a clock the test drives.</summary>
-    private sealed class HostChild : IDisposable
-    {
-        private readonly Process _process;
-        private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        private readonly List<string> _seen = [];
-
-        public HostChild(string folder, DateTimeOffset start, string stopAt)
-        {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Replication.Hosting.TestChild.dll"));
-            info.ArgumentList.Add(folder);
-            info.ArgumentList.Add(start.ToString("O", CultureInfo.InvariantCulture));
-            info.ArgumentList.Add(stopAt);
-            _process = Process.Start(info)!;
-            _ = PumpAsync(_process.StandardOutput);
-            _ = PumpAsync(_process.StandardError);
-        }
-
-        public void Send(string command)
-        {
-            _process.StandardInput.WriteLine(command);
-            _process.StandardInput.Flush();
-        }
-
-        public Task<string> WaitForAsync(string line) => WaitForAsync(l => l == line);
-
-        /// <summary>The next line that matches (a minute of wall time bounds a child that broke, so the test fails instead of hanging).</summary>
-        public async Task<string> WaitForAsync(Func<string, bool> match)
-        {
-            using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            try
-            {
-                while (true)
-                {
-                    string line = await _lines.Reader.ReadAsync(bound.Token);
-                    if (match(line))
-                    {
-                        return line;
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
-            {
-                lock (_seen)
-                {
-                    throw new Xunit.Sdk.XunitException($"the child never printed the line awaited; it printed:\n{string.Join('\n', _seen)}");
-                }
-            }
-        }
-
-        public void Kill()
-        {
-            _process.Kill(entireProcessTree: true); // SIGKILL
-            _process.WaitForExit();
-        }
-
-        public int WaitForExit()
-        {
-            Assert.True(_process.WaitForExit(TimeSpan.FromMinutes(1)), "the child did not exit");
-            return _process.ExitCode;
-        }
-
-        private async Task PumpAsync(StreamReader reader)
-        {
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                lock (_seen)
-                {
-                    _seen.Add(line);
-                }
-
-                _lines.Writer.TryWrite(line);
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit();
-            }
-
-            _process.Dispose();
-        }
-    }
 }
