@@ -10,6 +10,7 @@ public sealed class HostChild : IDisposable
     private readonly System.Threading.Channels.Channel<string> _lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
     private readonly List<string> _seen = [];
     private readonly Action<string>? _onLine;
+    private readonly Task _pumps;
 
     public HostChild(string folder, DateTimeOffset start, string stopAt, Action<string>? onLine = null, params string[] cluster)
     {
@@ -25,8 +26,7 @@ public sealed class HostChild : IDisposable
         }
 
         _process = Process.Start(info)!;
-        _ = PumpAsync(_process.StandardOutput);
-        _ = PumpAsync(_process.StandardError);
+        _pumps = Task.WhenAll(PumpAsync(_process.StandardOutput), PumpAsync(_process.StandardError));
     }
 
     public void Send(string command)
@@ -82,6 +82,7 @@ public sealed class HostChild : IDisposable
     public int WaitForExit()
     {
         Assert.True(_process.WaitForExit(TimeSpan.FromMinutes(1)), "the child did not exit");
+        Assert.True(_pumps.Wait(TimeSpan.FromMinutes(1)), "the child's output did not end");
         return _process.ExitCode;
     }
 
