@@ -17,7 +17,6 @@ RUNS=${RUNS:-3}
 
 need=()
 command -v qemu-io >/dev/null || need+=(qemu-utils)
-[[ -x /usr/bin/time ]] || need+=(time)
 if ((${#need[@]})); then
     sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
     $sudo apt-get update -qq
@@ -31,10 +30,15 @@ trap cleanup EXIT
 dotnet publish samples/Replication.Cli -c Release -o "$work/repl" -nologo -v q >"$work/publish.log" 2>&1 || { tail -n 20 "$work/publish.log" >&2; exit 1; }
 repl="$work/repl/repl"
 
-seconds() { /usr/bin/time -f "%e" -o "$work/time" "$@" >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }; cat "$work/time"; }
+# Wall seconds of a command, to the millisecond (its output kept in $work/stdout).
+seconds() {
+    local start=$EPOCHREALTIME
+    "$@" >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr" >&2; return 1; }
+    awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'
+}
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" "$work/stdout" | head -n 1; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
 # Writes through the disk's tracker as a guest would: `repl nbd serve` on a Unix socket, qemu-io scattered 1 MiB writes
 # of a pattern covering $2 MiB, then SIGTERM (the server flushes and seals the log).
