@@ -155,7 +155,7 @@ public sealed partial class ReplicationEngine
             CheckpointPath = CheckpointPath(disk, "copy"),
             WorkDirectory = _options.WorkDirectory,
         };
-        IProgress<SyncProgress>? progress = _options.Progress is { } report ? new SyncRelay(machine.Name, index, "copy", report) : null;
+        IProgress<SyncProgress>? progress = _options.Progress is { } report ? new Relay<SyncProgress>(machine.Name, index, "copy", report, p => (p.BytesCopied, p.BytesToCopy)) : null;
         if (resync.Initial)
         {
             // A replica this protection created reads as zeros, so zero ranges need not be sent; a resumed copy takes

@@ -174,7 +174,7 @@ public sealed partial class ReplicationEngine
             ExpectedPreviousUniqueId = logs[0].PreviousUniqueId,
             CheckpointPath = CheckpointPath(machine.Disks[index], "apply"),
         };
-        IProgress<TransferProgress>? progress = _options.Progress is { } report ? new Relay(machine.Name, index, "apply", report) : null;
+        IProgress<TransferProgress>? progress = _options.Progress is { } report ? new Relay<TransferProgress>(machine.Name, index, "apply", report, t => (t.BytesDone, t.BytesTotal)) : null;
         LogApplyResult shipped = await _applier.ApplyAsync([.. logs.Select(l => l.Path)], writer, options, progress, cancellationToken).ConfigureAwait(false);
         result.BytesSent += shipped.BytesSent;
         result.BytesZeroed += shipped.BytesZeroed;
@@ -269,37 +269,32 @@ public sealed partial class ReplicationEngine
         MaxBytesPerSecond = policy.MaxBytesPerSecond,
     };
 
-    private sealed class Relay(string item, int disk, string step, IProgress<ReplicationProgress> target) : IProgress<TransferProgress>
+    /// <summary>Reports a copy's or an apply's progress as the engine's, naming the item, disk and step.</summary>
+    private sealed class Relay<T>(string item, int disk, string step, IProgress<ReplicationProgress> target, Func<T, (long Done, long Total)> work) : IProgress<T>
+        where T : class
     {
-        public void Report(TransferProgress value) => target.Report(new ReplicationProgress
+        public void Report(T value)
         {
-            Item = item,
-            Disk = disk,
-            Step = step,
-            BytesDone = value.BytesDone,
-            BytesTotal = value.BytesTotal,
-            BytesSent = value.BytesSent,
-            BytesZeroed = value.BytesZeroed,
-            BytesPerSecond = value.BytesPerSecond,
-            EstimatedRemaining = value.EstimatedRemaining,
-            CheckpointedUpTo = value.CheckpointedUpTo,
-        });
-    }
-
-    private sealed class SyncRelay(string item, int disk, string step, IProgress<ReplicationProgress> target) : IProgress<SyncProgress>
-    {
-        public void Report(SyncProgress value) => target.Report(new ReplicationProgress
-        {
-            Item = item,
-            Disk = disk,
-            Step = step,
-            BytesDone = value.BytesCopied,
-            BytesTotal = value.BytesToCopy,
-            BytesSent = value.BytesSent,
-            BytesZeroed = value.BytesZeroed,
-            BytesPerSecond = value.BytesPerSecond,
-            EstimatedRemaining = value.EstimatedRemaining,
-            CheckpointedUpTo = value.CheckpointedUpTo,
-        });
+            (long done, long total) = work(value);
+            (long sent, long zeroed, double rate, TimeSpan? left, long checkpoint) = value switch
+            {
+                TransferProgress t => (t.BytesSent, t.BytesZeroed, t.BytesPerSecond, t.EstimatedRemaining, t.CheckpointedUpTo),
+                SyncProgress s => (s.BytesSent, s.BytesZeroed, s.BytesPerSecond, s.EstimatedRemaining, s.CheckpointedUpTo),
+                _ => (0L, 0L, 0d, (TimeSpan?)null, 0L),
+            };
+            target.Report(new ReplicationProgress
+            {
+                Item = item,
+                Disk = disk,
+                Step = step,
+                BytesDone = done,
+                BytesTotal = total,
+                BytesSent = sent,
+                BytesZeroed = zeroed,
+                BytesPerSecond = rate,
+                EstimatedRemaining = left,
+                CheckpointedUpTo = checkpoint,
+            });
+        }
     }
 }
