@@ -95,6 +95,19 @@ public sealed class ReplicationService
         await _store.DeleteItemAsync(name, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs the item's job now instead of at its next copy frequency: a delta cycle for a protected item (its first
+    /// protection when the site does not hold it yet; a required resync still waits for the item's window). Returns once
+    /// the run is scheduled, not when it ends: <see cref="ReplicationHostOptions.JobObserver"/> is told of the job's end,
+    /// and <see cref="ListJobsAsync"/> shows it. A run of the item already in progress is not doubled: this one starts after it.
+    /// </summary>
+    /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.NotFound"/> when the host has no such item.</exception>
+    public async Task ReplicateNowAsync(string name, CancellationToken cancellationToken = default)
+    {
+        _ = await RequireAsync(name, cancellationToken).ConfigureAwait(false);
+        await _scheduler.RunNowAsync(name, TriggerMode.Cycle, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Asks for a resync of the item now: it does not wait for the resync window.</summary>
     /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.NotFound"/> when the host has no such item.</exception>
     public async Task RequestResyncAsync(string name, CancellationToken cancellationToken = default)
