@@ -223,6 +223,7 @@ internal sealed class ManifestBuildRun : IDisposable
         int length = (int)Math.Min(_chunkSize, _disk.VirtualSize - start);
         int firstBlock = (int)(start / _coarse);
         int blocks = (int)ManifestHeader.CeilDiv(length, _coarse);
+        long hashedHere = 0;
         for (int b = 0; b < blocks;)
         {
             if (Volatile.Read(ref _state[firstBlock + b]) == Done)
@@ -238,6 +239,7 @@ internal sealed class ManifestBuildRun : IDisposable
             }
 
             await HashBlocksAsync(firstBlock + b, end - b, data, fineHashes, hasData, cancellationToken).ConfigureAwait(false);
+            hashedHere += (long)(end - b) * _coarse;
             b = end;
         }
 
@@ -248,7 +250,8 @@ internal sealed class ManifestBuildRun : IDisposable
             _progress.Report(new ManifestProgress(processed, _disk.VirtualSize, Volatile.Read(ref _bytesRead), Volatile.Read(ref _bytesHashed)));
         }
 
-        if (_checkpointInterval > 0 && Interlocked.Add(ref _sinceCheckpoint, length) >= _checkpointInterval && _saveLock.TryEnter())
+        // Only blocks hashed here count towards the next checkpoint: blocks resumed or seeded cost nothing to redo.
+        if (_checkpointInterval > 0 && hashedHere > 0 && Interlocked.Add(ref _sinceCheckpoint, hashedHere) >= _checkpointInterval && _saveLock.TryEnter())
         {
             try
             {
