@@ -23,6 +23,7 @@ command -v qemu-img >/dev/null || need+=(qemu-utils)
 command -v gcc >/dev/null || command -v clang >/dev/null || need+=(gcc)
 command -v rsync >/dev/null || need+=(rsync)
 command -v xxhsum >/dev/null || need+=(xxhash)
+want P1 && { command -v qemu-io >/dev/null || need+=(qemu-utils); }
 if want P11; then
     command -v qemu-nbd >/dev/null || need+=(qemu-utils)
     command -v fio >/dev/null || need+=(fio)
@@ -134,35 +135,74 @@ rm -f "$work"/p2.* "$work/ours.raw" "$work/peer.raw" "$work/unsafe.raw"
 fi
 
 if want P1; then
-# P1: resync a pair, 1% of the 64 KiB regions of the source touched by a random 4 KiB write. "cold": no target
-# manifest, both sides hashed (rsync reads both sides too); "warm": the target's manifest kept beside it by the
-# previous sync (the product's steady state), so the target is only sample-verified.
-head -c "${SIZE_MIB}M" /dev/urandom >"$work/p1.src"
-cp "$work/p1.src" "$work/p1.tgt"
+# P1: resync a pair, 1% of the 64 KiB regions of the source touched by a random 4 KiB write each.
+# "cold": no target manifest and no kept source manifest, both sides hashed in full (rsync reads both sides too); the
+# source was changed with dd.
+# "warm": the product's steady state. The source is tracked: its change-tracking folder holds the source manifest the
+# previous sync kept there (`repl disk sync --source-logs`), and the 1% of writes went through the tracker (`repl nbd
+# serve --logs`, written by qemu-io over NBD), so the sync rehashes only the 1 MiB blocks those writes touched (checked:
+# the run must report sourceManifestRefreshed); the target's manifest is the one the previous sync stored beside it, only
+# sample-verified. Each run starts from a copy of the same folder and target, so every run does the same work.
+head -c "${SIZE_MIB}M" /dev/urandom >"$work/p1.base"
+cp "$work/p1.base" "$work/p1.src"
+cp "$work/p1.base" "$work/p1.tgt"
 touch_regions "$work/p1.src" "$SIZE_MIB"
 "${repl[@]}" disk manifest "$work/p1.tgt" -o "$work/p1.tgt.manifest" >/dev/null
+# The tracked source: a first sync keeps its manifest in the tracking folder, then the writes go through the tracker.
+cp "$work/p1.base" "$work/p1.tsrc"
+cp "$work/p1.base" "$work/p1.scratch"
+p1_serve() { # starts the tracker over NBD on the source; sets p1_pid and p1_uri
+    rm -f "$work/p1.events"
+    "${repl[@]}" nbd serve "$work/p1.tsrc" --logs "$work/p1.logs" --listen 127.0.0.1:0 --export p1 --json >"$work/p1.events" 2>"$work/p1.err" &
+    p1_pid=$!
+    until grep -q '"listening"' "$work/p1.events" 2>/dev/null; do kill -0 "$p1_pid" || { cat "$work/p1.err" >&2; exit 1; }; sleep 0.05; done
+    p1_uri=$(sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' "$work/p1.events" | head -n 1)
+}
+# The tracker starts (and stops) once before anything is kept: only a tracker's clean close vouches for the file.
+p1_serve; kill -TERM "$p1_pid"; wait "$p1_pid"
+"${repl[@]}" disk sync "$work/p1.tsrc" "$work/p1.scratch" --source-logs "$work/p1.logs" >/dev/null
+rm -f "$work"/p1.scratch*
+p1_serve
+p1_writes=()
+regions=$((SIZE_MIB * 16)); n=$((SIZE_MIB * 16 / 100)); ((n > 0)) || n=1
+for region in $(shuf -i 0-$((regions - 1)) -n "$n"); do
+    p1_writes+=(-c "write -P $((RANDOM % 255 + 1)) $(((region * 16 + RANDOM % 16) * 4096)) 4k")
+done
+qemu-io -f raw "$p1_uri" "${p1_writes[@]}" >/dev/null
+kill -TERM "$p1_pid"; wait "$p1_pid"
+cp -a "$work/p1.logs" "$work/p1.logs.kept"
 sync
 for mode in cold warm; do
+    src="$work/p1.src"; [[ $mode == warm ]] && src="$work/p1.tsrc"
     ours=(); peer=(); ours_mem=(); peer_mem=(); ours_cpu=(); peer_cpu=(); ours_bytes=(); peer_bytes=()
     for ((i = 0; i < RUNS; i++)); do
-        rm -f "$work/ours.tgt" "$work/ours.tgt.manifest" "$work/peer.tgt"
+        rm -rf "$work/ours.tgt" "$work/ours.tgt.manifest" "$work/peer.tgt" "$work/p1.logs"
         cp -p "$work/p1.tgt" "$work/ours.tgt"
-        [[ $mode == warm ]] && cp -p "$work/p1.tgt.manifest" "$work/ours.tgt.manifest"
+        extra=()
+        if [[ $mode == warm ]]; then
+            cp -p "$work/p1.tgt.manifest" "$work/ours.tgt.manifest"
+            cp -a "$work/p1.logs.kept" "$work/p1.logs"
+            extra=(--source-logs "$work/p1.logs")
+        fi
         cp -p "$work/p1.tgt" "$work/peer.tgt"
-        sync; cat "$work/p1.src" "$work/ours.tgt" "$work/peer.tgt" >/dev/null
-        read -r s m c < <(measure "${repl[@]}" disk sync "$work/p1.src" "$work/ours.tgt" --json)
+        sync; cat "$src" "$work/ours.tgt" "$work/peer.tgt" >/dev/null
+        read -r s m c < <(measure "${repl[@]}" disk sync "$src" "$work/ours.tgt" --json "${extra[@]}")
         ours+=("$s"); ours_mem+=("$m"); ours_cpu+=("$c"); ours_bytes+=("$(json bytesSent)")
-        cmp "$work/p1.src" "$work/ours.tgt"
-        read -r s m c < <(measure rsync --inplace --no-whole-file --stats "$work/p1.src" "$work/peer.tgt")
+        if [[ $mode == warm ]] && ! grep -q '"sourceManifestRefreshed":true' "$work/stdout"; then
+            echo "P1 warm: the kept source manifest was not used: $(cat "$work/stdout")" >&2; exit 1
+        fi
+        cmp "$src" "$work/ours.tgt"
+        read -r s m c < <(measure rsync --inplace --no-whole-file --stats "$src" "$work/peer.tgt")
         peer+=("$s"); peer_mem+=("$m"); peer_cpu+=("$c")
         peer_bytes+=("$(sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' "$work/stdout" | tr -d ,)")
-        cmp "$work/p1.src" "$work/peer.tgt"
+        cmp "$src" "$work/peer.tgt"
     done
     o=$(printf '%s\n' "${ours[@]}" | median); p=$(printf '%s\n' "${peer[@]}" | median)
     ob=$(printf '%s\n' "${ours_bytes[@]}" | median); pb=$(printf '%s\n' "${peer_bytes[@]}" | median)
-    rows+=("| P1 | resync ${SIZE_MIB} MiB pair, 1% of 64 KiB regions touched ($mode target manifest) | ${o} s | rsync --inplace --no-whole-file ${p} s | $(ratio "$o" "$p") | ≤ 0.33; bytes ≤ 0.5 | ${ob} vs ${pb} B ($(ratio "$ob" "$pb")) | $(usage ours_mem peer_mem ours_cpu peer_cpu) |")
+    what=$([[ $mode == cold ]] && echo "cold: both sides hashed" || echo "warm: tracked source, kept source manifest refreshed from the tracker's logs, stored target manifest")
+    rows+=("| P1 | resync ${SIZE_MIB} MiB pair, 1% of 64 KiB regions touched ($what) | ${o} s | rsync --inplace --no-whole-file ${p} s | $(ratio "$o" "$p") | ≤ 0.33; bytes ≤ 0.5 | ${ob} vs ${pb} B ($(ratio "$ob" "$pb")) | $(usage ours_mem peer_mem ours_cpu peer_cpu) |")
 done
-rm -f "$work"/p1.* "$work"/ours.tgt* "$work/peer.tgt"
+rm -rf "$work"/p1.* "$work"/ours.tgt* "$work/peer.tgt"
 fi
 
 if want P3; then

@@ -116,9 +116,15 @@ internal static class DiskSyncCommands
             DefaultValueFactory = _ => "verify",
         };
         policy.AcceptOnlyFromAmong("verify", "sample", "rebuild");
+        var sourceLogs = new Option<string?>("--source-logs")
+        {
+            Description = "The source's change-tracking folder (the --logs of 'repl nbd serve'; the tracker must be stopped): the source manifest kept there " +
+                          "is refreshed by rehashing only the blocks written through the tracker since, when its state proves it saw every write; " +
+                          "otherwise the source is hashed in full. The new source manifest is kept there.",
+        };
         var command = new Command("sync", "Make the target read equal to the source by sending only the blocks whose checksums differ.")
         {
-            source, target, blockSize, fineBlockSize, dryRun, targetManifest, checkpoint, policy,
+            source, target, blockSize, fineBlockSize, dryRun, targetManifest, checkpoint, policy, sourceLogs,
         };
         command.SetHandler(async (parse, cancellationToken) =>
         {
@@ -138,6 +144,7 @@ internal static class DiskSyncCommands
                 CheckpointPath = parse.GetValue(checkpoint) ?? to.FilePath + ".sync",
                 TargetManifestPolicy = trust,
                 DryRun = dry,
+                SourceTrackingDirectory = parse.GetValue(sourceLogs),
             };
             var stored = new ManifestFile(parse.GetValue(targetManifest) ?? to.FilePath + ".manifest", to, checkStamp: trust == TargetManifestPolicy.VerifyStampAndSample);
             SyncResult result = await new DiskSynchronizer().ResyncAsync(from, to, stored, options, ProgressDisplay.Sync(dry ? "sync (dry run)" : "sync"), cancellationToken).ConfigureAwait(false);
@@ -148,6 +155,8 @@ internal static class DiskSyncCommands
                 .Add("resumed", result.Resumed)
                 .Add("targetManifest", result.TargetManifest?.ToString().ToLowerInvariant())
                 .Add("targetManifestRejection", result.TargetManifestRejection)
+                .Add("sourceManifestRefreshed", result.SourceManifestRefreshed)
+                .Add("sourceManifestRejection", result.SourceManifestRejection)
                 .Add("virtualSize", result.VirtualSize)
                 .Add("bytesCompared", result.BytesCompared)
                 .Add("bytesDiffering", result.BytesDiffering)

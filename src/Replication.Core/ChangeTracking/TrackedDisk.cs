@@ -54,6 +54,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
     private const string OwnerLockName = "tracking.lock";
     private static readonly TimeSpan OwnerLockWait = TimeSpan.FromSeconds(2);
     private const int MaxInFlight = 1024;
+    private const int MaxArmAhead = 16;
 
     private readonly IVirtualDisk _disk;
     private readonly bool _leaveOpen;

@@ -53,7 +53,8 @@ internal sealed class ManifestBuildRun : IDisposable
         bool resume,
         long checkpointInterval,
         IProgress<ManifestProgress>? progress,
-        Action<long, long>? onCheckpoint)
+        Action<long, long>? onCheckpoint,
+        ManifestSeed? seed)
     {
         _disk = disk;
         _workPath = workPath;
@@ -76,7 +77,9 @@ internal sealed class ManifestBuildRun : IDisposable
         _checkpointInterval = checkpointInterval;
         _progress = progress;
         _onCheckpoint = onCheckpoint;
-        _file = (resume && _geometry.Stamp.IsKnown ? TryResume() : null) ?? CreateWorkFile(workPath, _geometry.FileLength);
+        _file = (seed is { } from ? TrySeed(from) : null)
+            ?? (resume && _geometry.Stamp.IsKnown ? TryResume() : null)
+            ?? CreateWorkFile(workPath, _geometry.FileLength);
     }
 
     /// <summary>Blocks found already hashed in a partial manifest left by an earlier, interrupted build.</summary>
@@ -107,6 +110,10 @@ internal sealed class ManifestBuildRun : IDisposable
     /// <param name="progress">Progress, reported every 64 MiB and at the end.</param>
     /// <param name="onCheckpoint">Called after each durable partial save with (bytes read, bytes hashed) a resume will not redo (a lower bound).</param>
     /// <param name="cancellationToken">Stops the build; with <paramref name="resume"/> the work done so far is saved first.</param>
+    /// <param name="seed">
+    /// A complete manifest of this disk as it was earlier, and the coarse blocks written since: every other block's entry
+    /// is taken from it (when it checks out) instead of being hashed. The caller proves the stale set is complete.
+    /// </param>
     internal static async Task<ManifestBuildResult> BuildAsync(
         IDiskSink disk,
         string finalPath,
@@ -116,9 +123,10 @@ internal sealed class ManifestBuildRun : IDisposable
         long checkpointInterval,
         IProgress<ManifestProgress>? progress,
         Action<long, long>? onCheckpoint,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        ManifestSeed? seed = null)
     {
-        var builder = new ManifestBuildRun(disk, workPath, options, resume, checkpointInterval, progress, onCheckpoint);
+        var builder = new ManifestBuildRun(disk, workPath, options, resume, checkpointInterval, progress, onCheckpoint, seed);
         bool completed = false;
         try
         {
@@ -215,6 +223,7 @@ internal sealed class ManifestBuildRun : IDisposable
         int length = (int)Math.Min(_chunkSize, _disk.VirtualSize - start);
         int firstBlock = (int)(start / _coarse);
         int blocks = (int)ManifestHeader.CeilDiv(length, _coarse);
+        long hashedHere = 0;
         for (int b = 0; b < blocks;)
         {
             if (Volatile.Read(ref _state[firstBlock + b]) == Done)
@@ -230,6 +239,7 @@ internal sealed class ManifestBuildRun : IDisposable
             }
 
             await HashBlocksAsync(firstBlock + b, end - b, data, fineHashes, hasData, cancellationToken).ConfigureAwait(false);
+            hashedHere += (long)(end - b) * _coarse;
             b = end;
         }
 
@@ -240,7 +250,8 @@ internal sealed class ManifestBuildRun : IDisposable
             _progress.Report(new ManifestProgress(processed, _disk.VirtualSize, Volatile.Read(ref _bytesRead), Volatile.Read(ref _bytesHashed)));
         }
 
-        if (_checkpointInterval > 0 && Interlocked.Add(ref _sinceCheckpoint, length) >= _checkpointInterval && _saveLock.TryEnter())
+        // Only blocks hashed here count towards the next checkpoint: blocks resumed or seeded cost nothing to redo.
+        if (_checkpointInterval > 0 && hashedHere > 0 && Interlocked.Add(ref _sinceCheckpoint, hashedHere) >= _checkpointInterval && _saveLock.TryEnter())
         {
             try
             {
@@ -507,7 +518,50 @@ internal sealed class ManifestBuildRun : IDisposable
         }
     }
 
-    private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header)
+    /// <summary>
+    /// Copies the seed manifest to the work path and marks every block the seed does not list as stale, and whose entry and
+    /// fine hashes check out, as done; null (a full build) when the seed is not a complete manifest of this geometry.
+    /// </summary>
+    private SafeFileHandle? TrySeed(ManifestSeed seed)
+    {
+        if (seed.Stale.Length != _hashes.Length || !File.Exists(seed.Path))
+        {
+            return null;
+        }
+
+        File.Copy(seed.Path, _workPath, overwrite: true);
+        SafeFileHandle file = File.OpenHandle(_workPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        try
+        {
+            ManifestHeader header;
+            try
+            {
+                header = BlockManifest.ReadHeader(file, _workPath);
+            }
+            catch (InvalidManifestException)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            if (header.IsPartial || header.VirtualSize != _geometry.VirtualSize || header.CoarseBlockSize != _coarse || header.FineBlockSize != _fine)
+            {
+                file.Dispose();
+                return null;
+            }
+
+            LoadDoneEntries(file, header, seed.Stale);
+            seed.Used = true;
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header, bool[]? stale = null)
     {
         byte[] entry = new byte[ManifestBlockEntry.Size];
         byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * ManifestHeader.FineHashSize);
@@ -515,6 +569,11 @@ internal sealed class ManifestBuildRun : IDisposable
         {
             for (int i = 0; i < _hashes.Length; i++)
             {
+                if (stale is not null && stale[i])
+                {
+                    continue;
+                }
+
                 long offset = ManifestHeader.TableOffset + ((long)i * ManifestBlockEntry.Size);
                 if (RandomAccess.Read(file, entry, offset) != entry.Length
                     || !ManifestBlockEntry.TryRead(entry, i, out ManifestBlockEntry parsed) || parsed.IsUnknown)
@@ -541,4 +600,17 @@ internal sealed class ManifestBuildRun : IDisposable
             ArrayPool<byte>.Shared.Return(run);
         }
     }
+}
+
+/// <summary>A complete manifest of a disk as it was, and the coarse blocks written since (see <see cref="ManifestBuildRun.BuildAsync"/>).</summary>
+internal sealed class ManifestSeed(string path, bool[] stale)
+{
+    /// <summary>The earlier manifest's file.</summary>
+    public string Path { get; } = path;
+
+    /// <summary>One flag per coarse block: set when the block may have been written since.</summary>
+    public bool[] Stale { get; } = stale;
+
+    /// <summary>Set when the build took its entries from the seed (false: the seed did not fit and everything was hashed).</summary>
+    public bool Used { get; set; }
 }

@@ -28,7 +28,7 @@ internal sealed partial class NbdConnection
         _options = server.Options;
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
-        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 << 10, minimumReadSize: 16 << 10, leaveOpen: true));
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 256 << 10, minimumReadSize: 64 << 10, leaveOpen: true));
         _handshakeStop = _options.HandshakeTimeout == Timeout.InfiniteTimeSpan
             ? new CancellationTokenSource()
             : new CancellationTokenSource(_options.HandshakeTimeout, _options.Clock);

@@ -52,6 +52,17 @@ public sealed record SyncOptions
     /// </summary>
     public IReadOnlyList<DiskExtent>? Ranges { get; init; }
 
+    /// <summary>
+    /// The source's change-tracking folder (the log folder of a <see cref="ChangeTracking.TrackedDisk"/> over the source's
+    /// file, closed), or null. A resync then takes the source manifest kept there and rehashes only the coarse blocks the
+    /// tracker's logs wrote since it was kept, when the tracker's state proves it saw every write since (clean close, the
+    /// file unchanged since, no resync reason recorded, no log released or missing); otherwise it hashes the whole source
+    /// (<see cref="SyncResult.SourceManifestRejection"/> says why). Either way the new source manifest is kept there for the
+    /// next resync. The tracker's lock is held for the run: a resync fails with <see cref="ReplicationErrorCode.Conflict"/>
+    /// while a tracker writes the source. The source must be a disk file without a parent.
+    /// </summary>
+    public string? SourceTrackingDirectory { get; init; }
+
     /// <summary>When a resync trusts the destination's stored manifest instead of hashing the destination.</summary>
     public TargetManifestPolicy TargetManifestPolicy { get; init; } = TargetManifestPolicy.VerifyStampAndSample;
 
@@ -69,6 +80,7 @@ public sealed record SyncOptions
         .Nested(Transfer?.Validate(), nameof(Transfer))
         .Nested(Manifest?.Validate(), nameof(Manifest))
         .When(CheckpointPath is { Length: 0 }, nameof(CheckpointPath), "must not be empty")
+        .When(SourceTrackingDirectory is { Length: 0 }, nameof(SourceTrackingDirectory), "must not be empty")
         .When(CheckpointBytes <= 0, nameof(CheckpointBytes), "must be positive")
         .When(!Enum.IsDefined(TargetManifestPolicy), nameof(TargetManifestPolicy), "is not a known policy")
         .When(!(SampleFraction > 0 && SampleFraction <= 1), nameof(SampleFraction), "must be in (0, 1]")

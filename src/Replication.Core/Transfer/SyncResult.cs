@@ -31,6 +31,18 @@ public sealed class SyncResult
     /// <summary>Why a stored manifest was not trusted (none stored, corrupt, stale, failed the sample), or null.</summary>
     public string? TargetManifestRejection { get; internal set; }
 
+    /// <summary>
+    /// True when the source's manifest was the one kept in <see cref="SyncOptions.SourceTrackingDirectory"/>, refreshed by
+    /// rehashing only the blocks its change tracker recorded writes to since it was kept.
+    /// </summary>
+    public bool SourceManifestRefreshed { get; internal set; }
+
+    /// <summary>
+    /// With <see cref="SyncOptions.SourceTrackingDirectory"/>: why the kept source manifest was not used (none kept yet, a
+    /// write outside the tracker, a resync requirement, a released log), so the source was hashed in full; null otherwise.
+    /// </summary>
+    public string? SourceManifestRejection { get; internal set; }
+
     /// <summary>Bytes compared (the ranges the run covers).</summary>
     public long BytesCompared { get; internal set; }
 

@@ -1,3 +1,4 @@
+using Replication.Core.ChangeTracking;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
@@ -33,6 +34,7 @@ internal sealed partial class SyncRun
         string targetPath = WorkingFile(".target", out _);
         BlockManifest? sourceManifest = null;
         BlockManifest? targetManifest = null;
+        KeptSourceManifest? keeper = null;
         try
         {
             if (checkpoint is { } resume)
@@ -72,10 +74,25 @@ internal sealed partial class SyncRun
                 }
             }
 
+            if (_options.SourceTrackingDirectory is { } tracking)
+            {
+                keeper = KeptSourceManifest.Open(tracking, _source);
+            }
+
             if (sourceManifest is null)
             {
+                ManifestSeed? seed = null;
+                if (keeper is not null)
+                {
+                    bool[]? stale = keeper.PlanRefresh(_options.Manifest, out string? rejection);
+                    _result.SourceManifestRejection = rejection;
+                    seed = stale is null ? null : new ManifestSeed(keeper.ManifestPath, stale);
+                }
+
                 SetPhase(SyncPhase.HashingSource);
-                sourceManifest = (await BuildAsync(_source, sourcePath, kept, fromDestination: false, cancellationToken).ConfigureAwait(false)).Manifest;
+                ManifestBuildResult built = await BuildAsync(_source, sourcePath, kept, fromDestination: false, cancellationToken, seed).ConfigureAwait(false);
+                _result.SourceManifestRefreshed = seed is { Used: true };
+                sourceManifest = built.Manifest;
             }
 
             targetManifest ??= await ObtainTargetManifestAsync(targetPath, kept, forceRebuild, cancellationToken).ConfigureAwait(false);
@@ -141,11 +158,19 @@ internal sealed partial class SyncRun
                 await StoreManifestAsync(sourceManifest, cancellationToken).ConfigureAwait(false);
             }
 
+            if (keeper is not null && !DryRun)
+            {
+                // The source was not written meanwhile (the tracker's lock is held); the record checks its stamp again.
+                string? notKept = keeper.Record(sourceManifest);
+                _result.SourceManifestRejection ??= notKept;
+            }
+
             DiscardCheckpoint();
             return Complete();
         }
         finally
         {
+            keeper?.Dispose();
             sourceManifest?.Dispose();
             targetManifest?.Dispose();
             DeleteTemporaryFiles();

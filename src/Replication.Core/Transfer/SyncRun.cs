@@ -89,7 +89,7 @@ internal sealed partial class SyncRun
     /// partial one found there (same disk stamp and geometry) and saving partial progress every
     /// <see cref="SyncOptions.CheckpointBytes"/>.
     /// </summary>
-    private async Task<ManifestBuildResult> BuildAsync(IDiskSink disk, string path, bool kept, bool fromDestination, CancellationToken cancellationToken)
+    private async Task<ManifestBuildResult> BuildAsync(IDiskSink disk, string path, bool kept, bool fromDestination, CancellationToken cancellationToken, ManifestSeed? seed = null)
     {
         long workBefore = _hashWorkDone;
         _hashWorkTotal += disk.VirtualSize;
@@ -109,7 +109,8 @@ internal sealed partial class SyncRun
             kept ? _options.CheckpointBytes : 0,
             relay,
             kept ? (_, hashed) => { _durableHashed = durableBefore + hashed; Report(checkpoint: true); } : null,
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            seed).ConfigureAwait(false);
         _hashedBefore += built.BytesHashed;
         _hashedNow = 0;
         _hashWorkDone = workBefore + disk.VirtualSize;
