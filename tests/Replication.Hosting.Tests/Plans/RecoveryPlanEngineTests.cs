@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Hosting.Jobs;
@@ -48,7 +47,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         // The guests write after the first point.
         foreach (string item in items)
         {
-            await WriteTrackedAsync(paths[item], seed: item.Length);
+            await TestDisks.WriteTrackedAsync(paths[item], seed: item.Length);
         }
 
         RecoveryPlanRunner runner = host.Services.GetRequiredService<RecoveryPlanRunner>();
@@ -141,7 +140,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
                 "Commit post 1", "Commit pre 2", "Failback post 1", "Failback pre 2", "ReverseReplication post 1", "ReverseReplication pre 2"],
             actions);
         DateTimeOffset next = host.Clock.GetUtcNow() + frequency;
-        await WriteTrackedAsync(paths["db"], seed: 99);
+        await TestDisks.WriteTrackedAsync(paths["db"], seed: 99);
         host.AdvanceTo(next);
         await host.WaitForAsync(async () => (await host.Service.ListJobsAsync("db")).FirstOrDefault(j => j.Kind == JobKind.DeltaCycle && j.State == JobState.Succeeded));
         Assert.Equal(File.ReadAllBytes(paths["db"]), await ReadNewestPointAsync(host, "db"));
@@ -151,20 +150,6 @@ public sealed class RecoveryPlanEngineTests : IDisposable
     {
         RecoveryPlanReport report = await runner.RunAsync("shop", options);
         Assert.True(report.Succeeded, report.Describe());
-    }
-
-    private static async Task WriteTrackedAsync(string path, int seed)
-    {
-        await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs");
-        var random = new Random(seed);
-        for (int n = 0; n < 20; n++)
-        {
-            byte[] data = new byte[random.Next(1, 32) * 512];
-            random.NextBytes(data);
-            await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
-        }
-
-        await disk.FlushAsync();
     }
 
     private static byte[] ReadDisk(string path)
