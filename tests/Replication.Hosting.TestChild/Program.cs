@@ -11,7 +11,7 @@ using Replication.Hosting.Plans;
 //   args: FOLDER START(ISO 8601) STOP-AT (KIND/STEP, or "none")
 //         [HOST-ID POSTGRES-CONNSTR AZURE-CONNSTR CONTAINER]: one of several hosts sharing PostgreSQL and an Azure
 //         site, on the system clock (START is then ignored), each job's start and end stamped with the wall clock's ticks
-//   stdin: "add NAME FREQUENCY-SECONDS DISK…", "advance SECONDS", "resync NAME",
+//   stdin: "add NAME FREQUENCY-SECONDS DISK…", "add-pinned NAME HOST FREQUENCY-SECONDS DISK…", "advance SECONDS", "resync NAME",
 //          "plan NAME OPERATION OUTPUT-FOLDER ITEM…" (saves a plan of one group per item and starts a run of it; its job's
 //          line tells how it ended), "exit"
 //   stdout: "ready", "ok" after each command, "step JOB KIND ITEM STEP", "job JOB KIND ITEM STATE"
@@ -78,6 +78,14 @@ while (await Console.In.ReadLineAsync().ConfigureAwait(false) is { } line)
                 ResyncWindow = new ResyncWindow { TimeZone = "UTC" },
                 ApplicationConsistentFrequency = null,
             }).ConfigureAwait(false);
+            break;
+        case "add-pinned":
+            await service.AddItemAsync(words[1], words[4..], new ItemPolicy
+            {
+                CopyFrequency = TimeSpan.FromSeconds(int.Parse(words[3], CultureInfo.InvariantCulture)),
+                ResyncWindow = new ResyncWindow { TimeZone = "UTC" },
+                ApplicationConsistentFrequency = null,
+            }, pinnedHost: words[2]).ConfigureAwait(false);
             break;
         case "advance":
             clock.Advance(TimeSpan.FromSeconds(int.Parse(words[1], CultureInfo.InvariantCulture)));

@@ -57,6 +57,8 @@ internal sealed class ReplicationHostedService(
             }
         }
 
+        await scheduler.WatchPinnedAsync(host.ClusterCheckinInterval, cancellationToken).ConfigureAwait(false);
+
         // Recovery plan runs this host's previous process left in progress resume as themselves, beside the scheduler.
         JobRecord[] runs = [.. (await store.ListJobsAsync(limit: 10_000, cancellationToken: cancellationToken).ConfigureAwait(false))
             .Where(j => j.Kind == JobKind.RecoveryPlan && j.State == JobState.InProgress && (j.Host == host.HostId || !host.IsClustered))];
