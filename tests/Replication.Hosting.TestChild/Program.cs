@@ -1,9 +1,12 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Replication.Core.Replication.Sites;
 using Replication.Hosting;
+using Replication.Hosting.TestChild;
 using Replication.Hosting.Items;
 using Replication.Hosting.Plans;
 
@@ -53,7 +56,12 @@ IReplicationBuilder replication = builder.Services.AddReplication(o =>
 });
 if (clustered)
 {
+    // Every replica write this host makes goes to writes-HOST.log (WriteLogSite), for the scale-out test's check.
     replication.AddAzureSite(args[5], args[6]);
+    var writes = TextWriter.Synchronized(new StreamWriter(
+        new FileStream(Path.Combine(folder, $"writes-{args[3]}.log"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite)));
+    builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp =>
+        new WriteLogSite(new AzureReplicationSite(args[5], args[6], timeProvider: sp.GetRequiredService<TimeProvider>()), args[3], writes)));
 }
 else
 {
