@@ -83,37 +83,11 @@ internal sealed class WriteLogSite(IReplicationSite inner, string host, TextWrit
 
         public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default) => inner.ReadAsync(offset, destination, cancellationToken);
 
-        public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-        {
-            long seq = Begin(offset, data.Length);
-            try
-            {
-                await inner.WriteAsync(offset, data, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                End(seq, "F");
-                throw;
-            }
+        public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+            LoggedAsync(offset, data.Length, () => inner.WriteAsync(offset, data, cancellationToken));
 
-            End(seq, "E");
-        }
-
-        public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
-        {
-            long seq = Begin(offset, length);
-            try
-            {
-                await inner.ZeroAsync(offset, length, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                End(seq, "F");
-                throw;
-            }
-
-            End(seq, "E");
-        }
+        public ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default) =>
+            LoggedAsync(offset, length, () => inner.ZeroAsync(offset, length, cancellationToken));
 
         public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
 
@@ -135,11 +109,21 @@ internal sealed class WriteLogSite(IReplicationSite inner, string host, TextWrit
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
 
-        private long Begin(long offset, long length)
+        private async ValueTask LoggedAsync(long offset, long length, Func<ValueTask> write)
         {
             long seq = Interlocked.Increment(ref s_sequence);
             Line(string.Create(CultureInfo.InvariantCulture, $"S {seq} {replica} {offset} {length} {NowNanoseconds()}"));
-            return seq;
+            try
+            {
+                await write().ConfigureAwait(false);
+            }
+            catch
+            {
+                End(seq, "F");
+                throw;
+            }
+
+            End(seq, "E");
         }
 
         private void End(long seq, string outcome) => Line(string.Create(CultureInfo.InvariantCulture, $"{outcome} {seq} {NowNanoseconds()}"));

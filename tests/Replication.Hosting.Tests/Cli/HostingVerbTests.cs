@@ -106,7 +106,7 @@ public sealed class HostingVerbTests : IDisposable
         AssertRun(ReplCli.Run(["plan", "failover", "shop", "--kind", "planned", "--out", dr, "--shutdown", $"echo \"shutdown $REPL_ITEM\" >> '{log}'", .. at, "--json"]), "plannedFailover");
         foreach ((string name, string path) in disks)
         {
-            Assert.Equal(File.ReadAllBytes(path), ReadDisk(Path.Combine(dr, name, name + "-disk-0.vhdx")));
+            Assert.Equal(File.ReadAllBytes(path), TestDisks.ReadWhole(Path.Combine(dr, name, name + "-disk-0.vhdx")));
         }
 
         AssertRun(ReplCli.Run(["plan", "failover", "shop", "--kind", "commit", .. at, "--json"]), "commit");
@@ -122,7 +122,7 @@ public sealed class HostingVerbTests : IDisposable
         Assert.Equal(["failback", "reverseReplication"], back.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("operation").GetString()));
         foreach ((string name, string path) in disks)
         {
-            Assert.Equal(ReadDisk(Path.Combine(dr, name, name + "-disk-0.vhdx")), File.ReadAllBytes(path));
+            Assert.Equal(TestDisks.ReadWhole(Path.Combine(dr, name, name + "-disk-0.vhdx")), File.ReadAllBytes(path));
         }
 
         string[] lines = File.ReadAllLines(log);
@@ -148,14 +148,6 @@ public sealed class HostingVerbTests : IDisposable
         JsonElement run = Assert.Single(json.GetProperty("runs").EnumerateArray());
         Assert.Equal(operation, run.GetProperty("operation").GetString());
         Assert.True(run.GetProperty("succeeded").GetBoolean(), json.ToString());
-    }
-
-    private static byte[] ReadDisk(string path)
-    {
-        using VirtualDisk disk = VirtualDisk.Open(path);
-        byte[] bytes = new byte[disk.VirtualSize];
-        disk.Read(0, bytes);
-        return bytes;
     }
 
     private static async Task<byte[]> NewestPointAsync(string site, string item)

@@ -77,6 +77,15 @@ public sealed class TestDisks : IMachineProvider, IAsyncDisposable
         await disk.FlushAsync();
     }
 
+    /// <summary>Every byte of a disk file (raw, VHD or VHDX) as a guest sees it, opened read-only.</summary>
+    public static byte[] ReadWhole(string path)
+    {
+        using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
+        byte[] bytes = new byte[disk.VirtualSize];
+        disk.Read(0, bytes);
+        return bytes;
+    }
+
     public byte[] Read(string item, int disk)
     {
         TrackedDisk tracked = _machines[item][disk];

@@ -95,7 +95,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         await RunAsync(runner, Options(RecoveryPlanOperation.TestFailover));
         foreach (string item in items)
         {
-            Assert.True(atProtection[item].AsSpan().SequenceEqual(ReadDisk(Recovered(item))), $"{item}: the test failover differs from its point");
+            Assert.True(atProtection[item].AsSpan().SequenceEqual(TestDisks.ReadWhole(Recovered(item))), $"{item}: the test failover differs from its point");
         }
 
         await RunAsync(runner, Options(RecoveryPlanOperation.TestFailoverCleanup));
@@ -106,7 +106,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         Assert.Equal(items.Order(), shutdown.Order());
         foreach (string item in items)
         {
-            Assert.True(File.ReadAllBytes(paths[item]).AsSpan().SequenceEqual(ReadDisk(Recovered(item))), $"{item}: the planned failover lost writes");
+            Assert.True(File.ReadAllBytes(paths[item]).AsSpan().SequenceEqual(TestDisks.ReadWhole(Recovered(item))), $"{item}: the planned failover lost writes");
             Assert.Equal(ProtectionState.FailedOver, (await host.Service.Store.GetItemAsync(item))!.ProtectionState);
         }
 
@@ -121,7 +121,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
             recovered.Write(512 * 1000, bytes);
         }
 
-        Dictionary<string, byte[]> atRecovery = items.ToDictionary(i => i, i => ReadDisk(Recovered(i)));
+        Dictionary<string, byte[]> atRecovery = items.ToDictionary(i => i, i => TestDisks.ReadWhole(Recovered(i)));
         await RunAsync(runner, Options(RecoveryPlanOperation.Failback));
         Assert.Equal(items.Order(), stopped.Order());
         foreach (string item in items)
@@ -150,14 +150,6 @@ public sealed class RecoveryPlanEngineTests : IDisposable
     {
         RecoveryPlanReport report = await runner.RunAsync("shop", options);
         Assert.True(report.Succeeded, report.Describe());
-    }
-
-    private static byte[] ReadDisk(string path)
-    {
-        using VirtualDisk disk = VirtualDisk.Open(path);
-        byte[] bytes = new byte[disk.VirtualSize];
-        disk.Read(0, bytes);
-        return bytes;
     }
 
     private static async Task<byte[]> ReadNewestPointAsync(TestHost host, string item)

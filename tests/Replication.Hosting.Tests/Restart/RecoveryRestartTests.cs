@@ -85,8 +85,8 @@ public sealed class RecoveryRestartTests : IDisposable
             }
 
             expected = operation == "Failback"
-                ? [.. Items.Select(i => ReadDisk(RecoveredDisk(output, i)))]
-                : [.. disks.Select(ReadDisk)];
+                ? [.. Items.Select(i => TestDisks.ReadWhole(RecoveredDisk(output, i)))]
+                : [.. disks.Select(TestDisks.ReadWhole)];
             pointsBefore = (await PointsAsync(Items[0])).Count;
             first.Send($"plan p {operation} {output} {string.Join(' ', Items)}");
             string[] at = step.Split('/');
@@ -149,13 +149,13 @@ public sealed class RecoveryRestartTests : IDisposable
 
             if (operation == "Failback")
             {
-                Assert.True(expected[i].AsSpan().SequenceEqual(ReadDisk(disks[i])), $"{Items[i]}: the primary's disk differs from the recovered one it failed back from");
+                Assert.True(expected[i].AsSpan().SequenceEqual(TestDisks.ReadWhole(disks[i])), $"{Items[i]}: the primary's disk differs from the recovered one it failed back from");
             }
             else if (operation != "Commit")
             {
                 // One recovered copy, equal to the primary's disk (its point).
                 Assert.Equal([$"{Items[i]}-disk-0.vhdx", $"{Items[i]}.machine.json"], Directory.GetFiles(Path.Combine(output, Items[i])).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-                Assert.True(expected[i].AsSpan().SequenceEqual(ReadDisk(RecoveredDisk(output, Items[i]))), $"{Items[i]}: the recovered disk differs from the primary's");
+                Assert.True(expected[i].AsSpan().SequenceEqual(TestDisks.ReadWhole(RecoveredDisk(output, Items[i]))), $"{Items[i]}: the recovered disk differs from the primary's");
             }
         }
 
@@ -163,14 +163,6 @@ public sealed class RecoveryRestartTests : IDisposable
     }
 
     private static string RecoveredDisk(string output, string item) => Path.Combine(output, item, item + "-disk-0.vhdx");
-
-    private static byte[] ReadDisk(string path)
-    {
-        using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
-        byte[] bytes = new byte[disk.VirtualSize];
-        disk.Read(0, bytes);
-        return bytes;
-    }
 
     private static async Task RunPlanAsync(HostChild host, string plan, string operation, string output)
     {
