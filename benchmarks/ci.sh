@@ -15,5 +15,6 @@ mkdir -p "$out"
 )
 dotnet run -c Release --project benchmarks/Replication.Benchmarks -- cycle-cost 64 16 1 | tee "$out/cycle-cost.md"
 SHORT=1 benchmarks/host-load.sh | tee "$out/host-load.md"
+SHORT=1 SITE=azurite benchmarks/host-load.sh | tee "$out/host-load-azurite.md"
 SIZE_MIB=64 RUNS=3 OUT="$out" ONLY="P15 P1 P2 P3 P6 P7 P9 P11" benchmarks/compare.sh
 SIZE_MIB=64 PENDING_MIB=4 RUNS=1 benchmarks/failover.sh | tee "$out/failover.md"

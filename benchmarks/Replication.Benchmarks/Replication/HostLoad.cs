@@ -41,6 +41,7 @@ internal static class HostLoad
         string work = Path.Combine(Path.GetTempPath(), "repl-host-load-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
         var disks = new Machines();
+        string? container = null;
         try
         {
             for (int i = 0; i < items; i++)
@@ -55,14 +56,27 @@ internal static class HostLoad
 
             HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
             builder.Services.AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-            builder.Services.AddReplication(o =>
+            IReplicationBuilder replication = builder.Services.AddReplication(o =>
                 {
                     o.HostId = "bench";
                     o.SqlitePath = Path.Combine(work, "host.db");
                     o.WorkDirectory = work;
                 })
-                .AddLocalSite(Path.Combine(work, "site"))
                 .UseMachineProvider(_ => disks);
+            string siteName = "local site";
+            if (Environment.GetEnvironmentVariable("REPL_HOST_LOAD_AZURE") is { Length: > 0 } azure)
+            {
+                // An Azure site (Azurite, started by host-load.sh): a container of its own, deleted at the end.
+                container = "host-load-" + Guid.NewGuid().ToString("N")[..12];
+                await new Azure.Storage.Blobs.BlobContainerClient(azure, container).CreateAsync().ConfigureAwait(false);
+                replication.AddAzureSite(azure, container);
+                siteName = "Azure site (Azurite)";
+            }
+            else
+            {
+                replication.AddLocalSite(Path.Combine(work, "site"));
+            }
+
             using IHost host = builder.Build();
             await host.StartAsync().ConfigureAwait(false);
             ReplicationService service = host.Services.GetRequiredService<ReplicationService>();
@@ -115,7 +129,7 @@ internal static class HostLoad
             int critical = (await service.ListItemsAsync().ConfigureAwait(false)).Count(i => i.State != HostedItemState.Healthy);
             await host.StopAsync().ConfigureAwait(false);
 
-            Console.WriteLine($"P16 host-load: {items} items, {kbPerSecond} KB/s each, copy frequency {frequency} s, {seconds} s, local site, {Environment.ProcessorCount} cores");
+            Console.WriteLine($"P16 host-load: {items} items, {kbPerSecond} KB/s each, copy frequency {frequency} s, {seconds} s, {siteName}, {Environment.ProcessorCount} cores");
             Console.WriteLine();
             Console.WriteLine("| measure | value |");
             Console.WriteLine("|---|---|");
@@ -131,6 +145,11 @@ internal static class HostLoad
         finally
         {
             await disks.DisposeAsync().ConfigureAwait(false);
+            if (container is not null)
+            {
+                await new Azure.Storage.Blobs.BlobContainerClient(Environment.GetEnvironmentVariable("REPL_HOST_LOAD_AZURE"), container).DeleteIfExistsAsync().ConfigureAwait(false);
+            }
+
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(work, recursive: true);
         }

@@ -81,6 +81,7 @@ public static class ReplicationServiceCollectionExtensions
         services.TryAddSingleton<ItemJobRunner>();
         services.TryAddSingleton<ItemGate>();
         services.TryAddTransient<ReplicationItemJob>();
+        services.TryAddTransient<PinnedItemsJob>();
         services.TryAddSingleton(sp => new EngineItemOperations(
             sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<IMachineProvider>(), sp.GetRequiredService<JobRecorder>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>().Value,
@@ -137,6 +138,17 @@ public static class ReplicationServiceCollectionExtensions
                 });
             });
         });
+        if (eager.IsClustered)
+        {
+            // Items pinned to this host run on a scheduler of its own that no other host shares: in memory, its triggers
+            // made again from the store at each start (ReplicationHostedService).
+            services.AddQuartz(ItemScheduler.PinnedSchedulerName, q =>
+            {
+                q.UseDefaultThreadPool(Math.Clamp(eager.MaxConcurrentItems, 1, 256));
+                q.UseInMemoryStore(_ => { });
+            });
+        }
+
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddHealthChecks().AddCheck<ReplicationHealthCheck>("replication", HealthStatus.Unhealthy, ["replication"]);
         return builder;

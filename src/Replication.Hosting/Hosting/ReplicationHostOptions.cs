@@ -1,5 +1,6 @@
 using Replication.Hosting.Items;
 using Replication.Hosting.Jobs;
+using Replication.Hosting.Plans;
 
 namespace Replication.Hosting;
 
@@ -42,6 +43,17 @@ public sealed class ReplicationHostOptions
     /// should return quickly; what it throws fails the job's current attempt.
     /// </summary>
     public Func<JobRecord, JobStep?, ValueTask>? JobObserver { get; set; }
+
+    /// <summary>
+    /// Gives a recovery plan run that a restart resumes what cannot be stored: it receives the options the run was
+    /// started with as stored (operation, output directory, point, failback mode, failure handling, parallelism; no
+    /// delegates) and returns the options to resume with — typically the same values with the product's
+    /// <see cref="RecoveryPlanRunOptions.Actions"/>, <see cref="RecoveryPlanRunOptions.Output"/>,
+    /// <see cref="RecoveryPlanRunOptions.ShutdownSource"/> and <see cref="RecoveryPlanRunOptions.StopRecovered"/> added.
+    /// Null: runs resume with the stored options alone, and a run whose plan names actions then fails, saying so. Actions
+    /// and items the interrupted attempt recorded as ended are not run again; an action interrupted while running is.
+    /// </summary>
+    public Func<RecoveryPlanRunOptions, RecoveryPlanRunOptions>? ResumeRecoveryPlan { get; set; }
 
     /// <summary>True when several hosts share the store (PostgreSQL).</summary>
     public bool IsClustered => PostgresConnectionString is not null;

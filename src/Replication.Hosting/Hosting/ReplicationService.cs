@@ -46,7 +46,10 @@ public sealed class ReplicationService
     /// <param name="name">The item's name at the site.</param>
     /// <param name="disks">Its disks' paths at the primary, in order.</param>
     /// <param name="policy">Its policy; the host's default when null.</param>
-    /// <param name="pinnedHost">The only host that may run it (its disks are reachable from it alone), or null.</param>
+    /// <param name="pinnedHost">
+    /// The only host that may run it (its disks are reachable from it alone), or null. On a clustered store that host runs
+    /// it on a scheduler no other host shares, from its next start when it is another host; while it is down the item waits.
+    /// </param>
     /// <param name="protectionState">Its state at the site when it is already protected, or null.</param>
     /// <param name="cancellationToken">Cancels the registration.</param>
     /// <exception cref="ArgumentException">The name, disks or policy are invalid (each problem named).</exception>
@@ -82,6 +85,11 @@ public sealed class ReplicationService
         {
             await _scheduler.EnsureAsync(item, cancellationToken).ConfigureAwait(false);
             await _scheduler.ScheduleCyclesAsync(item, item.ProtectionState is null ? item.Updated : item.Updated + chosen.CopyFrequency, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // Pinned to another host: it schedules the item on its own scheduler when it starts; the shared one must not hold it.
+            await _scheduler.RemoveSharedAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
         return item;

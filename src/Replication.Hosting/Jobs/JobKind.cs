@@ -42,3 +42,11 @@ public enum JobKind
     /// <summary>A recovery plan run (its items' jobs are listed on their own).</summary>
     RecoveryPlan,
 }
+
+/// <summary>Groups of <see cref="JobKind"/>.</summary>
+internal static class JobKinds
+{
+    /// <summary>True for a recovery plan's operation on an item (a failover, its cleanup or commit, a failback, reverse replication).</summary>
+    public static bool IsRecoveryOperation(this JobKind kind) => kind is JobKind.TestFailover or JobKind.TestFailoverCleanup or JobKind.PlannedFailover
+        or JobKind.UnplannedFailover or JobKind.Commit or JobKind.Failback or JobKind.ReverseReplication;
+}

@@ -127,6 +127,23 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
         return (await _engine.ReverseReplicationAsync(lease.Machine, cancellationToken).ConfigureAwait(false)).State;
     }
 
+    public async Task<ProtectionState?> CompletedStateAsync(HostedItem item, RecoveryPlanOperation operation, CancellationToken cancellationToken)
+    {
+        ItemStatus status = await _engine.GetStatusAsync(_site, item.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        bool complete = operation switch
+        {
+            // A second test failover (or a repeated planned/unplanned one) would make the recovered copy again.
+            RecoveryPlanOperation.TestFailover => status.TestFailoverActive,
+            RecoveryPlanOperation.TestFailoverCleanup => !status.TestFailoverActive,
+            RecoveryPlanOperation.PlannedFailover or RecoveryPlanOperation.UnplannedFailover => status.State is ProtectionState.FailedOver or ProtectionState.Committed,
+            RecoveryPlanOperation.Failback => status.State == ProtectionState.FailedBack,
+
+            // Repeating a commit finishes dropping the points a stop left; reverse replication resumes its resync.
+            _ => false,
+        };
+        return complete ? status.State : null;
+    }
+
     private async Task<ProtectionState> StateAsync(HostedItem item, CancellationToken cancellationToken) =>
         (await _engine.GetStatusAsync(_site, item.Name, cancellationToken: cancellationToken).ConfigureAwait(false)).State;
 }

@@ -24,4 +24,13 @@ public interface IRecoveryOperations
 
     /// <summary>Protects the failed-back item again.</summary>
     Task<ProtectionState> ReverseReplicationAsync(HostedItem item, RecoveryPlanRunOptions options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Asked when a run interrupted by a stop of the host is resumed: the item's state when the site shows
+    /// <paramref name="operation"/> complete for it (the host stopped after the operation and before recording it), so it
+    /// is not done a second time; null when it must run (again). The default is null: the operation runs again, and the
+    /// implementation's operations must then converge when repeated.
+    /// </summary>
+    Task<ProtectionState?> CompletedStateAsync(HostedItem item, RecoveryPlanOperation operation, CancellationToken cancellationToken) =>
+        Task.FromResult<ProtectionState?>(null);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Replication.Core;
@@ -103,6 +104,78 @@ public sealed class RecoveryPlanRunner
         _events.Saved();
         await _recorder.AddStepAsync(job, $"{options.Operation} of {items.Count} items in {found.Groups.Count} groups").ConfigureAwait(false);
 
+        // What a restart needs to resume the run as itself (the delegates come from ReplicationHostOptions.ResumeRecoveryPlan then).
+        string persisted = JsonSerializer.Serialize(RecoveryPlanRunParameters.From(options), HostingJsonContext.Default.RecoveryPlanRunParameters);
+        await _recorder.AddStepAsync(job, OptionsStep + persisted).ConfigureAwait(false);
+        return await RunGroupsAsync(job, found, items, options, [], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Resumes a run a stopped process of this host left in progress, as the same job: what its steps and its items' jobs
+    /// record as done is not done again (a group that ended, an action that ended, an item whose job ended or whose
+    /// operation the site shows complete); the rest runs. Returns null when the run cannot be resumed (its job then failed,
+    /// saying why).
+    /// </summary>
+    internal async Task<RecoveryPlanReport?> ResumeAsync(JobRecord interrupted, CancellationToken cancellationToken)
+    {
+        JobRecord job = await _store.GetJobAsync(interrupted.Id, cancellationToken).ConfigureAwait(false) ?? interrupted;
+        string? problem = null;
+        RecoveryPlanRunOptions? options = null;
+        RecoveryPlan? found = await _store.GetPlanAsync(job.Item, cancellationToken).ConfigureAwait(false);
+        var items = new Dictionary<string, HostedItem>(StringComparer.Ordinal);
+        if (found is null)
+        {
+            problem = $"the recovery plan '{job.Item}' is gone";
+        }
+        else if (job.Steps.FirstOrDefault(s => s.Name.StartsWith(OptionsStep, StringComparison.Ordinal)) is not { } step)
+        {
+            problem = "the run recorded no options to resume with";
+        }
+        else
+        {
+            RecoveryPlanRunOptions recorded = JsonSerializer.Deserialize(step.Name[OptionsStep.Length..], HostingJsonContext.Default.RecoveryPlanRunParameters)!.ToOptions();
+            options = _options.ResumeRecoveryPlan?.Invoke(recorded) ?? recorded;
+            foreach (string name in found.Groups.SelectMany(g => g.Items))
+            {
+                if (await _store.GetItemAsync(name, cancellationToken).ConfigureAwait(false) is { } item)
+                {
+                    items[name] = item;
+                }
+                else
+                {
+                    problem = $"the plan's item '{name}' is gone";
+                }
+            }
+
+            foreach (string action in found.Groups.SelectMany(g => g.PreActions.Concat(g.PostActions)).Where(a => !options.Actions.ContainsKey(a)))
+            {
+                problem = $"the plan names action '{action}', which ReplicationHostOptions.ResumeRecoveryPlan does not supply";
+            }
+        }
+
+        Log.JobResumed(_logger, job.Id, job.Item, job.Host ?? "?");
+        await _recorder.AddStepAsync(job, $"resumed on {_options.HostId} after an interruption on {job.Host}").ConfigureAwait(false);
+        job.Host = _options.HostId;
+        if (problem is not null || found is null || options is null)
+        {
+            job.State = JobState.Failed;
+            job.Ended = _time.GetUtcNow();
+            job.Error = new JobError { IsRecoverable = false, Code = ReplicationErrorCode.InvalidState, Message = $"Recovery plan run {job.Id} cannot be resumed: {problem}." };
+            await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
+            _events.Saved();
+            await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
+            return null;
+        }
+
+        await _store.UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
+        return await RunGroupsAsync(job, found, items, options, [.. job.Steps.Select(s => s.Name)], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The run's groups in order; <paramref name="done"/> holds the steps an interrupted attempt recorded (empty for a new run).</summary>
+    private async Task<RecoveryPlanReport> RunGroupsAsync(
+        JobRecord job, RecoveryPlan found, Dictionary<string, HostedItem> items, RecoveryPlanRunOptions options, HashSet<string> done, CancellationToken cancellationToken)
+    {
+        string plan = found.Name;
         var groups = new List<RecoveryPlanGroupReport>();
         bool stopped = false;
         for (int g = 0; g < found.Groups.Count; g++)
@@ -117,9 +190,14 @@ public sealed class RecoveryPlanRunner
                 continue;
             }
 
-            RecoveryPlanGroupReport report = await RunGroupAsync(plan, g + 1, group, items, options, cancellationToken).ConfigureAwait(false);
+            RecoveryPlanGroupReport report = await RunGroupAsync(job, plan, g + 1, group, items, options, done, cancellationToken).ConfigureAwait(false);
             groups.Add(report);
-            await _recorder.AddStepAsync(job, string.Create(CultureInfo.InvariantCulture, $"group {g + 1} {(report.State == RecoveryPlanStepState.Succeeded ? "succeeded" : "failed")}")).ConfigureAwait(false);
+            string groupStep = GroupStep(g + 1, report.State == RecoveryPlanStepState.Succeeded);
+            if (!done.Contains(groupStep))
+            {
+                await _recorder.AddStepAsync(job, groupStep).ConfigureAwait(false);
+            }
+
             stopped = report.State == RecoveryPlanStepState.Failed && !options.ContinueOnFailure;
         }
 
@@ -137,12 +215,14 @@ public sealed class RecoveryPlanRunner
         };
         await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
         _events.Saved();
+        await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
         Log.PlanFinished(_logger, plan, options.Operation.ToString(), result.Describe());
         return result;
     }
 
     private async Task<RecoveryPlanGroupReport> RunGroupAsync(
-        string plan, int index, RecoveryPlanGroup group, Dictionary<string, HostedItem> items, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+        JobRecord job, string plan, int index, RecoveryPlanGroup group, Dictionary<string, HostedItem> items, RecoveryPlanRunOptions options,
+        HashSet<string> done, CancellationToken cancellationToken)
     {
         var actions = new List<RecoveryPlanActionReport>();
         bool failed = false;
@@ -150,7 +230,7 @@ public sealed class RecoveryPlanRunner
         {
             RecoveryPlanActionReport report = failed
                 ? new RecoveryPlanActionReport(action, true, RecoveryPlanStepState.NotRun, null)
-                : await RunActionAsync(plan, index, action, isPre: true, group, options, cancellationToken).ConfigureAwait(false);
+                : await RunActionAsync(job, plan, index, action, isPre: true, group, options, done, cancellationToken).ConfigureAwait(false);
             failed |= report.State == RecoveryPlanStepState.Failed;
             actions.Add(report);
         }
@@ -169,7 +249,7 @@ public sealed class RecoveryPlanRunner
                 await parallel.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    return await RunItemAsync(items[name], options, cancellationToken).ConfigureAwait(false);
+                    return await RunItemAsync(job, items[name], options, resuming: done.Count > 0, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -183,7 +263,7 @@ public sealed class RecoveryPlanRunner
         {
             RecoveryPlanActionReport report = failed && !options.ContinueOnFailure
                 ? new RecoveryPlanActionReport(action, false, RecoveryPlanStepState.NotRun, null)
-                : await RunActionAsync(plan, index, action, isPre: false, group, options, cancellationToken).ConfigureAwait(false);
+                : await RunActionAsync(job, plan, index, action, isPre: false, group, options, done, cancellationToken).ConfigureAwait(false);
             failed |= report.State == RecoveryPlanStepState.Failed;
             actions.Add(report);
         }
@@ -191,35 +271,80 @@ public sealed class RecoveryPlanRunner
         return new RecoveryPlanGroupReport(index, failed ? RecoveryPlanStepState.Failed : RecoveryPlanStepState.Succeeded, actions, itemReports);
     }
 
-    private static async Task<RecoveryPlanActionReport> RunActionAsync(
-        string plan, int index, string action, bool isPre, RecoveryPlanGroup group, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+    /// <summary>Runs an action once: its end is a step of the plan's job, so a resumed run does not run it again.</summary>
+    private async Task<RecoveryPlanActionReport> RunActionAsync(
+        JobRecord job, string plan, int index, string action, bool isPre, RecoveryPlanGroup group, RecoveryPlanRunOptions options, HashSet<string> done,
+        CancellationToken cancellationToken)
     {
+        string prefix = string.Create(CultureInfo.InvariantCulture, $"group {index} {(isPre ? "pre" : "post")} action '{action}' ");
+        if (done.Contains(prefix + "succeeded"))
+        {
+            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Succeeded, null);
+        }
+
+        if (done.FirstOrDefault(s => s.StartsWith(prefix + "failed: ", StringComparison.Ordinal)) is { } failure)
+        {
+            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Failed, failure[(prefix.Length + "failed: ".Length)..]);
+        }
+
+        RecoveryPlanActionReport report;
         try
         {
             await options.Actions[action](new RecoveryPlanActionContext(plan, options.Operation, index, action, isPre, [.. group.Items]), cancellationToken).ConfigureAwait(false);
-            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Succeeded, null);
+            report = new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Succeeded, null);
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            return new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Failed, ex.Message.ReplaceLineEndings(" "));
+            report = new RecoveryPlanActionReport(action, isPre, RecoveryPlanStepState.Failed, ex.Message.ReplaceLineEndings(" "));
         }
+
+        await _recorder.AddStepAsync(job, prefix + (report.Error is { } error ? "failed: " + error : "succeeded")).ConfigureAwait(false);
+        return report;
     }
 
-    private async Task<RecoveryPlanItemReport> RunItemAsync(HostedItem planned, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
+    private async Task<RecoveryPlanItemReport> RunItemAsync(JobRecord plan, HostedItem planned, RecoveryPlanRunOptions options, bool resuming, CancellationToken cancellationToken)
     {
         using IDisposable entered = await _gate.EnterAsync(planned.Name, cancellationToken).ConfigureAwait(false);
         HostedItem item = await _store.GetItemAsync(planned.Name, cancellationToken).ConfigureAwait(false) ?? planned;
-        DateTimeOffset now = _time.GetUtcNow();
-        var job = new JobRecord { Id = NewJobId(now), Kind = KindOf(options.Operation), Item = item.Name, Host = _options.HostId, Started = now };
-        await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
-        _events.Saved();
+        JobKind kind = KindOf(options.Operation);
+        string link = $"in recovery plan run {plan.Id}";
+        JobRecord? job = resuming ? await FindItemJobAsync(item.Name, kind, plan, link, cancellationToken).ConfigureAwait(false) : null;
+        if (job is { State: JobState.Succeeded })
+        {
+            return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Succeeded, job.Id, null);
+        }
+
+        if (job is { State: JobState.Failed })
+        {
+            return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Failed, job.Id, job.Error);
+        }
+
+        ProtectionState? completed = null;
+        if (job is null)
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            job = new JobRecord { Id = NewJobId(now), Kind = kind, Item = item.Name, Host = _options.HostId, Started = now };
+            await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
+            _events.Saved();
+            await _recorder.AddStepAsync(job, link).ConfigureAwait(false);
+        }
+        else
+        {
+            // Interrupted by a stop of the process: the site tells whether the operation completed before it.
+            Log.JobResumed(_logger, job.Id, item.Name, job.Host ?? "?");
+            await _recorder.AddStepAsync(job, $"resumed on {_options.HostId} after an interruption on {job.Host}").ConfigureAwait(false);
+            job.Host = _options.HostId;
+            await _store.UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
+            completed = await _operations.CompletedStateAsync(item, options.Operation, cancellationToken).ConfigureAwait(false);
+        }
+
         Log.JobStarted(_logger, job.Id, job.Kind.ToString(), item.Name, job.Attempt);
         ProtectionState state;
         using (_recorder.Begin(job))
         {
             try
             {
-                state = options.Operation switch
+                state = completed ?? options.Operation switch
                 {
                     RecoveryPlanOperation.TestFailover => await _operations.FailoverAsync(item, FailoverKind.Test, options, cancellationToken).ConfigureAwait(false),
                     RecoveryPlanOperation.PlannedFailover => await _operations.FailoverAsync(item, FailoverKind.Planned, options, cancellationToken).ConfigureAwait(false),
@@ -238,7 +363,13 @@ public sealed class RecoveryPlanRunner
                 job.Error = JobError.From(error);
                 await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
                 _events.Saved();
+                await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
                 return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Failed, job.Id, job.Error);
+            }
+
+            if (completed is null)
+            {
+                await _recorder.AddStepAsync(job, CompletedStep).ConfigureAwait(false);
             }
         }
 
@@ -252,9 +383,28 @@ public sealed class RecoveryPlanRunner
         job.Result = "state " + state;
         await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
         _events.Saved();
+        await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
         Log.JobSucceeded(_logger, job.Id, job.Kind.ToString(), item.Name, job.Result);
         return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Succeeded, job.Id, null);
     }
+
+    /// <summary>The item's job of this plan run (its first step links it), or null when the run had not reached the item.</summary>
+    private async Task<JobRecord?> FindItemJobAsync(string item, JobKind kind, JobRecord plan, string link, CancellationToken cancellationToken)
+    {
+        foreach (JobRecord candidate in await _store.ListJobsAsync(item, 100, cancellationToken).ConfigureAwait(false))
+        {
+            if (candidate.Kind == kind && candidate.Started >= plan.Started
+                && await _store.GetJobAsync(candidate.Id, cancellationToken).ConfigureAwait(false) is { } full && full.Steps.Any(s => s.Name == link))
+            {
+                return full;
+            }
+        }
+
+        return null;
+    }
+
+    private static string GroupStep(int index, bool succeeded) =>
+        string.Create(CultureInfo.InvariantCulture, $"group {index} {(succeeded ? "succeeded" : "failed")}");
 
     private static JobKind KindOf(RecoveryPlanOperation operation) => operation switch
     {
@@ -266,6 +416,12 @@ public sealed class RecoveryPlanRunner
         RecoveryPlanOperation.Failback => JobKind.Failback,
         _ => JobKind.ReverseReplication,
     };
+
+    /// <summary>The step of a plan's job that records the run's options (JSON after it), for a restart to resume the run with.</summary>
+    internal const string OptionsStep = "options ";
+
+    /// <summary>The step of an item's job recorded once the operation completed at the site (before the host records the item's new state).</summary>
+    internal const string CompletedStep = "completed at the site";
 
     private static string NewJobId(DateTimeOffset now) =>
         string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..12]}");

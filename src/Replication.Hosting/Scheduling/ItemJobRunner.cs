@@ -53,6 +53,13 @@ internal sealed class ItemJobRunner(
         }
 
         JobRecord? job = await store.FindOpenJobAsync(name, cancellationToken).ConfigureAwait(false);
+        if (job is not null && job.Kind.IsRecoveryOperation() && job.State == JobState.InProgress && job.Item == name)
+        {
+            // A recovery plan's operation on the item, running elsewhere or interrupted by a stop: the plan's (resumed) run
+            // completes it; cycles go on after it.
+            return;
+        }
+
         if (job is not null && job.Kind == JobKind.RecoveryPlan)
         {
             job = null;

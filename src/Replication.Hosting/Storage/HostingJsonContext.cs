@@ -8,6 +8,7 @@ namespace Replication.Hosting.Storage;
 [JsonSourceGenerationOptions(UseStringEnumConverter = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(HostedItem))]
 [JsonSerializable(typeof(RecoveryPlan))]
+[JsonSerializable(typeof(RecoveryPlanRunParameters))]
 internal sealed partial class HostingJsonContext : JsonSerializerContext
 {
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
@@ -36,7 +35,7 @@ public sealed class HostingVerbTests : IDisposable
         Assert.EndsWith("Z", protectedJob.GetProperty("started").GetString(), StringComparison.Ordinal);
 
         // The guest writes; the host's first cycle (30 s after it starts) ships it.
-        await WriteTrackedAsync(disk, seed: 8);
+        await TestDisks.WriteTrackedAsync(disk, seed: 8);
         using (var run = new RunningRepl(["run", "--site", site, "--db", db]))
         {
             await run.WaitForLineAsync(l => l.StartsWith("repl run: hosting 1 item(s) of ", StringComparison.Ordinal));
@@ -107,7 +106,7 @@ public sealed class HostingVerbTests : IDisposable
         AssertRun(ReplCli.Run(["plan", "failover", "shop", "--kind", "planned", "--out", dr, "--shutdown", $"echo \"shutdown $REPL_ITEM\" >> '{log}'", .. at, "--json"]), "plannedFailover");
         foreach ((string name, string path) in disks)
         {
-            Assert.Equal(File.ReadAllBytes(path), ReadDisk(Path.Combine(dr, name, name + "-disk-0.vhdx")));
+            Assert.Equal(File.ReadAllBytes(path), TestDisks.ReadWhole(Path.Combine(dr, name, name + "-disk-0.vhdx")));
         }
 
         AssertRun(ReplCli.Run(["plan", "failover", "shop", "--kind", "commit", .. at, "--json"]), "commit");
@@ -123,7 +122,7 @@ public sealed class HostingVerbTests : IDisposable
         Assert.Equal(["failback", "reverseReplication"], back.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("operation").GetString()));
         foreach ((string name, string path) in disks)
         {
-            Assert.Equal(ReadDisk(Path.Combine(dr, name, name + "-disk-0.vhdx")), File.ReadAllBytes(path));
+            Assert.Equal(TestDisks.ReadWhole(Path.Combine(dr, name, name + "-disk-0.vhdx")), File.ReadAllBytes(path));
         }
 
         string[] lines = File.ReadAllLines(log);
@@ -149,28 +148,6 @@ public sealed class HostingVerbTests : IDisposable
         JsonElement run = Assert.Single(json.GetProperty("runs").EnumerateArray());
         Assert.Equal(operation, run.GetProperty("operation").GetString());
         Assert.True(run.GetProperty("succeeded").GetBoolean(), json.ToString());
-    }
-
-    private static async Task WriteTrackedAsync(string path, int seed)
-    {
-        await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs");
-        var random = new Random(seed);
-        for (int n = 0; n < 20; n++)
-        {
-            byte[] data = new byte[random.Next(1, 32) * 512];
-            random.NextBytes(data);
-            await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
-        }
-
-        await disk.FlushAsync();
-    }
-
-    private static byte[] ReadDisk(string path)
-    {
-        using VirtualDisk disk = VirtualDisk.Open(path);
-        byte[] bytes = new byte[disk.VirtualSize];
-        disk.Read(0, bytes);
-        return bytes;
     }
 
     private static async Task<byte[]> NewestPointAsync(string site, string item)

@@ -11,6 +11,7 @@ public sealed class HostChild : IDisposable
     private readonly List<string> _seen = [];
     private readonly Action<string>? _onLine;
     private readonly Task _pumps;
+    private bool _disposed;
 
     public HostChild(string folder, DateTimeOffset start, string stopAt, Action<string>? onLine = null, params string[] cluster)
     {
@@ -100,8 +101,15 @@ public sealed class HostChild : IDisposable
         }
     }
 
+    /// <summary>Kills the child if it still runs; harmless to repeat.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

@@ -51,15 +51,39 @@ public sealed class TestDisks : IMachineProvider, IAsyncDisposable
         var random = new Random(seed);
         foreach (TrackedDisk disk in _machines[item])
         {
-            for (int n = 0; n < writes; n++)
-            {
-                byte[] data = new byte[random.Next(1, 32) * 512];
-                random.NextBytes(data);
-                await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
-            }
-
-            await disk.FlushAsync();
+            await WriteRandomAsync(disk, random, writes);
         }
+    }
+
+    /// <summary>
+    /// Writes random data to a disk file through change tracking (its logs beside it), as the guest of a machine whose disks
+    /// the host opens for each run only, and flushes.
+    /// </summary>
+    public static async Task WriteTrackedAsync(string path, int seed, int writes = 20)
+    {
+        await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs");
+        await WriteRandomAsync(disk, new Random(seed), writes);
+    }
+
+    private static async Task WriteRandomAsync(TrackedDisk disk, Random random, int writes)
+    {
+        for (int n = 0; n < writes; n++)
+        {
+            byte[] data = new byte[random.Next(1, 32) * 512];
+            random.NextBytes(data);
+            await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
+        }
+
+        await disk.FlushAsync();
+    }
+
+    /// <summary>Every byte of a disk file (raw, VHD or VHDX) as a guest sees it, opened read-only.</summary>
+    public static byte[] ReadWhole(string path)
+    {
+        using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
+        byte[] bytes = new byte[disk.VirtualSize];
+        disk.Read(0, bytes);
+        return bytes;
     }
 
     public byte[] Read(string item, int disk)

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Hosting.Jobs;
@@ -48,7 +47,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         // The guests write after the first point.
         foreach (string item in items)
         {
-            await WriteTrackedAsync(paths[item], seed: item.Length);
+            await TestDisks.WriteTrackedAsync(paths[item], seed: item.Length);
         }
 
         RecoveryPlanRunner runner = host.Services.GetRequiredService<RecoveryPlanRunner>();
@@ -96,7 +95,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         await RunAsync(runner, Options(RecoveryPlanOperation.TestFailover));
         foreach (string item in items)
         {
-            Assert.True(atProtection[item].AsSpan().SequenceEqual(ReadDisk(Recovered(item))), $"{item}: the test failover differs from its point");
+            Assert.True(atProtection[item].AsSpan().SequenceEqual(TestDisks.ReadWhole(Recovered(item))), $"{item}: the test failover differs from its point");
         }
 
         await RunAsync(runner, Options(RecoveryPlanOperation.TestFailoverCleanup));
@@ -107,7 +106,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
         Assert.Equal(items.Order(), shutdown.Order());
         foreach (string item in items)
         {
-            Assert.True(File.ReadAllBytes(paths[item]).AsSpan().SequenceEqual(ReadDisk(Recovered(item))), $"{item}: the planned failover lost writes");
+            Assert.True(File.ReadAllBytes(paths[item]).AsSpan().SequenceEqual(TestDisks.ReadWhole(Recovered(item))), $"{item}: the planned failover lost writes");
             Assert.Equal(ProtectionState.FailedOver, (await host.Service.Store.GetItemAsync(item))!.ProtectionState);
         }
 
@@ -122,7 +121,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
             recovered.Write(512 * 1000, bytes);
         }
 
-        Dictionary<string, byte[]> atRecovery = items.ToDictionary(i => i, i => ReadDisk(Recovered(i)));
+        Dictionary<string, byte[]> atRecovery = items.ToDictionary(i => i, i => TestDisks.ReadWhole(Recovered(i)));
         await RunAsync(runner, Options(RecoveryPlanOperation.Failback));
         Assert.Equal(items.Order(), stopped.Order());
         foreach (string item in items)
@@ -141,7 +140,7 @@ public sealed class RecoveryPlanEngineTests : IDisposable
                 "Commit post 1", "Commit pre 2", "Failback post 1", "Failback pre 2", "ReverseReplication post 1", "ReverseReplication pre 2"],
             actions);
         DateTimeOffset next = host.Clock.GetUtcNow() + frequency;
-        await WriteTrackedAsync(paths["db"], seed: 99);
+        await TestDisks.WriteTrackedAsync(paths["db"], seed: 99);
         host.AdvanceTo(next);
         await host.WaitForAsync(async () => (await host.Service.ListJobsAsync("db")).FirstOrDefault(j => j.Kind == JobKind.DeltaCycle && j.State == JobState.Succeeded));
         Assert.Equal(File.ReadAllBytes(paths["db"]), await ReadNewestPointAsync(host, "db"));
@@ -151,28 +150,6 @@ public sealed class RecoveryPlanEngineTests : IDisposable
     {
         RecoveryPlanReport report = await runner.RunAsync("shop", options);
         Assert.True(report.Succeeded, report.Describe());
-    }
-
-    private static async Task WriteTrackedAsync(string path, int seed)
-    {
-        await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs");
-        var random = new Random(seed);
-        for (int n = 0; n < 20; n++)
-        {
-            byte[] data = new byte[random.Next(1, 32) * 512];
-            random.NextBytes(data);
-            await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
-        }
-
-        await disk.FlushAsync();
-    }
-
-    private static byte[] ReadDisk(string path)
-    {
-        using VirtualDisk disk = VirtualDisk.Open(path);
-        byte[] bytes = new byte[disk.VirtualSize];
-        disk.Read(0, bytes);
-        return bytes;
     }
 
     private static async Task<byte[]> ReadNewestPointAsync(TestHost host, string item)

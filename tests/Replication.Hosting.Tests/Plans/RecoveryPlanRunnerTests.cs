@@ -57,7 +57,15 @@ public sealed class RecoveryPlanRunnerTests : IDisposable
         Assert.Equal(100, jobs.Count(j => j.Kind == JobKind.PlannedFailover && j.State == JobState.Succeeded));
         JobRecord planJob = Assert.Single(jobs, j => j.Kind == JobKind.RecoveryPlan);
         Assert.Equal(("dr", JobState.Succeeded, report.JobId), (planJob.Item, planJob.State, planJob.Id));
-        Assert.Equal(["PlannedFailover of 100 items in 4 groups", "group 1 succeeded", "group 2 succeeded", "group 3 succeeded", "group 4 succeeded"], (await host.Service.GetJobAsync(planJob.Id))!.Steps.Select(s => s.Name));
+        // Its steps: what it does, the options a restart would resume it with, and each action and group as it ended.
+        string[] steps = [.. (await host.Service.GetJobAsync(planJob.Id))!.Steps.Select(s => s.Name)];
+        Assert.Equal(
+            ["PlannedFailover of 100 items in 4 groups", .. Enumerable.Range(1, 4).SelectMany(g => new[]
+            {
+                $"group {g} pre action 'lb-drain' succeeded", $"group {g} pre action 'db-check' succeeded", $"group {g} post action 'dns' succeeded", $"group {g} succeeded",
+            })],
+            steps.Where(s => !s.StartsWith("options ", StringComparison.Ordinal)));
+        Assert.StartsWith("options {\"Operation\":\"PlannedFailover\"", Assert.Single(steps, s => s.StartsWith("options ", StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.All(await host.Service.ListItemsAsync(), i => Assert.Equal(ProtectionState.FailedOver, i.ProtectionState));
     }
 

@@ -1,4 +1,3 @@
-using Replication.Core.ChangeTracking;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
@@ -42,7 +41,11 @@ public sealed class HostRestartTests : IDisposable
             if (kind != nameof(JobKind.EnableProtection))
             {
                 await first.WaitForAsync(l => l.StartsWith("job ", StringComparison.Ordinal) && l.Contains(" EnableProtection vm Succeeded ", StringComparison.Ordinal));
-                await WriteTrackedAsync(disks, seed: 1);
+                for (int i = 0; i < disks.Length; i++)
+                {
+                    await TestDisks.WriteTrackedAsync(disks[i], seed: 1 + i, writes: 30);
+                }
+
                 first.Send(kind == nameof(JobKind.Resync) ? "resync vm" : "advance 30");
             }
 
@@ -100,23 +103,6 @@ public sealed class HostRestartTests : IDisposable
             {
                 disk.Dispose();
             }
-        }
-    }
-
-    private static async Task WriteTrackedAsync(string[] paths, int seed)
-    {
-        var random = new Random(seed);
-        foreach (string path in paths)
-        {
-            await using TrackedDisk disk = TrackedDisk.Open(VirtualDisk.Open(path), path + ".logs");
-            for (int n = 0; n < 30; n++)
-            {
-                byte[] data = new byte[random.Next(1, 64) * 512];
-                random.NextBytes(data);
-                await disk.WriteAsync(random.NextInt64(0, (disk.VirtualSize - data.Length) / 512) * 512, data);
-            }
-
-            await disk.FlushAsync();
         }
     }
 

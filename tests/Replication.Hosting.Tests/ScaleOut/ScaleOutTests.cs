@@ -11,8 +11,9 @@ namespace Replication.Hosting.Tests.ScaleOut;
 /// <summary>
 /// Three host processes sharing one PostgreSQL database (Quartz clustered) and one Azure site (Azurite), 12 items written
 /// between their cycles; one host SIGKILLed in the middle of a cycle. Its interrupted job and every item go on on the
-/// other two, and the log of every job run (each host stamps a run's start and end with the wall clock; a replica is
-/// written only inside a run) shows no item run by two hosts at once.
+/// other two; the log of every job run (each host stamps a run's start and end with the wall clock) shows no item run by
+/// two hosts at once, and the log of every replica write (each host's page writes and clears with their wall-clock
+/// intervals, recorded by the child's WriteLogSite) shows no replica written by two hosts at once.
 /// </summary>
 public sealed class ScaleOutTests : IDisposable
 {
@@ -147,6 +148,59 @@ public sealed class ScaleOutTests : IDisposable
             for (int i = 1; i < ordered.Length; i++)
             {
                 Assert.True(ordered[i - 1].End <= ordered[i].Start, $"{item.Key}: {ordered[i - 1]} and {ordered[i]} overlap");
+            }
+        }
+
+        // The write log: every page write or clear each host made to a replica (recorded around the Azure target's call),
+        // with its wall-clock interval; no two hosts wrote one replica in overlapping intervals. A write a host had begun
+        // when it died lasts until then; one the target refused (a fence lost) wrote nothing.
+        static long Nanoseconds(long ticks) => (ticks - DateTime.UnixEpoch.Ticks) * 100;
+        var writesByReplica = new Dictionary<string, List<(string Host, long Start, long End)>>(StringComparer.Ordinal);
+        foreach (string host in new[] { "A", "B", "C" })
+        {
+            var begun = new Dictionary<string, (string Replica, long Start)>(StringComparer.Ordinal);
+            foreach (string line in File.ReadAllLines(_dir.File($"writes-{host}.log")))
+            {
+                string[] words = line.Split(' ');
+                if (words is ["S", var begin, _, var item, var disk, _, _, var start])
+                {
+                    begun[begin] = (item + "/" + disk, long.Parse(start, CultureInfo.InvariantCulture));
+                }
+                else if (words is [var outcome, { } ended, { } end] && begun.Remove(ended, out var write) && outcome == "E")
+                {
+                    Add(write.Replica, host, write.Start, long.Parse(end, CultureInfo.InvariantCulture));
+                }
+            }
+
+            foreach ((string replica, long start) in begun.Values)
+            {
+                Add(replica, host, start, Nanoseconds(host == "B" ? killed!.Value : exited));
+            }
+        }
+
+        void Add(string replica, string host, long start, long end)
+        {
+            if (!writesByReplica.TryGetValue(replica, out var list))
+            {
+                writesByReplica[replica] = list = [];
+            }
+
+            list.Add((host, start, end));
+        }
+
+        Assert.Equal(disks.Keys.Select(i => i + "/0").Order(StringComparer.Ordinal), writesByReplica.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["A", "B", "C"], writesByReplica.Values.SelectMany(w => w).Select(w => w.Host).Distinct().Order());
+        foreach ((string replica, var replicaWrites) in writesByReplica)
+        {
+            var latestEnd = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var write in replicaWrites.OrderBy(w => w.Start))
+            {
+                foreach ((string other, long end) in latestEnd.Where(e => e.Key != write.Host))
+                {
+                    Assert.True(end <= write.Start, $"{replica}: {write.Host} wrote at {write.Start} ns while {other}'s write lasted until {end} ns");
+                }
+
+                latestEnd[write.Host] = Math.Max(latestEnd.GetValueOrDefault(write.Host), write.End);
             }
         }
 
