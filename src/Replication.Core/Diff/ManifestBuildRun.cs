@@ -209,6 +209,7 @@ internal sealed class ManifestBuildRun : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ProcessChunkAsync(long chunk, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
     {
         long start = chunk * _chunkSize;
@@ -255,6 +256,7 @@ internal sealed class ManifestBuildRun : IDisposable
     }
 
     /// <summary>Reads and hashes <paramref name="count"/> consecutive coarse blocks, writes their fine hashes, then publishes their entries.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask HashBlocksAsync(int firstBlock, int count, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
     {
         long runStart = (long)firstBlock * _coarse;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Replication.Core.Disks;
 
 /// <summary>
@@ -118,6 +120,7 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <summary>Makes a non-empty range known to lie inside a writable disk read as zeros.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected virtual async ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken)
     {
         foreach (DiskExtent extent in GetAllocatedExtentsCore(offset, length).ToList())

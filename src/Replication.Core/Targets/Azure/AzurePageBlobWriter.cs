@@ -7,6 +7,7 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -153,6 +154,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
@@ -181,6 +183,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
@@ -202,6 +205,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);

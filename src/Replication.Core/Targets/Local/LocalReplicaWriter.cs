@@ -2,6 +2,7 @@ using System.Buffers;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Targets.Local;
 
@@ -57,6 +58,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
 
     public ValueTask ReleaseAsync(CancellationToken cancellationToken = default) => _fence.ReleaseAsync(cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
@@ -73,6 +75,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
@@ -296,6 +299,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     }
 
     /// <summary>Makes sure the pre-image of every chunk in the range is durable in the newest point's undo log.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CaptureAsync(long offset, long length, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _undo) is null || length == 0)
