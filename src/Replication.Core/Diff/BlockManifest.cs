@@ -277,7 +277,8 @@ public sealed class BlockManifest : IDisposable
         var fineChecksums = new ulong[count];
         var checksum = new XxHash128();
         const int EntriesPerRead = 32768;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(EntriesPerRead * ManifestBlockEntry.Size);
+        // Sized to the table when it is smaller than one read: a small disk's table is a few KiB.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(EntriesPerRead, Math.Max(count, 1)) * ManifestBlockEntry.Size);
         try
         {
             for (int first = 0; first < count; first += EntriesPerRead)
@@ -319,7 +320,7 @@ public sealed class BlockManifest : IDisposable
     private static void VerifyFineRuns(SafeFileHandle file, string path, ManifestHeader header, ulong[] fineChecksums)
     {
         int runBytes = header.CoarseBlockSize / header.FineBlockSize * ManifestHeader.FineHashSize;
-        int runsPerRead = Math.Max(1, (1 << 20) / runBytes);
+        int runsPerRead = Math.Clamp((1 << 20) / runBytes, 1, Math.Max(fineChecksums.Length, 1));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(runsPerRead * runBytes);
         try
         {

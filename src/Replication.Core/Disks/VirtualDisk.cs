@@ -158,6 +158,13 @@ public abstract partial class VirtualDisk : IVirtualDisk
         return length == 0 ? [] : GetAllocatedExtentsCore(offset, length);
     }
 
+    /// <summary>
+    /// Adds the allocated extents of [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>)
+    /// to <paramref name="into"/>, as <see cref="GetAllocatedExtents"/> gives them; formats that can do so without an
+    /// enumerator (a raw image) allocate nothing, for callers that ask once per chunk of a whole disk.
+    /// </summary>
+    internal virtual void AddAllocatedExtents(long offset, long length, List<DiskExtent> into) => into.AddRange(GetAllocatedExtents(offset, length));
+
     /// <inheritdoc />
     public bool IsKnownZero(long offset, long length)
     {

@@ -130,7 +130,7 @@ internal sealed class CopyEngine
             var workers = new Task[_options.MaxConcurrency];
             for (int i = 0; i < workers.Length; i++)
             {
-                workers[i] = Task.Run(() => WorkerAsync(stop), CancellationToken.None);
+                workers[i] = WorkerAsync(stop);
             }
 
             await AwaitQuietly(Task.WhenAll(workers)).ConfigureAwait(false);
@@ -164,6 +164,8 @@ internal sealed class CopyEngine
 
     private async Task WorkerAsync(CancellationTokenSource stop)
     {
+        // On to the thread pool at once (as Task.Run would, without its closure and wrapper tasks).
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         CancellationToken cancellationToken = stop.Token;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_options.MaxWriteSize);
         try
