@@ -245,18 +245,7 @@ internal sealed partial class SyncRun
         }
 
         SetPhase(SyncPhase.VerifyingTarget);
-        int? mismatch = await ManifestSample.FindMismatchAsync(
-            manifest,
-            (offset, destination, ct) => _destination.ReadAsync(offset, destination, ct),
-            _options.SampleFraction,
-            _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared,
-            (read, hashed) =>
-            {
-                _result.BytesRead += read;
-                _result.DestinationBytesRead += read;
-                _result.BytesHashed += hashed;
-            },
-            cancellationToken).ConfigureAwait(false);
+        int? mismatch = await FindSampleMismatchAsync(manifest, cancellationToken).ConfigureAwait(false);
         if (mismatch is { } block)
         {
             _result.TargetManifestRejection = $"{location}: block {block} of the target does not match its manifest";
