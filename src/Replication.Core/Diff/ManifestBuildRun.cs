@@ -449,8 +449,10 @@ internal sealed class ManifestBuildRun : IDisposable
 
     private void WriteTableAndHeader(bool partial, bool[]? snapshot)
     {
-        var checksum = new XxHash128();
         const int EntriesPerWrite = 32768;
+        // A table written at once is hashed at once (the same hash as appending it); a larger one streams through a hasher.
+        XxHash128? checksum = _count > EntriesPerWrite ? new XxHash128() : null;
+        UInt128 whole = XxHash128.HashToUInt128([]);
         // Sized to the table when it is smaller than one write (and never smaller than the header, written through it last).
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Min(EntriesPerWrite, _count) * ManifestBlockEntry.Size, ManifestHeader.Size));
         try
@@ -468,11 +470,19 @@ internal sealed class ManifestBuildRun : IDisposable
                     entry.WriteTo(bytes[(i * ManifestBlockEntry.Size)..], index);
                 }
 
-                checksum.Append(bytes);
+                if (checksum is null)
+                {
+                    whole = XxHash128.HashToUInt128(bytes);
+                }
+                else
+                {
+                    checksum.Append(bytes);
+                }
+
                 RandomAccess.Write(_file, bytes, ManifestHeader.TableOffset + ((long)first * ManifestBlockEntry.Size));
             }
 
-            var header = new ManifestHeader(partial, _geometry.VirtualSize, _coarse, _fine, _geometry.Stamp, checksum.GetCurrentHashAsUInt128());
+            var header = new ManifestHeader(partial, _geometry.VirtualSize, _coarse, _fine, _geometry.Stamp, checksum?.GetCurrentHashAsUInt128() ?? whole);
             header.WriteTo(buffer);
             RandomAccess.Write(_file, buffer.AsSpan(0, ManifestHeader.Size), 0);
         }
