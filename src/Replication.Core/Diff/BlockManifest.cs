@@ -275,9 +275,12 @@ public sealed class BlockManifest : IDisposable
         int count = checked((int)header.CoarseBlockCount);
         var hashes = new UInt128[count];
         var fineChecksums = new ulong[count];
-        var checksum = new XxHash128();
         const int EntriesPerRead = 32768;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(EntriesPerRead * ManifestBlockEntry.Size);
+        // A table read at once is hashed at once (the same hash as appending it); a larger one streams through a hasher.
+        XxHash128? checksum = count > EntriesPerRead ? new XxHash128() : null;
+        UInt128 whole = XxHash128.HashToUInt128([]);
+        // Sized to the table when it is smaller than one read: a small disk's table is a few KiB.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(EntriesPerRead, Math.Max(count, 1)) * ManifestBlockEntry.Size);
         try
         {
             for (int first = 0; first < count; first += EntriesPerRead)
@@ -299,7 +302,14 @@ public sealed class BlockManifest : IDisposable
                     fineChecksums[first + i] = entry.FineChecksum;
                 }
 
-                checksum.Append(bytes);
+                if (checksum is null)
+                {
+                    whole = XxHash128.HashToUInt128(bytes);
+                }
+                else
+                {
+                    checksum.Append(bytes);
+                }
             }
         }
         finally
@@ -307,7 +317,7 @@ public sealed class BlockManifest : IDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        UInt128 actual = checksum.GetCurrentHashAsUInt128();
+        UInt128 actual = checksum?.GetCurrentHashAsUInt128() ?? whole;
         if (actual != header.TableChecksum)
         {
             throw new InvalidManifestException(path, ManifestHeader.TableChecksumOffset, "manifest header.TableChecksum", "the block table does not match its checksum");
@@ -319,7 +329,7 @@ public sealed class BlockManifest : IDisposable
     private static void VerifyFineRuns(SafeFileHandle file, string path, ManifestHeader header, ulong[] fineChecksums)
     {
         int runBytes = header.CoarseBlockSize / header.FineBlockSize * ManifestHeader.FineHashSize;
-        int runsPerRead = Math.Max(1, (1 << 20) / runBytes);
+        int runsPerRead = Math.Clamp((1 << 20) / runBytes, 1, Math.Max(fineChecksums.Length, 1));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(runsPerRead * runBytes);
         try
         {

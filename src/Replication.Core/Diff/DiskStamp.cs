@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using Replication.Core.Disks;
@@ -30,25 +31,46 @@ internal readonly record struct DiskStamp(UInt128 Value)
     /// <summary>Takes the stamp of a disk and its parents; <see cref="Unknown"/> when any of them has no file.</summary>
     public static DiskStamp Of(IVirtualDisk disk)
     {
-        var hash = new XxHash128();
-        Span<byte> record = stackalloc byte[48];
+        // One 48-byte record per disk of the chain, hashed at once (the same hash as appending them one by one).
+        const int RecordSize = 48;
+        const int StackRecords = 8;
+        int depth = 0;
         for (IVirtualDisk? d = disk; d is not null; d = d.Parent)
         {
-            if (d.FilePath is not { } path || !File.Exists(path))
-            {
-                return Unknown;
-            }
-
-            record.Clear();
-            BinaryPrimitives.WriteUInt128LittleEndian(record, FileStamp.Of(path));
-            BinaryPrimitives.WriteInt64LittleEndian(record[16..], d.VirtualSize);
-            BinaryPrimitives.WriteInt32LittleEndian(record[24..], (int)d.Format);
-            BinaryPrimitives.WriteInt32LittleEndian(record[28..], (int)d.DiskType);
-            (d.DataWriteGuid ?? Guid.Empty).TryWriteBytes(record[32..]);
-            hash.Append(record);
+            depth++;
         }
 
-        UInt128 value = hash.GetCurrentHashAsUInt128();
-        return new DiskStamp(value == UInt128.Zero ? UInt128.One : value);
+        byte[]? rented = depth > StackRecords ? ArrayPool<byte>.Shared.Rent(depth * RecordSize) : null;
+        Span<byte> records = rented is null ? stackalloc byte[StackRecords * RecordSize] : rented;
+        records = records[..(depth * RecordSize)];
+        records.Clear();
+        try
+        {
+            int at = 0;
+            for (IVirtualDisk? d = disk; d is not null; d = d.Parent, at += RecordSize)
+            {
+                if (d.FilePath is not { } path || !File.Exists(path))
+                {
+                    return Unknown;
+                }
+
+                Span<byte> record = records.Slice(at, RecordSize);
+                BinaryPrimitives.WriteUInt128LittleEndian(record, FileStamp.Of(path));
+                BinaryPrimitives.WriteInt64LittleEndian(record[16..], d.VirtualSize);
+                BinaryPrimitives.WriteInt32LittleEndian(record[24..], (int)d.Format);
+                BinaryPrimitives.WriteInt32LittleEndian(record[28..], (int)d.DiskType);
+                (d.DataWriteGuid ?? Guid.Empty).TryWriteBytes(record[32..]);
+            }
+
+            UInt128 value = XxHash128.HashToUInt128(records);
+            return new DiskStamp(value == UInt128.Zero ? UInt128.One : value);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 }

@@ -33,6 +33,8 @@ internal sealed class ManifestBuildRun : IDisposable
     private readonly UInt128[] _hashes;
     private readonly ulong[] _fineChecksums;
     private readonly int[] _state;
+    private readonly int _count;
+    private int _disposed;
     private readonly long _checkpointInterval;
     private readonly IProgress<ManifestProgress>? _progress;
     private readonly Action<long, long>? _onCheckpoint;
@@ -71,9 +73,14 @@ internal sealed class ManifestBuildRun : IDisposable
         _chunkSize = Math.Max(ChunkSize, _coarse);
         _chunkCount = ManifestHeader.CeilDiv(disk.VirtualSize, _chunkSize);
         int count = (int)_geometry.CoarseBlockCount;
-        _hashes = new UInt128[count];
-        _fineChecksums = new ulong[count];
-        _state = new int[count];
+        // The tables live as long as the build: pooled, and given back by Dispose (the first `count` entries are used).
+        _count = count;
+        _hashes = ArrayPool<UInt128>.Shared.Rent(count);
+        _fineChecksums = ArrayPool<ulong>.Shared.Rent(count);
+        _state = ArrayPool<int>.Shared.Rent(count);
+        Array.Clear(_hashes, 0, count);
+        Array.Clear(_fineChecksums, 0, count);
+        Array.Clear(_state, 0, count);
         _checkpointInterval = checkpointInterval;
         _progress = progress;
         _onCheckpoint = onCheckpoint;
@@ -159,7 +166,16 @@ internal sealed class ManifestBuildRun : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            ArrayPool<int>.Shared.Return(_state);
+            ArrayPool<ulong>.Shared.Return(_fineChecksums);
+            ArrayPool<UInt128>.Shared.Return(_hashes);
+        }
+    }
 
     private async Task RunAsync(int parallelism, CancellationToken cancellationToken)
     {
@@ -168,7 +184,7 @@ internal sealed class ManifestBuildRun : IDisposable
         var tasks = new Task[workers];
         for (int i = 0; i < workers; i++)
         {
-            tasks[i] = Task.Run(() => WorkAsync(cts), CancellationToken.None);
+            tasks[i] = WorkAsync(cts);
         }
 
         try
@@ -186,10 +202,13 @@ internal sealed class ManifestBuildRun : IDisposable
 
     private async Task WorkAsync(CancellationTokenSource cts)
     {
+        // On to the thread pool at once (as Task.Run would, without its closure and wrapper tasks).
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         int blocksPerChunk = _chunkSize / _coarse;
         byte[] data = ArrayPool<byte>.Shared.Rent(_chunkSize);
         byte[] fineHashes = ArrayPool<byte>.Shared.Rent(_chunkSize / _fine * ManifestHeader.FineHashSize);
         bool[] hasData = ArrayPool<bool>.Shared.Rent(blocksPerChunk);
+        var extents = new List<DiskExtent>();
         try
         {
             while (true)
@@ -201,7 +220,7 @@ internal sealed class ManifestBuildRun : IDisposable
                 }
 
                 cts.Token.ThrowIfCancellationRequested();
-                await ProcessChunkAsync(chunk, data, fineHashes, hasData, cts.Token).ConfigureAwait(false);
+                await ProcessChunkAsync(chunk, data, fineHashes, hasData, extents, cts.Token).ConfigureAwait(false);
             }
         }
         catch
@@ -217,7 +236,8 @@ internal sealed class ManifestBuildRun : IDisposable
         }
     }
 
-    private async ValueTask ProcessChunkAsync(long chunk, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ProcessChunkAsync(long chunk, byte[] data, byte[] fineHashes, bool[] hasData, List<DiskExtent> extents, CancellationToken cancellationToken)
     {
         long start = chunk * _chunkSize;
         int length = (int)Math.Min(_chunkSize, _disk.VirtualSize - start);
@@ -238,7 +258,7 @@ internal sealed class ManifestBuildRun : IDisposable
                 end++;
             }
 
-            await HashBlocksAsync(firstBlock + b, end - b, data, fineHashes, hasData, cancellationToken).ConfigureAwait(false);
+            await HashBlocksAsync(firstBlock + b, end - b, data, fineHashes, hasData, extents, cancellationToken).ConfigureAwait(false);
             hashedHere += (long)(end - b) * _coarse;
             b = end;
         }
@@ -266,14 +286,26 @@ internal sealed class ManifestBuildRun : IDisposable
     }
 
     /// <summary>Reads and hashes <paramref name="count"/> consecutive coarse blocks, writes their fine hashes, then publishes their entries.</summary>
-    private async ValueTask HashBlocksAsync(int firstBlock, int count, byte[] data, byte[] fineHashes, bool[] hasData, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask HashBlocksAsync(int firstBlock, int count, byte[] data, byte[] fineHashes, bool[] hasData, List<DiskExtent> extents, CancellationToken cancellationToken)
     {
         long runStart = (long)firstBlock * _coarse;
         int runLength = (int)(Math.Min(_disk.VirtualSize, runStart + ((long)count * _coarse)) - runStart);
         Array.Clear(hasData, 0, count);
         long read = 0;
         int cursor = 0;
-        foreach (DiskExtent extent in _disk.GetAllocatedExtents(runStart, runLength))
+        // The worker's list is refilled for each run: a raw disk answers without allocating an enumerator.
+        extents.Clear();
+        if (_disk is VirtualDisk disk)
+        {
+            disk.AddAllocatedExtents(runStart, runLength, extents);
+        }
+        else
+        {
+            extents.AddRange(_disk.GetAllocatedExtents(runStart, runLength));
+        }
+
+        foreach (DiskExtent extent in extents)
         {
             int at = (int)(extent.Offset - runStart);
             int length = (int)extent.Length;
@@ -414,7 +446,7 @@ internal sealed class ManifestBuildRun : IDisposable
     {
         long read = Volatile.Read(ref _completedRead);
         long hashed = Volatile.Read(ref _completedHashed);
-        bool[] snapshot = new bool[_state.Length];
+        bool[] snapshot = new bool[_count];
         for (int i = 0; i < snapshot.Length; i++)
         {
             snapshot[i] = Volatile.Read(ref _state[i]) == Done;
@@ -428,14 +460,17 @@ internal sealed class ManifestBuildRun : IDisposable
 
     private void WriteTableAndHeader(bool partial, bool[]? snapshot)
     {
-        var checksum = new XxHash128();
         const int EntriesPerWrite = 32768;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(EntriesPerWrite * ManifestBlockEntry.Size);
+        // A table written at once is hashed at once (the same hash as appending it); a larger one streams through a hasher.
+        XxHash128? checksum = _count > EntriesPerWrite ? new XxHash128() : null;
+        UInt128 whole = XxHash128.HashToUInt128([]);
+        // Sized to the table when it is smaller than one write (and never smaller than the header, written through it last).
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Min(EntriesPerWrite, _count) * ManifestBlockEntry.Size, ManifestHeader.Size));
         try
         {
-            for (int first = 0; first < _hashes.Length; first += EntriesPerWrite)
+            for (int first = 0; first < _count; first += EntriesPerWrite)
             {
-                int n = Math.Min(EntriesPerWrite, _hashes.Length - first);
+                int n = Math.Min(EntriesPerWrite, _count - first);
                 Span<byte> bytes = buffer.AsSpan(0, n * ManifestBlockEntry.Size);
                 for (int i = 0; i < n; i++)
                 {
@@ -446,11 +481,19 @@ internal sealed class ManifestBuildRun : IDisposable
                     entry.WriteTo(bytes[(i * ManifestBlockEntry.Size)..], index);
                 }
 
-                checksum.Append(bytes);
+                if (checksum is null)
+                {
+                    whole = XxHash128.HashToUInt128(bytes);
+                }
+                else
+                {
+                    checksum.Append(bytes);
+                }
+
                 RandomAccess.Write(_file, bytes, ManifestHeader.TableOffset + ((long)first * ManifestBlockEntry.Size));
             }
 
-            var header = new ManifestHeader(partial, _geometry.VirtualSize, _coarse, _fine, _geometry.Stamp, checksum.GetCurrentHashAsUInt128());
+            var header = new ManifestHeader(partial, _geometry.VirtualSize, _coarse, _fine, _geometry.Stamp, checksum?.GetCurrentHashAsUInt128() ?? whole);
             header.WriteTo(buffer);
             RandomAccess.Write(_file, buffer.AsSpan(0, ManifestHeader.Size), 0);
         }
@@ -567,7 +610,7 @@ internal sealed class ManifestBuildRun : IDisposable
         byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * ManifestHeader.FineHashSize);
         try
         {
-            for (int i = 0; i < _hashes.Length; i++)
+            for (int i = 0; i < _count; i++)
             {
                 if (stale is not null && stale[i])
                 {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Replication.Core.Disks;
 
 /// <summary>
@@ -118,6 +120,7 @@ public abstract partial class VirtualDisk : IVirtualDisk
     }
 
     /// <summary>Makes a non-empty range known to lie inside a writable disk read as zeros.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected virtual async ValueTask ZeroCoreAsync(long offset, long length, CancellationToken cancellationToken)
     {
         foreach (DiskExtent extent in GetAllocatedExtentsCore(offset, length).ToList())
@@ -154,6 +157,13 @@ public abstract partial class VirtualDisk : IVirtualDisk
         CheckRange(offset, length);
         return length == 0 ? [] : GetAllocatedExtentsCore(offset, length);
     }
+
+    /// <summary>
+    /// Adds the allocated extents of [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>)
+    /// to <paramref name="into"/>, as <see cref="GetAllocatedExtents"/> gives them; formats that can do so without an
+    /// enumerator (a raw image) allocate nothing, for callers that ask once per chunk of a whole disk.
+    /// </summary>
+    internal virtual void AddAllocatedExtents(long offset, long length, List<DiskExtent> into) => into.AddRange(GetAllocatedExtents(offset, length));
 
     /// <inheritdoc />
     public bool IsKnownZero(long offset, long length)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Replication.Core.Disks;
 
 /// <summary>A shared, never-written buffer of zeros for sinks that can only make a range read as zeros by writing them.</summary>
@@ -12,6 +14,7 @@ internal static class ZeroBuffer
     /// Writes zeros over [offset, offset + length) with ordinary writes of at most 1 MiB, in ascending order; no
     /// allocation per call.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask WriteAsync(IDiskSink sink, long offset, long length, CancellationToken cancellationToken)
     {
         for (long done = 0; done < length;)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -97,6 +98,7 @@ internal sealed partial class DiskFile : IDisposable
     }
 
     /// <summary>Asynchronous form of <see cref="ReadExactly"/>: the read is issued on the file handle (RandomAccess).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadExactlyAsync(long fileOffset, Memory<byte> destination, string field, CancellationToken cancellationToken)
     {
         if (fileOffset < 0)
@@ -118,6 +120,7 @@ internal sealed partial class DiskFile : IDisposable
     }
 
     /// <summary>Asynchronous form of <see cref="ReadZeroPadded"/>: the read is issued on the file handle (RandomAccess).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadZeroPaddedAsync(long fileOffset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         int done = 0;
@@ -168,6 +171,7 @@ internal sealed partial class DiskFile : IDisposable
             ? WriteThenStartWritebackAsync(fileOffset, source, cancellationToken)
             : RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteThenStartWritebackAsync(long fileOffset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
     {
         await RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken).ConfigureAwait(false);

@@ -17,62 +17,11 @@ internal static partial class SparseFile
     private const int FallocKeepSize = 0x01;
     private const int FallocPunchHole = 0x02;
 
-    /// <summary>Data ranges inside [offset, offset + length), widened to <paramref name="alignment"/>, clipped, merged, ascending.</summary>
-    public static IEnumerable<(long Offset, long Length)> EnumerateData(SafeFileHandle handle, long offset, long length, int alignment)
-    {
-        long end = offset + length;
-        if (!OperatingSystem.IsLinux())
-        {
-            yield return (offset, length);
-            yield break;
-        }
-
-        long position = offset;
-        long pendingStart = -1, pendingEnd = -1;
-        while (position < end)
-        {
-            long dataStart = Seek(handle, position, SeekData);
-            if (dataStart == -2)
-            {
-                // The file system cannot say: treat the rest as data.
-                dataStart = position;
-            }
-            else if (dataStart < 0 || dataStart >= end)
-            {
-                break;
-            }
-
-            long holeStart = Seek(handle, dataStart, SeekHole);
-            if (holeStart < 0 || holeStart > end)
-            {
-                holeStart = end;
-            }
-
-            long start = Math.Max(offset, dataStart / alignment * alignment);
-            long stop = Math.Min(end, (holeStart + alignment - 1) / alignment * alignment);
-            if (pendingEnd >= start)
-            {
-                pendingEnd = Math.Max(pendingEnd, stop);
-            }
-            else
-            {
-                if (pendingEnd > pendingStart)
-                {
-                    yield return (pendingStart, pendingEnd - pendingStart);
-                }
-
-                pendingStart = start;
-                pendingEnd = stop;
-            }
-
-            position = holeStart;
-        }
-
-        if (pendingEnd > pendingStart)
-        {
-            yield return (pendingStart, pendingEnd - pendingStart);
-        }
-    }
+    /// <summary>
+    /// Data ranges inside [offset, offset + length), widened to <paramref name="alignment"/>, clipped, merged, ascending.
+    /// A <c>foreach</c> over the result allocates nothing (a struct enumerator).
+    /// </summary>
+    public static DataRanges EnumerateData(SafeFileHandle handle, long offset, long length, int alignment) => new(handle, offset, length, alignment);
 
     /// <summary>
     /// Makes [offset, offset + length) of the file read as zeros by deallocating it (partial file-system blocks at the
@@ -154,4 +103,110 @@ internal static partial class SparseFile
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long LSeek(int fd, long offset, int whence);
+
+    /// <summary>The data ranges of a part of a file (see <see cref="EnumerateData"/>).</summary>
+    public readonly struct DataRanges(SafeFileHandle handle, long offset, long length, int alignment) : IEnumerable<(long Offset, long Length)>
+    {
+        /// <summary>The struct enumerator a <c>foreach</c> uses.</summary>
+        public Enumerator GetEnumerator() => new(handle, offset, offset + length, alignment);
+
+        IEnumerator<(long Offset, long Length)> IEnumerable<(long Offset, long Length)>.GetEnumerator() => GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>
+    /// Walks the file with SEEK_DATA / SEEK_HOLE from the start, merging ranges that touch once widened; where the
+    /// platform or file system cannot say, the rest of the range is one data range.
+    /// </summary>
+    public struct Enumerator(SafeFileHandle handle, long offset, long end, int alignment) : IEnumerator<(long Offset, long Length)>
+    {
+        private long _position = long.MinValue;
+        private long _pendingStart = -1;
+        private long _pendingEnd = -1;
+        private bool _scanned;
+
+        /// <inheritdoc />
+        public (long Offset, long Length) Current { get; private set; }
+
+        readonly object System.Collections.IEnumerator.Current => Current;
+
+        /// <inheritdoc />
+        public bool MoveNext()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                if (_scanned || end <= offset)
+                {
+                    return false;
+                }
+
+                _scanned = true;
+                Current = (offset, end - offset);
+                return true;
+            }
+
+            if (_position == long.MinValue)
+            {
+                _position = offset;
+            }
+
+            while (!_scanned && _position < end)
+            {
+                long dataStart = Seek(handle, _position, SeekData);
+                if (dataStart == -2)
+                {
+                    // The file system cannot say: treat the rest as data.
+                    dataStart = _position;
+                }
+                else if (dataStart < 0 || dataStart >= end)
+                {
+                    break;
+                }
+
+                long holeStart = Seek(handle, dataStart, SeekHole);
+                if (holeStart < 0 || holeStart > end)
+                {
+                    holeStart = end;
+                }
+
+                long start = Math.Max(offset, dataStart / alignment * alignment);
+                long stop = Math.Min(end, (holeStart + alignment - 1) / alignment * alignment);
+                _position = holeStart;
+                if (_pendingEnd >= start)
+                {
+                    _pendingEnd = Math.Max(_pendingEnd, stop);
+                    continue;
+                }
+
+                (long Offset, long Length) ready = (_pendingStart, _pendingEnd - _pendingStart);
+                bool hasReady = _pendingEnd > _pendingStart;
+                _pendingStart = start;
+                _pendingEnd = stop;
+                if (hasReady)
+                {
+                    Current = ready;
+                    return true;
+                }
+            }
+
+            _scanned = true;
+            if (_pendingEnd > _pendingStart)
+            {
+                Current = (_pendingStart, _pendingEnd - _pendingStart);
+                _pendingStart = _pendingEnd = -1;
+                return true;
+            }
+
+            return false;
+        }
+
+        /// <inheritdoc />
+        public void Reset() => throw new NotSupportedException();
+
+        /// <inheritdoc />
+        public readonly void Dispose()
+        {
+        }
+    }
 }

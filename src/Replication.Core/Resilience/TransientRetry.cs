@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Replication.Core.Resilience;
 
 /// <summary>
@@ -7,9 +9,13 @@ namespace Replication.Core.Resilience;
 /// </summary>
 internal sealed class TransientRetry
 {
+    /// <summary>Attempt sources kept for reuse: enough for the most requests one engine has in flight.</summary>
+    private const int MaxIdleSources = 64;
+
     private readonly RequestRetryOptions _options;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
+    private readonly Stack<CancellationTokenSource> _idle = new();
     private long _retries;
 
     public TransientRetry(RequestRetryOptions options, TimeSpan requestTimeout, TimeProvider timeProvider)
@@ -25,32 +31,46 @@ internal sealed class TransientRetry
     /// <summary>Called before each retry with the failure and the delay about to be waited (for tests and diagnostics).</summary>
     public Action<Exception, TimeSpan>? OnRetry { get; init; }
 
+    /// <remarks>
+    /// Steady state allocates nothing: the state machine is pooled, and each attempt's token comes from a pool of
+    /// deadline sources that are reset and reused (a source whose deadline fired, or that was cancelled, is dropped).
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ExecuteAsync<TState>(Func<TState, CancellationToken, ValueTask> operation, TState state, string what, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
         {
             Exception failure;
             TimeSpan? retryAfter = null;
-            // The attempt's deadline runs on the injected clock, as the back-off does.
-            using (CancellationTokenSource? deadline = _timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(_timeout, _time))
-            using (CancellationTokenSource attemptToken = deadline is null
-                ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
-                : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token))
+            // The attempt's deadline runs on the injected clock, as the back-off does; the caller's cancellation reaches
+            // the attempt's token through a registration (no linked source to allocate).
+            CancellationTokenSource? attemptSource = _timeout == Timeout.InfiniteTimeSpan ? null : RentAttemptSource();
+            CancellationToken attemptToken = attemptSource?.Token ?? cancellationToken;
+            CancellationTokenRegistration link = attemptSource is null
+                ? default
+                : cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), attemptSource);
+            try
             {
-                try
+                await operation(state, attemptToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && attemptToken.IsCancellationRequested)
+            {
+                failure = new ReplicaTargetException(
+                    ReplicationErrorCode.TargetUnavailable, true, $"{what}: no answer within {_timeout.TotalSeconds:0.###} s.", innerException: ex);
+            }
+            catch (ReplicationException ex) when (ex.IsRecoverable && !cancellationToken.IsCancellationRequested)
+            {
+                failure = ex;
+                retryAfter = (ex as ReplicaTargetException)?.RetryAfter;
+            }
+            finally
+            {
+                if (attemptSource is not null)
                 {
-                    await operation(state, attemptToken.Token).ConfigureAwait(false);
-                    return;
-                }
-                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && attemptToken.IsCancellationRequested)
-                {
-                    failure = new ReplicaTargetException(
-                        ReplicationErrorCode.TargetUnavailable, true, $"{what}: no answer within {_timeout.TotalSeconds:0.###} s.", innerException: ex);
-                }
-                catch (ReplicationException ex) when (ex.IsRecoverable && !cancellationToken.IsCancellationRequested)
-                {
-                    failure = ex;
-                    retryAfter = (ex as ReplicaTargetException)?.RetryAfter;
+                    // Disposing the registration waits for a cancellation callback in progress, so the reset below sees it.
+                    link.Dispose();
+                    ReturnAttemptSource(attemptSource);
                 }
             }
 
@@ -75,6 +95,49 @@ internal sealed class TransientRetry
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A source whose deadline is <see cref="_timeout"/> from now on the injected clock.</summary>
+    private CancellationTokenSource RentAttemptSource()
+    {
+        CancellationTokenSource? source = null;
+        lock (_idle)
+        {
+            _idle.TryPop(out source);
+        }
+
+        if (source is { IsCancellationRequested: true })
+        {
+            // Its deadline fired as it was being reset.
+            source.Dispose();
+            source = null;
+        }
+
+        // Created with an idle timer of the injected clock; CancelAfter arms it (and re-arms it on reuse).
+        source ??= new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        source.CancelAfter(_timeout);
+        return source;
+    }
+
+    /// <summary>Keeps a source that was neither cancelled nor timed out (its timer disarmed) for the next attempt.</summary>
+    private void ReturnAttemptSource(CancellationTokenSource source)
+    {
+        if (!source.TryReset())
+        {
+            source.Dispose();
+            return;
+        }
+
+        lock (_idle)
+        {
+            if (_idle.Count < MaxIdleSources)
+            {
+                _idle.Push(source);
+                return;
+            }
+        }
+
+        source.Dispose();
     }
 
     private TimeSpan Delay(int attempt, TimeSpan? retryAfter)

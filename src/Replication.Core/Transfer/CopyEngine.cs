@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Replication.Core.Disks;
 using Replication.Core.IO;
 using Replication.Core.Resilience;
@@ -36,6 +37,8 @@ internal sealed class CopyEngine
     private readonly object _lock = new();
     private readonly Lock _reportLock = new();
     private readonly Queue<Slot> _inFlight = new();
+    private readonly Stack<Slot> _freeSlots = new();
+    private readonly string _flushWhat;
 
     private IEnumerator<Piece>? _pieces;
     private long _watermark;
@@ -72,6 +75,7 @@ internal sealed class CopyEngine
         _retry = new TransientRetry(options.Retry, options.RequestTimeout, timeProvider);
         _readWhat = $"read from {source.Location}";
         _writeWhat = $"write to {sink.Location}";
+        _flushWhat = $"flush {sink.Location}";
     }
 
     /// <summary>Bytes the ranges cover.</summary>
@@ -126,7 +130,7 @@ internal sealed class CopyEngine
             var workers = new Task[_options.MaxConcurrency];
             for (int i = 0; i < workers.Length; i++)
             {
-                workers[i] = Task.Run(() => WorkerAsync(stop), CancellationToken.None);
+                workers[i] = WorkerAsync(stop);
             }
 
             await AwaitQuietly(Task.WhenAll(workers)).ConfigureAwait(false);
@@ -160,6 +164,8 @@ internal sealed class CopyEngine
 
     private async Task WorkerAsync(CancellationTokenSource stop)
     {
+        // On to the thread pool at once (as Task.Run would, without its closure and wrapper tasks).
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         CancellationToken cancellationToken = stop.Token;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_options.MaxWriteSize);
         try
@@ -203,6 +209,7 @@ internal sealed class CopyEngine
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CopyAsync(Piece piece, byte[] buffer, Slot slot, CancellationToken cancellationToken)
     {
         int length = (int)piece.Length;
@@ -237,6 +244,7 @@ internal sealed class CopyEngine
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAsync(long offset, ReadOnlyMemory<byte> data, Slot slot, CancellationToken cancellationToken)
     {
         if (_limiter is not null)
@@ -254,6 +262,7 @@ internal sealed class CopyEngine
         slot.Sent += data.Length;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ZeroAsync(long offset, long length, Slot slot, CancellationToken cancellationToken)
     {
         if (!DestinationKnownZero)
@@ -277,7 +286,9 @@ internal sealed class CopyEngine
             if (_pieces!.MoveNext())
             {
                 piece = _pieces.Current;
-                slot = new Slot(piece.Offset + piece.Length);
+                // Slots are reused once the watermark has passed them: one per piece in flight, not one per piece.
+                slot = _freeSlots.TryPop(out Slot? free) ? free : new Slot();
+                slot.Start(piece.Offset + piece.Length);
                 _inFlight.Enqueue(slot);
                 return true;
             }
@@ -299,6 +310,7 @@ internal sealed class CopyEngine
                 _watermark = first.End;
                 _sentBelowWatermark += first.Sent;
                 _zeroedBelowWatermark += first.Zeroed;
+                _freeSlots.Push(first);
             }
 
             _done += length;
@@ -362,7 +374,7 @@ internal sealed class CopyEngine
     }
 
     private ValueTask FlushAsync(CancellationToken cancellationToken) =>
-        _retry.ExecuteAsync(static (sink, ct) => sink.FlushAsync(ct), _sink, $"flush {_sink.Location}", cancellationToken);
+        _retry.ExecuteAsync(static (sink, ct) => sink.FlushAsync(ct), _sink, _flushWhat, cancellationToken);
 
     private void Report(bool force, bool checkpoint)
     {
@@ -508,15 +520,24 @@ internal sealed class CopyEngine
 
     private readonly record struct Piece(long Offset, long Length, bool KnownZero);
 
-    private sealed class Slot(long end)
+    /// <summary>A piece in flight: what it sent and zeroed, counted below the watermark once every piece before it is done.</summary>
+    private sealed class Slot
     {
-        public long End { get; } = end;
+        public long End { get; private set; }
 
         public bool Done { get; set; }
 
         public long Sent { get; set; }
 
         public long Zeroed { get; set; }
+
+        public void Start(long end)
+        {
+            End = end;
+            Done = false;
+            Sent = 0;
+            Zeroed = 0;
+        }
     }
 }
 

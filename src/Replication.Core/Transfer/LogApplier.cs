@@ -101,15 +101,15 @@ public sealed class LogApplier : ILogApplier
                 undo = await CaptureUndoAsync(destination, changes, options, previous, last, cancellationToken).ConfigureAwait(false);
             }
 
-            List<DiskExtent> ranges = [.. changes.GetChangedRanges()];
             UInt128 key = JobKey(readers, destination);
             CopyCheckpoint? checkpoint = CopyCheckpoint.Load(options.CheckpointPath);
             long resumeFrom = checkpoint is { Kind: CopyKind.Apply } found && found.JobKey == key && found.BytesTotal == changes.Bytes ? found.Watermark : 0;
             var state = new CopyCheckpoint { Kind = CopyKind.Apply, JobKey = key, VirtualSize = destination.VirtualSize, BytesTotal = changes.Bytes, Watermark = resumeFrom };
-            var engine = new CopyEngine(new LogCopySource(changes), destination, ranges.Select(r => new CopyRange(r.Offset, r.Length, KnownZero: false)), changes.Bytes, options.Transfer, _time)
+            // The ranges stream from the coalesced extents as the engine takes them: no list of them is built.
+            var engine = new CopyEngine(new LogCopySource(changes), destination, changes.GetChangedRanges().Select(static r => new CopyRange(r.Offset, r.Length, KnownZero: false)), changes.Bytes, options.Transfer, _time)
             {
                 ResumeFrom = resumeFrom,
-                DoneBefore = ranges.Sum(r => Math.Clamp(resumeFrom - r.Offset, 0, r.Length)),
+                DoneBefore = resumeFrom == 0 ? 0 : changes.GetChangedRanges().Sum(r => Math.Clamp(resumeFrom - r.Offset, 0, r.Length)),
                 SaveCheckpoint = CopyCheckpoint.Saver(options.CheckpointPath, state),
                 Progress = progress is null ? null : snapshot => progress.Report(new TransferProgress(snapshot)),
             };

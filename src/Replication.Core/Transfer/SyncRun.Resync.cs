@@ -270,18 +270,7 @@ internal sealed partial class SyncRun
         }
 
         SetPhase(SyncPhase.VerifyingTarget);
-        int? mismatch = await ManifestSample.FindMismatchAsync(
-            manifest,
-            (offset, destination, ct) => _destination.ReadAsync(offset, destination, ct),
-            _options.SampleFraction,
-            _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared,
-            (read, hashed) =>
-            {
-                _result.BytesRead += read;
-                _result.DestinationBytesRead += read;
-                _result.BytesHashed += hashed;
-            },
-            cancellationToken).ConfigureAwait(false);
+        int? mismatch = await FindSampleMismatchAsync(manifest, cancellationToken).ConfigureAwait(false);
         if (mismatch is { } block)
         {
             _result.TargetManifestRejection = $"{location}: block {block} of the target does not match its manifest";
@@ -307,18 +296,31 @@ internal sealed partial class SyncRun
         var ranges = new List<DiffRange>();
         foreach (DiffRange range in BlockDiff.EnumerateRanges(source, target, 0, wire, cancellationToken))
         {
-            foreach (DiffRange part in Restrict(range))
+            if (_options.Ranges is null)
             {
-                all.Add(part);
-                if (part.End > cursor)
+                // The whole disk: no restriction to enumerate (an iterator per differing range).
+                Take(range);
+            }
+            else
+            {
+                foreach (DiffRange part in Restrict(range, _options.Ranges))
                 {
-                    DiffRange clipped = part.Offset >= cursor ? part : new DiffRange(cursor, part.End - cursor, part.IsZero);
-                    left.Add(clipped);
-                    ranges.Add(clipped);
+                    Take(part);
                 }
             }
 
             _compared = range.End;
+        }
+
+        void Take(DiffRange part)
+        {
+            all.Add(part);
+            if (part.End > cursor)
+            {
+                DiffRange clipped = part.Offset >= cursor ? part : new DiffRange(cursor, part.End - cursor, part.IsZero);
+                left.Add(clipped);
+                ranges.Add(clipped);
+            }
         }
 
         _compared = _options.Ranges is null ? source.VirtualSize : _options.Ranges.Sum(r => r.Length);
@@ -338,15 +340,9 @@ internal sealed partial class SyncRun
         return ranges;
     }
 
-    /// <summary>The parts of <paramref name="range"/> inside <see cref="SyncOptions.Ranges"/> (all of it when none are given).</summary>
-    private IEnumerable<DiffRange> Restrict(DiffRange range)
+    /// <summary>The parts of <paramref name="range"/> inside <paramref name="only"/> (<see cref="SyncOptions.Ranges"/>).</summary>
+    private static IEnumerable<DiffRange> Restrict(DiffRange range, IReadOnlyList<DiskExtent> only)
     {
-        if (_options.Ranges is not { } only)
-        {
-            yield return range;
-            yield break;
-        }
-
         foreach (DiskExtent allowed in only)
         {
             DiskExtent part = allowed.Intersect(range.Offset, range.Length);

@@ -128,8 +128,26 @@ internal sealed class RawDisk : VirtualDisk
     }
 
     /// <inheritdoc />
-    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) =>
-        SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
+    protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) => DataExtents(_file.Handle, offset, length);
+
+    /// <inheritdoc />
+    internal override void AddAllocatedExtents(long offset, long length, List<DiskExtent> into)
+    {
+        CheckRange(offset, length);
+        foreach ((long start, long size) in SparseFile.EnumerateData(_file.Handle, offset, length, ExtentAlignment))
+        {
+            into.Add(new DiskExtent(start, size));
+        }
+    }
+
+    /// <summary>The data ranges of a file that is byte for byte a disk (a raw image, a fixed VHD), at <see cref="ExtentAlignment"/>.</summary>
+    internal static IEnumerable<DiskExtent> DataExtents(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long length)
+    {
+        foreach ((long start, long size) in SparseFile.EnumerateData(handle, offset, length, ExtentAlignment))
+        {
+            yield return new DiskExtent(start, size);
+        }
+    }
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -1,5 +1,4 @@
 using Replication.Core.Disks.Raw;
-using Replication.Core.IO;
 
 namespace Replication.Core.Disks.Vhd;
 
@@ -15,7 +14,7 @@ internal sealed partial class VhdDisk
     {
         if (_diskType == DiskType.Fixed)
         {
-            return SparseFile.EnumerateData(_file.Handle, offset, length, RawDisk.ExtentAlignment).Select(r => new DiskExtent(r.Offset, r.Length));
+            return RawDisk.DataExtents(_file.Handle, offset, length);
         }
 
         IEnumerable<DiskExtent> own = OwnExtents(offset, length);

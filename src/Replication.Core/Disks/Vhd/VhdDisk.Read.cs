@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Disks.Vhd;
 
@@ -29,6 +30,7 @@ internal sealed partial class VhdDisk
     /// A fixed disk, a block known to be fully written and a parent's data are read asynchronously; a block whose sector
     /// bitmap is not cached yet is read as <see cref="ReadCore"/> does (the bitmap, then runs of sectors).
     /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (_diskType == DiskType.Fixed)
@@ -62,6 +64,7 @@ internal sealed partial class VhdDisk
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadBackingAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (_parent is null || offset >= _parent.VirtualSize)

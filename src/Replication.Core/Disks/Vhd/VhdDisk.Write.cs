@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Disks.Vhd;
 
@@ -36,6 +37,7 @@ internal sealed partial class VhdDisk
     /// A fixed disk and a block known to be fully written are written asynchronously; a write that allocates a block or
     /// sets sector bitmap bits does so as <see cref="WriteCore"/> does.
     /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
     {
         if (_diskType == DiskType.Fixed)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
 using Replication.Core.IO;
@@ -340,31 +341,40 @@ internal sealed partial class VhdxDisk
         }
 
         var bat = new ulong[total];
-        byte[] chunk = new byte[VhdxLayout.MiB];
+        // Read in pieces of at most 1 MiB through a pooled buffer: a small disk's table is a few KiB, opened on every copy.
+        int perRead = (int)Math.Min(VhdxLayout.MiB / VhdxBatEntry.Size, total);
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(perRead * VhdxBatEntry.Size);
         long fileLength = view.Length;
         bool chunkHasPartial = false;
-        for (long first = 0; first < total; first += chunk.Length / VhdxBatEntry.Size)
+        try
         {
-            int count = (int)Math.Min(chunk.Length / VhdxBatEntry.Size, total - first);
-            view.Read(batOffset + (first * VhdxBatEntry.Size), chunk.AsSpan(0, count * VhdxBatEntry.Size), BatName);
-            for (int k = 0; k < count; k++)
+            for (long first = 0; first < total; first += perRead)
             {
-                long index = first + k;
-                var entry = VhdxBatEntry.Read(chunk.AsSpan(k * VhdxBatEntry.Size));
-                bat[index] = entry.Value;
-                long at = batOffset + (index * VhdxBatEntry.Size);
-                bool isBitmap = index % (chunkRatio + 1) == chunkRatio;
-                if (isBitmap)
+                int count = (int)Math.Min(perRead, total - first);
+                view.Read(batOffset + (first * VhdxBatEntry.Size), chunk.AsSpan(0, count * VhdxBatEntry.Size), BatName);
+                for (int k = 0; k < count; k++)
                 {
-                    ValidateBitmapEntry(view, entry, index, at, image.HasParent, chunkHasPartial, fileLength, occupied);
-                    chunkHasPartial = false;
-                }
-                else
-                {
-                    long block = index - (index / (chunkRatio + 1));
-                    chunkHasPartial |= ValidatePayloadEntry(view, entry, index, block, at, image, fileLength, occupied);
+                    long index = first + k;
+                    var entry = VhdxBatEntry.Read(chunk.AsSpan(k * VhdxBatEntry.Size));
+                    bat[index] = entry.Value;
+                    long at = batOffset + (index * VhdxBatEntry.Size);
+                    bool isBitmap = index % (chunkRatio + 1) == chunkRatio;
+                    if (isBitmap)
+                    {
+                        ValidateBitmapEntry(view, entry, index, at, image.HasParent, chunkHasPartial, fileLength, occupied);
+                        chunkHasPartial = false;
+                    }
+                    else
+                    {
+                        long block = index - (index / (chunkRatio + 1));
+                        chunkHasPartial |= ValidatePayloadEntry(view, entry, index, block, at, image, fileLength, occupied);
+                    }
                 }
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return bat;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Disks.Vhdx;
 
@@ -73,6 +74,7 @@ internal sealed partial class VhdxDisk
     /// the first block that is not, the rest is written as <see cref="WriteCore"/> does (allocation and metadata through
     /// the log, under the lock).
     /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask WriteCoreAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
     {
         ThrowIfFailed();

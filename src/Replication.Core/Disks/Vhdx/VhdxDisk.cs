@@ -1,5 +1,6 @@
 using System.Buffers;
 using Replication.Core.IO;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Disks.Vhdx;
 
@@ -205,6 +206,7 @@ internal sealed partial class VhdxDisk : VirtualDisk
     /// Fully present blocks (without a log overlay to lay over them) and a parent's data are read asynchronously; a partly
     /// present block is read as <see cref="ReadCore"/> does (its sector bitmap, then runs of sectors).
     /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         while (!destination.IsEmpty)
@@ -373,6 +375,7 @@ internal sealed partial class VhdxDisk : VirtualDisk
     /// <summary>File offset of the first sector bitmap byte of <paramref name="block"/>, inside its chunk's bitmap block.</summary>
     private long BitmapByteOffset(long bitmapBlockOffset, long block) => bitmapBlockOffset + ((block % _chunkRatio) * _sectorsPerBlock / 8);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadParentAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         long available = Math.Max(0, Math.Min(destination.Length, _parent!.VirtualSize - offset));

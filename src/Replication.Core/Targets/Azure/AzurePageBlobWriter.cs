@@ -7,6 +7,7 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -27,16 +28,14 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     private readonly PageBlobRequestConditions _conditions;
     private readonly TimeSpan _duration;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _manifestGate = new(1, 1);
-    private string _stamp;
-    private volatile bool _manifestWithdrawn;
+    private readonly ManifestGate<string> _manifest;
     private volatile string? _lost;
     private int _disposed;
     private readonly FenceKeeper _keeper;
 
     private AzurePageBlobWriter(AzurePageBlobTarget target, BlobLeaseClient lease, long sequenceNumber, long virtualSize, DateTimeOffset? expiresAt, string stamp)
     {
-        _stamp = stamp;
+        _manifest = new ManifestGate<string>(target.Location, stamp);
         _target = target;
         _blob = target.PageBlob;
         _lease = lease;
@@ -153,6 +152,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
@@ -181,6 +181,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
@@ -202,6 +203,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckInside(offset, destination.Length, VirtualSize, Location);
@@ -233,74 +235,15 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
+    public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         ThrowIfLost();
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            string name = $"{_blob.Name}.manifest-{Guid.NewGuid():N}";
-            BlockBlobClient manifest = _target.PageBlob.GetParentBlobContainerClient().GetBlockBlobClient(name);
-            (UInt128 hash, _, List<string> blocks) = await _target.StageBlocksAsync(manifest, content, cancellationToken).ConfigureAwait(false);
-            var manifestMetadata = new Dictionary<string, string> { [AzurePageBlobTarget.HashMetadata] = ReplicaRequests.FormatHash(hash) };
-            await _target.RunAsync(
-                ct => manifest.CommitBlockListAsync(blocks, new CommitBlockListOptions { Metadata = manifestMetadata }, ct),
-                "committing the manifest",
-                cancellationToken).ConfigureAwait(false);
-
-            // The switch to the new manifest is the fenced step: the page blob's metadata changes only under this writer's lease.
-            BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
-            var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
-            metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? previous);
-            metadata[AzurePageBlobTarget.ManifestMetadata] = name;
-            BlobInfo switched;
-            try
-            {
-                switched = await _target.RunAsync(
-                    async ct => (await _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
-                    "switching to the new manifest",
-                    cancellationToken).ConfigureAwait(false);
-            }
-            catch (ReplicaTargetException ex)
-            {
-                await manifest.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
-                throw Fenced(ex);
-            }
-
-            // The replica's stamp after that switch is the state the manifest describes: any later change to the blob,
-            // by anyone, moves its ETag. Until it is recorded the manifest carries no stamp and is not trusted.
-            string stamp = AzurePageBlobTarget.Stamp(switched.ETag, FenceEpoch, properties.ContentLength);
-            manifestMetadata[AzurePageBlobTarget.ReplicaStampMetadata] = stamp;
-            await _target.RunAsync(ct => manifest.SetMetadataAsync(manifestMetadata, cancellationToken: ct), "recording the replica's stamp", cancellationToken).ConfigureAwait(false);
-            _stamp = stamp;
-            _manifestWithdrawn = false;
-
-            if (previous is not null && previous != name)
-            {
-                await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(previous).DeleteIfExistsAsync(cancellationToken: ct), "deleting the old manifest", cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            _manifestGate.Release();
-        }
+        return _manifest.WriteAsync(static (s, ct) => s.Writer.StoreManifestAsync(s.Content, ct), (Writer: this, Content: content), cancellationToken);
     }
 
-    public async ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default)
-    {
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return _manifestWithdrawn
-                ? StoredManifest.None($"{Location}: this writer changed the replica since its manifest was stored.")
-                : await _target.OpenManifestAsync(_stamp, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _manifestGate.Release();
-        }
-    }
+    public ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
+        _manifest.OpenAsync(static (target, stamp, ct) => target.OpenManifestAsync(stamp, ct), _target, cancellationToken);
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
     {
@@ -384,43 +327,70 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
     /// Removes the manifest the replica names, under this writer's lease, before the first change to the data it
     /// describes: an interrupted writer never leaves a manifest that describes bytes the replica no longer holds.
     /// </summary>
-    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
-    {
-        if (_manifestWithdrawn)
-        {
-            return;
-        }
+    public ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default) =>
+        _manifest.WithdrawAsync(static (writer, ct) => writer.RemoveManifestAsync(ct), this, cancellationToken);
 
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+    private async ValueTask RemoveManifestAsync(CancellationToken cancellationToken)
+    {
+        BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
+        if (properties.Metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? name))
+        {
+            var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
+            metadata.Remove(AzurePageBlobTarget.ManifestMetadata);
+            try
+            {
+                await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "withdrawing the manifest", cancellationToken).ConfigureAwait(false);
+            }
+            catch (ReplicaTargetException ex)
+            {
+                throw Fenced(ex);
+            }
+
+            await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct), "deleting the withdrawn manifest", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stores a manifest and switches the replica to it under this writer's lease; records the replica stamp it describes.</summary>
+    private async ValueTask StoreManifestAsync(Stream content, CancellationToken cancellationToken)
+    {
+        string name = $"{_blob.Name}.manifest-{Guid.NewGuid():N}";
+        BlockBlobClient manifest = _target.PageBlob.GetParentBlobContainerClient().GetBlockBlobClient(name);
+        (UInt128 hash, _, List<string> blocks) = await _target.StageBlocksAsync(manifest, content, cancellationToken).ConfigureAwait(false);
+        var manifestMetadata = new Dictionary<string, string> { [AzurePageBlobTarget.HashMetadata] = ReplicaRequests.FormatHash(hash) };
+        await _target.RunAsync(
+            ct => manifest.CommitBlockListAsync(blocks, new CommitBlockListOptions { Metadata = manifestMetadata }, ct),
+            "committing the manifest",
+            cancellationToken).ConfigureAwait(false);
+
+        // The switch to the new manifest is the fenced step: the page blob's metadata changes only under this writer's lease.
+        BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
+        var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
+        metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? previous);
+        metadata[AzurePageBlobTarget.ManifestMetadata] = name;
+        BlobInfo switched;
         try
         {
-            if (_manifestWithdrawn)
-            {
-                return;
-            }
-
-            BlobProperties properties = await _target.RunAsync(async ct => (await _blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "reading the replica", cancellationToken).ConfigureAwait(false);
-            if (properties.Metadata.TryGetValue(AzurePageBlobTarget.ManifestMetadata, out string? name))
-            {
-                var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
-                metadata.Remove(AzurePageBlobTarget.ManifestMetadata);
-                try
-                {
-                    await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "withdrawing the manifest", cancellationToken).ConfigureAwait(false);
-                }
-                catch (ReplicaTargetException ex)
-                {
-                    throw Fenced(ex);
-                }
-
-                await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct), "deleting the withdrawn manifest", cancellationToken).ConfigureAwait(false);
-            }
-
-            _manifestWithdrawn = true;
+            switched = await _target.RunAsync(
+                async ct => (await _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
+                "switching to the new manifest",
+                cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (ReplicaTargetException ex)
         {
-            _manifestGate.Release();
+            await manifest.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+            throw Fenced(ex);
+        }
+
+        // The replica's stamp after that switch is the state the manifest describes: any later change to the blob,
+        // by anyone, moves its ETag. Until it is recorded the manifest carries no stamp and is not trusted.
+        string stamp = AzurePageBlobTarget.Stamp(switched.ETag, FenceEpoch, properties.ContentLength);
+        manifestMetadata[AzurePageBlobTarget.ReplicaStampMetadata] = stamp;
+        await _target.RunAsync(ct => manifest.SetMetadataAsync(manifestMetadata, cancellationToken: ct), "recording the replica's stamp", cancellationToken).ConfigureAwait(false);
+        _manifest.Record(stamp);
+
+        if (previous is not null && previous != name)
+        {
+            await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(previous).DeleteIfExistsAsync(cancellationToken: ct), "deleting the old manifest", cancellationToken).ConfigureAwait(false);
         }
     }
 

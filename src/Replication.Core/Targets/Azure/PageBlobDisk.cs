@@ -2,6 +2,7 @@ using Azure;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Replication.Core.Disks;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Targets.Azure;
 
@@ -77,6 +78,7 @@ internal sealed class PageBlobDisk : VirtualDisk
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     protected override async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         try
@@ -89,6 +91,7 @@ internal sealed class PageBlobDisk : VirtualDisk
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal static async ValueTask ReadRangeAsync(PageBlobClient blob, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         var options = new BlobDownloadOptions { Range = new HttpRange(offset, destination.Length) };

@@ -2,6 +2,7 @@ using System.Buffers;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.IO;
+using System.Runtime.CompilerServices;
 
 namespace Replication.Core.Targets.Local;
 
@@ -19,10 +20,8 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
     private readonly LocalFence _fence;
     private readonly VirtualDisk _replica;
     private readonly SemaphoreSlim _undoGate = new(1, 1);
-    private readonly SemaphoreSlim _manifestGate = new(1, 1);
+    private readonly ManifestGate<UInt128> _manifest;
     private UndoLog? _undo;
-    private UInt128 _stamp;
-    private volatile bool _manifestWithdrawn;
     private int _disposed;
     private readonly FenceKeeper _keeper;
 
@@ -37,7 +36,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         _fence = fence;
         _replica = replica;
         _undo = undo;
-        _stamp = stamp;
+        _manifest = new ManifestGate<UInt128>(target.Location, stamp);
         _keeper = new FenceKeeper(this, fence.Duration, target.Time);
     }
 
@@ -57,6 +56,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
 
     public ValueTask ReleaseAsync(CancellationToken cancellationToken = default) => _fence.ReleaseAsync(cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, data.Length, VirtualSize, Location);
@@ -73,6 +73,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ZeroAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         ReplicaRequests.CheckRange(offset, length, VirtualSize, Location);
@@ -114,46 +115,31 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
         }
     }
 
-    public async ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
+    public ValueTask WriteManifestAsync(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // The stamp is taken once every write is durable: from here on, any change to the file moves it.
-            await FlushAsync(cancellationToken).ConfigureAwait(false);
-            UInt128 stamp = _target.ReplicaStamp(_replica);
-            await SealedFile.WriteAsync(
-                _target.ManifestPath,
-                content,
-                expectedHash: null,
-                beforeCommit: () => _fence.EnterAsync(cancellationToken),
-                afterCommit: _fence.Exit,
-                stamp,
-                cancellationToken).ConfigureAwait(false);
-            _stamp = stamp;
-            _manifestWithdrawn = false;
-        }
-        finally
-        {
-            _manifestGate.Release();
-        }
+        return _manifest.WriteAsync(
+            static async (s, ct) =>
+            {
+                // The stamp is taken once every write is durable: from here on, any change to the file moves it.
+                await s.Writer.FlushAsync(ct).ConfigureAwait(false);
+                UInt128 stamp = s.Writer._target.ReplicaStamp(s.Writer._replica);
+                await SealedFile.WriteAsync(
+                    s.Writer._target.ManifestPath,
+                    s.Content,
+                    expectedHash: null,
+                    beforeCommit: () => s.Writer._fence.EnterAsync(ct),
+                    afterCommit: s.Writer._fence.Exit,
+                    stamp,
+                    ct).ConfigureAwait(false);
+                s.Writer._manifest.Record(stamp);
+            },
+            (Writer: this, Content: content),
+            cancellationToken);
     }
 
-    public async ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default)
-    {
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return _manifestWithdrawn
-                ? StoredManifest.None($"{Location}: this writer changed the replica since its manifest was stored.")
-                : await _target.OpenManifestAsync(_stamp, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _manifestGate.Release();
-        }
-    }
+    public ValueTask<StoredManifest> OpenManifestAsync(CancellationToken cancellationToken = default) =>
+        _manifest.OpenAsync(static (target, stamp, ct) => target.OpenManifestAsync(stamp, ct), _target, cancellationToken);
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
     {
@@ -268,34 +254,23 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
             _replica.Dispose();
             _fence.Dispose();
             _undoGate.Dispose();
-            _manifestGate.Dispose();
+            _manifest.Dispose();
         }
     }
 
     /// <summary>Deletes the stored manifest, durably, before the first change to the replica's data it describes.</summary>
-    public async ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default)
-    {
-        if (_manifestWithdrawn)
-        {
-            return;
-        }
-
-        await _manifestGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!_manifestWithdrawn)
+    public ValueTask WithdrawManifestAsync(CancellationToken cancellationToken = default) =>
+        _manifest.WithdrawAsync(
+            static (target, _) =>
             {
-                DurableFile.Delete(_target.ManifestPath);
-                _manifestWithdrawn = true;
-            }
-        }
-        finally
-        {
-            _manifestGate.Release();
-        }
-    }
+                DurableFile.Delete(target.ManifestPath);
+                return ValueTask.CompletedTask;
+            },
+            _target,
+            cancellationToken);
 
     /// <summary>Makes sure the pre-image of every chunk in the range is durable in the newest point's undo log.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask CaptureAsync(long offset, long length, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _undo) is null || length == 0)
