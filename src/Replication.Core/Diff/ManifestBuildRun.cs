@@ -567,7 +567,7 @@ internal sealed class ManifestBuildRun : IDisposable
     /// </summary>
     private SafeFileHandle? TrySeed(ManifestSeed seed)
     {
-        if (seed.Stale.Length != _hashes.Length || !File.Exists(seed.Path))
+        if (seed.Stale.Length != _count || !File.Exists(seed.Path))
         {
             return null;
         }
