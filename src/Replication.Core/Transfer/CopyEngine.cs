@@ -358,12 +358,14 @@ internal sealed class CopyEngine
         lock (_lock)
         {
             mark = new CopyWatermark(_watermark, _sentBelowWatermark, _zeroedBelowWatermark);
-            _doneAtCheckpoint = _done;
-        }
+            if (mark.Offset <= Volatile.Read(ref _savedWatermark))
+            {
+                // Nothing new below the watermark (its lowest piece is still in flight): the checkpoint stays due and is
+                // taken as soon as the watermark moves, rather than waiting for another interval of work.
+                return;
+            }
 
-        if (mark.Offset <= Volatile.Read(ref _savedWatermark))
-        {
-            return;
+            _doneAtCheckpoint = _done;
         }
 
         // Everything below the watermark has been acknowledged; the flush makes it durable before the checkpoint claims it.

@@ -232,7 +232,7 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(8);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        SyncOptions options = Options(interval: 512 * 1024);
+        SyncOptions options = Options(interval: 512 * 1024, copyConcurrency: 1); // pieces complete in order, so a checkpoint comes before the end
         using var cts = new CancellationTokenSource();
         long durableSent = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<SyncProgress>(p =>
@@ -296,7 +296,7 @@ public sealed class ResyncTests : IDisposable
         (byte[] source, byte[] target) = Scenario(10);
         string sourcePath = SyncDisks.Create(_dir, "source", DiskFormat.Raw, source);
         string targetPath = SyncDisks.Create(_dir, "target", DiskFormat.Raw, target);
-        SyncOptions options = Options(interval: 512 * 1024);
+        SyncOptions options = Options(interval: 512 * 1024, copyConcurrency: 1); // pieces complete in order, so a checkpoint comes before the end
         using var cts = new CancellationTokenSource();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SyncAsync(sourcePath, targetPath, options, cts.Token, new SyncProgress<SyncProgress>(p =>
         {
@@ -384,8 +384,9 @@ public sealed class ResyncTests : IDisposable
     private string ManifestPath => _dir.File("target.manifest");
 
     private SyncOptions Options(
-        bool dryRun = false, long interval = SyncOptions.DefaultCheckpointBytes, int parallelism = 0, TargetManifestPolicy policy = TargetManifestPolicy.VerifyStampAndSample) => new()
+        bool dryRun = false, long interval = SyncOptions.DefaultCheckpointBytes, int parallelism = 0, TargetManifestPolicy policy = TargetManifestPolicy.VerifyStampAndSample, int copyConcurrency = 8) => new()
     {
+        Transfer = TransferOptions.Default with { MaxConcurrency = copyConcurrency },
         Manifest = Blocks with { MaxDegreeOfParallelism = parallelism },
         CheckpointPath = _dir.File("target.sync"),
         TargetManifestPolicy = policy,
