@@ -104,6 +104,10 @@ public static class ReplicationServiceCollectionExtensions
             q.ConfigureScheduler(s =>
             {
                 s.InstanceName = "replication";
+
+                // A stopping host asks its running jobs to stop (they save their checkpoint and stay in progress, resumed at the
+                // next start) and waits for them, rather than waiting for a long resync to finish or leaving it running.
+                s.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs;
                 if (eager.IsClustered)
                 {
                     s.InstanceId = eager.HostId + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -145,6 +149,7 @@ public static class ReplicationServiceCollectionExtensions
             services.AddQuartz(ItemScheduler.PinnedSchedulerName, q =>
             {
                 q.UseDefaultThreadPool(Math.Clamp(eager.MaxConcurrentItems, 1, 256));
+                q.ConfigureScheduler(s => s.ShutdownJobInterruption = ShutdownJobInterruption.WhenWaitingForJobs);
                 q.UseInMemoryStore(_ => { });
             });
         }

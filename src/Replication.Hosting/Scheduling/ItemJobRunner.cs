@@ -65,6 +65,14 @@ internal sealed class ItemJobRunner(
             job = null;
         }
 
+        if (job is null && mode == TriggerMode.Resume && item.ProtectionState is { } state
+            && state is not (ProtectionState.Enabling or ProtectionState.InitialReplication))
+        {
+            // A resume (the start's, or Quartz's recovery of a firing a stop or a crash cut short) with nothing left open: the
+            // interrupted job was completed by the other one, and the next cycle comes at the copy frequency.
+            return;
+        }
+
         JobKind kind;
         if (job is not null)
         {

@@ -15,6 +15,7 @@ public sealed class FakeItemOperations(TimeProvider time) : IItemOperations
     private readonly Channel<Call> _calls = Channel.CreateUnbounded<Call>();
     private readonly Queue<Exception> _failures = new();
     private int _cycles;
+    private int _blockNext;
 
     public sealed record Call(string Kind, string Item, DateTimeOffset At);
 
@@ -44,7 +45,20 @@ public sealed class FakeItemOperations(TimeProvider time) : IItemOperations
 
     public Task<ItemRunOutcome> ProtectAsync(HostedItem item, CancellationToken cancellationToken) => RunAsync("protect", item, ProtectionState.Protected);
 
-    public Task<ItemRunOutcome> ReplicateAsync(HostedItem item, CancellationToken cancellationToken) => RunAsync("cycle", item, ProtectionState.Protected);
+    public async Task<ItemRunOutcome> ReplicateAsync(HostedItem item, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _blockNext, 0) == 1)
+        {
+            // A cycle that only ends when it is told to stop (a long resync, a slow site).
+            _calls.Writer.TryWrite(new Call("blocked cycle", item.Name, time.GetUtcNow()));
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        return await RunAsync("cycle", item, ProtectionState.Protected);
+    }
+
+    /// <summary>The next cycle runs until its cancellation token is cancelled, and then throws.</summary>
+    public void BlockNextCycle() => Volatile.Write(ref _blockNext, 1);
 
     public Task<ItemRunOutcome> ResyncAsync(HostedItem item, CancellationToken cancellationToken)
     {
