@@ -523,43 +523,10 @@ internal sealed class ManifestBuildRun : IDisposable
     /// Opens the partial manifest at the work path when it belongs to this disk as it is now (same stamp and geometry)
     /// and marks every block whose entry and fine hashes check out as done; anything else is hashed again.
     /// </summary>
-    private SafeFileHandle? TryResume()
-    {
-        if (!File.Exists(_workPath))
-        {
-            return null;
-        }
-
-        SafeFileHandle file = File.OpenHandle(_workPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
-        try
-        {
-            ManifestHeader header;
-            try
-            {
-                header = BlockManifest.ReadHeader(file, _workPath);
-            }
-            catch (InvalidManifestException)
-            {
-                file.Dispose();
-                return null;
-            }
-
-            if (header.Stamp != _geometry.Stamp || header.VirtualSize != _geometry.VirtualSize
-                || header.CoarseBlockSize != _coarse || header.FineBlockSize != _fine)
-            {
-                file.Dispose();
-                return null;
-            }
-
-            LoadDoneEntries(file, header);
-            return file;
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    private SafeFileHandle? TryResume() =>
+        File.Exists(_workPath)
+            ? TryOpenWork(header => header.Stamp == _geometry.Stamp, stale: null)
+            : null;
 
     /// <summary>
     /// Copies the seed manifest to the work path and marks every block the seed does not list as stale, and whose entry and
@@ -573,6 +540,17 @@ internal sealed class ManifestBuildRun : IDisposable
         }
 
         File.Copy(seed.Path, _workPath, overwrite: true);
+        SafeFileHandle? file = TryOpenWork(header => !header.IsPartial, seed.Stale);
+        seed.Used = file is not null;
+        return file;
+    }
+
+    /// <summary>
+    /// Opens the manifest at the work path when its header reads, has this disk's geometry and passes <paramref name="accept"/>,
+    /// and marks its checked blocks (those not <paramref name="stale"/>) as done; null otherwise.
+    /// </summary>
+    private SafeFileHandle? TryOpenWork(Func<ManifestHeader, bool> accept, bool[]? stale)
+    {
         SafeFileHandle file = File.OpenHandle(_workPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try
         {
@@ -587,14 +565,13 @@ internal sealed class ManifestBuildRun : IDisposable
                 return null;
             }
 
-            if (header.IsPartial || header.VirtualSize != _geometry.VirtualSize || header.CoarseBlockSize != _coarse || header.FineBlockSize != _fine)
+            if (!accept(header) || header.VirtualSize != _geometry.VirtualSize || header.CoarseBlockSize != _coarse || header.FineBlockSize != _fine)
             {
                 file.Dispose();
                 return null;
             }
 
-            LoadDoneEntries(file, header, seed.Stale);
-            seed.Used = true;
+            LoadDoneEntries(file, header, stale);
             return file;
         }
         catch
@@ -604,7 +581,7 @@ internal sealed class ManifestBuildRun : IDisposable
         }
     }
 
-    private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header, bool[]? stale = null)
+    private void LoadDoneEntries(SafeFileHandle file, ManifestHeader header, bool[]? stale)
     {
         byte[] entry = new byte[ManifestBlockEntry.Size];
         byte[] run = ArrayPool<byte>.Shared.Rent(_coarse / _fine * ManifestHeader.FineHashSize);
