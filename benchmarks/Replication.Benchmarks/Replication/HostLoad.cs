@@ -147,7 +147,18 @@ internal static class HostLoad
             await disks.DisposeAsync().ConfigureAwait(false);
             if (container is not null)
             {
-                await new Azure.Storage.Blobs.BlobContainerClient(Environment.GetEnvironmentVariable("REPL_HOST_LOAD_AZURE"), container).DeleteIfExistsAsync().ConfigureAwait(false);
+                // Azurite deletes a container holding ten minutes of recovery points (snapshots) slowly, at one core, for
+                // minutes; the script's Azurite is in memory and goes with the script, so the delete is not waited out.
+                using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                try
+                {
+                    await new Azure.Storage.Blobs.BlobContainerClient(Environment.GetEnvironmentVariable("REPL_HOST_LOAD_AZURE"), container)
+                        .DeleteIfExistsAsync(cancellationToken: bounded.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (bounded.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"host-load: container '{container}' was still being deleted after 30 s; left to the site");
+                }
             }
 
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
