@@ -83,8 +83,15 @@ public sealed class ReplicationService
         await _store.SaveItemAsync(item, cancellationToken).ConfigureAwait(false);
         if (pinnedHost is null || pinnedHost == _options.HostId)
         {
+            // A new item: Ensure makes its cycle trigger, due now. An item protected before: its cycles restart at the
+            // (possibly new) frequency from now. Never a second trigger due now for an item whose first run may already be
+            // going: that run reschedules its cycles one interval on when it ends, and a trigger due now made after it
+            // would run a cycle at once, adding a recovery point nobody asked for.
             await _scheduler.EnsureAsync(item, cancellationToken).ConfigureAwait(false);
-            await _scheduler.ScheduleCyclesAsync(item, item.ProtectionState is null ? item.Updated : item.Updated + chosen.CopyFrequency, cancellationToken).ConfigureAwait(false);
+            if (item.ProtectionState is not null)
+            {
+                await _scheduler.ScheduleCyclesAsync(item, item.Updated + chosen.CopyFrequency, cancellationToken).ConfigureAwait(false);
+            }
         }
         else
         {
