@@ -69,8 +69,9 @@ public class ApplyBenchmarks
 
         HrlIntegrity.WriteSidecar(_log);
         using (HrlReader reader = HrlReader.Open(_log))
+        using (CoalescedChanges changes = CoalescedChanges.Build([reader]))
         {
-            _bytes = CoalescedChanges.Build([reader]).Bytes;
+            _bytes = changes.Bytes;
         }
 
         _replica = VirtualDisk.Open(replicaPath);

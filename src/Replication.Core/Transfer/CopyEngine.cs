@@ -36,11 +36,18 @@ internal sealed class CopyEngine
     private readonly string _writeWhat;
     private readonly object _lock = new();
     private readonly Lock _reportLock = new();
-    private readonly Queue<Slot> _inFlight = new();
-    private readonly Stack<Slot> _freeSlots = new();
     private readonly string _flushWhat;
 
     private IEnumerator<Piece>? _pieces;
+
+    /// <summary>
+    /// The pieces taken and not yet below the watermark, by sequence number (<see cref="_head"/> to <see cref="_next"/>),
+    /// at index sequence % length: a pooled ring that grows (by renting a larger one) only while a slow piece holds the
+    /// watermark back, so a run allocates nothing per piece however far the other workers get ahead.
+    /// </summary>
+    private PieceState[] _window = [];
+    private long _head;
+    private long _next;
     private long _watermark;
     private long _savedWatermark;
     private long _sentBelowWatermark;
@@ -118,6 +125,7 @@ internal sealed class CopyEngine
         _done = DoneBefore;
         _doneAtCheckpoint = DoneBefore;
         _pieces = Pieces().GetEnumerator();
+        _window = ArrayPool<PieceState>.Shared.Rent(Math.Max(64, 4 * _options.MaxConcurrency));
         if (_options.MaxBytesPerSecond is { } rate)
         {
             // A burst of one write, or a twentieth of a second's worth when that is more.
@@ -158,7 +166,10 @@ internal sealed class CopyEngine
         }
         finally
         {
+            // Every worker has finished (awaited above) before the ring goes back to the pool.
             _pieces.Dispose();
+            ArrayPool<PieceState>.Shared.Return(_window);
+            _window = [];
         }
     }
 
@@ -168,6 +179,7 @@ internal sealed class CopyEngine
         await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         CancellationToken cancellationToken = stop.Token;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_options.MaxWriteSize);
+        var slot = new Slot();
         try
         {
             while (true)
@@ -178,7 +190,7 @@ internal sealed class CopyEngine
                     await checkpoint.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                if (!TryTake(out Piece piece, out Slot? slot))
+                if (!TryTake(slot, out Piece piece))
                 {
                     break;
                 }
@@ -186,14 +198,14 @@ internal sealed class CopyEngine
                 cancellationToken.ThrowIfCancellationRequested();
                 if (piece.KnownZero)
                 {
-                    await ZeroAsync(piece.Offset, piece.Length, slot!, cancellationToken).ConfigureAwait(false);
+                    await ZeroAsync(piece.Offset, piece.Length, slot, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    await CopyAsync(piece, buffer, slot!, cancellationToken).ConfigureAwait(false);
+                    await CopyAsync(piece, buffer, slot, cancellationToken).ConfigureAwait(false);
                 }
 
-                Complete(slot!, piece.Length);
+                Complete(slot, piece.Length);
                 await MaybeCheckpointAsync(cancellationToken).ConfigureAwait(false);
                 Report(force: false, checkpoint: false);
             }
@@ -279,23 +291,26 @@ internal sealed class CopyEngine
         slot.Zeroed += length;
     }
 
-    private bool TryTake(out Piece piece, out Slot? slot)
+    private bool TryTake(Slot slot, out Piece piece)
     {
         lock (_lock)
         {
             if (_pieces!.MoveNext())
             {
                 piece = _pieces.Current;
-                // Slots are reused once the watermark has passed them: one per piece in flight, not one per piece.
-                slot = _freeSlots.TryPop(out Slot? free) ? free : new Slot();
-                slot.Start(piece.Offset + piece.Length);
-                _inFlight.Enqueue(slot);
+                if (_next - _head == _window.Length)
+                {
+                    GrowWindow();
+                }
+
+                long sequence = _next++;
+                _window[sequence % _window.Length] = new PieceState { End = piece.Offset + piece.Length };
+                slot.Start(sequence);
                 return true;
             }
         }
 
         piece = default;
-        slot = null;
         return false;
     }
 
@@ -303,18 +318,34 @@ internal sealed class CopyEngine
     {
         lock (_lock)
         {
-            slot.Done = true;
-            while (_inFlight.TryPeek(out Slot? first) && first.Done)
+            ref PieceState state = ref _window[slot.Sequence % _window.Length];
+            state.Done = true;
+            state.Sent = slot.Sent;
+            state.Zeroed = slot.Zeroed;
+            while (_head < _next && _window[_head % _window.Length] is { Done: true } first)
             {
-                _inFlight.Dequeue();
                 _watermark = first.End;
                 _sentBelowWatermark += first.Sent;
                 _zeroedBelowWatermark += first.Zeroed;
-                _freeSlots.Push(first);
+                _head++;
             }
 
             _done += length;
         }
+    }
+
+    /// <summary>Moves the ring (full: a slow piece holds the watermark back) into one twice as long. Under the lock.</summary>
+    private void GrowWindow()
+    {
+        PieceState[] old = _window;
+        PieceState[] larger = ArrayPool<PieceState>.Shared.Rent(2 * old.Length);
+        for (long sequence = _head; sequence < _next; sequence++)
+        {
+            larger[sequence % larger.Length] = old[sequence % old.Length];
+        }
+
+        _window = larger;
+        ArrayPool<PieceState>.Shared.Return(old);
     }
 
     private async ValueTask MaybeCheckpointAsync(CancellationToken cancellationToken)
@@ -522,24 +553,30 @@ internal sealed class CopyEngine
 
     private readonly record struct Piece(long Offset, long Length, bool KnownZero);
 
-    /// <summary>A piece in flight: what it sent and zeroed, counted below the watermark once every piece before it is done.</summary>
+    /// <summary>A worker's piece in flight: its sequence number, and what it has sent and zeroed so far (the worker's alone until it completes).</summary>
     private sealed class Slot
     {
-        public long End { get; private set; }
-
-        public bool Done { get; set; }
+        public long Sequence { get; private set; }
 
         public long Sent { get; set; }
 
         public long Zeroed { get; set; }
 
-        public void Start(long end)
+        public void Start(long sequence)
         {
-            End = end;
-            Done = false;
+            Sequence = sequence;
             Sent = 0;
             Zeroed = 0;
         }
+    }
+
+    /// <summary>A piece taken and not yet below the watermark: where it ends, whether it is done, what it sent and zeroed.</summary>
+    private struct PieceState
+    {
+        public long End;
+        public long Sent;
+        public long Zeroed;
+        public bool Done;
     }
 }
 

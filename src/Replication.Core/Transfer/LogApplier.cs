@@ -90,7 +90,9 @@ public sealed class LogApplier : ILogApplier
             }
 
             CheckChain(readers, options.ExpectedPreviousUniqueId);
-            CoalescedChanges changes = CoalescedChanges.Build(readers, cancellationToken);
+            // The extent table is pooled: disposing gives it back on every path (the engine has finished every read of it
+            // by the time RunAsync returns or throws).
+            using CoalescedChanges changes = CoalescedChanges.Build(readers, cancellationToken);
             CheckBounds(changes, destination);
 
             Guid previous = readers[0].Header.PreviousUniqueId;
@@ -109,7 +111,7 @@ public sealed class LogApplier : ILogApplier
             var engine = new CopyEngine(new LogCopySource(changes), destination, changes.GetChangedRanges().Select(static r => new CopyRange(r.Offset, r.Length, KnownZero: false)), changes.Bytes, options.Transfer, _time)
             {
                 ResumeFrom = resumeFrom,
-                DoneBefore = resumeFrom == 0 ? 0 : changes.GetChangedRanges().Sum(r => Math.Clamp(resumeFrom - r.Offset, 0, r.Length)),
+                DoneBefore = resumeFrom == 0 ? 0 : BytesBelow(changes, resumeFrom),
                 SaveCheckpoint = CopyCheckpoint.Saver(options.CheckpointPath, state),
                 Progress = progress is null ? null : snapshot => progress.Report(new TransferProgress(snapshot)),
             };
@@ -147,7 +149,7 @@ public sealed class LogApplier : ILogApplier
                 LastUniqueId = last,
                 RecordCount = changes.RecordCount,
                 LoggedBytes = changes.LoggedBytes,
-                ExtentCount = changes.Extents.Count,
+                ExtentCount = changes.ExtentCount,
                 BytesWritten = changes.Bytes,
                 BytesSent = transfer.BytesSent,
                 BytesZeroed = transfer.BytesZeroed,
@@ -163,6 +165,18 @@ public sealed class LogApplier : ILogApplier
                 reader.Dispose();
             }
         }
+    }
+
+    /// <summary>Bytes of the changed ranges below <paramref name="offset"/> (what a resumed run has already written).</summary>
+    private static long BytesBelow(CoalescedChanges changes, long offset)
+    {
+        long bytes = 0;
+        foreach (CoalescedExtent extent in changes.ExtentSpan)
+        {
+            bytes += Math.Clamp(offset - extent.DiskOffset, 0, extent.Length);
+        }
+
+        return bytes;
     }
 
     /// <summary>Identifies an apply, so a checkpoint is only resumed by the same logs to the same destination.</summary>
@@ -254,8 +268,8 @@ public sealed class LogApplier : ILogApplier
 
     private static void CheckBounds(CoalescedChanges changes, IDiskSink destination)
     {
-        IReadOnlyList<CoalescedExtent> extents = changes.Extents;
-        if (extents.Count > 0 && extents[^1].End > destination.VirtualSize)
+        ReadOnlySpan<CoalescedExtent> extents = changes.ExtentSpan;
+        if (extents.Length > 0 && extents[^1].End > destination.VirtualSize)
         {
             CoalescedExtent extent = extents[^1];
             throw new InvalidLogFormatException(
@@ -379,7 +393,7 @@ internal sealed class LogCopySource(CoalescedChanges changes) : ICopySource
     public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        IReadOnlyList<CoalescedExtent> extents = changes.Extents;
+        ReadOnlySpan<CoalescedExtent> extents = changes.ExtentSpan;
         int i = FirstEnding(extents, offset);
         Span<byte> span = destination.Span;
         int done = 0;
@@ -403,10 +417,10 @@ internal sealed class LogCopySource(CoalescedChanges changes) : ICopySource
     }
 
     /// <summary>Index of the first extent that ends after <paramref name="offset"/> (extents are ascending and disjoint).</summary>
-    private static int FirstEnding(IReadOnlyList<CoalescedExtent> extents, long offset)
+    private static int FirstEnding(ReadOnlySpan<CoalescedExtent> extents, long offset)
     {
         int low = 0;
-        int high = extents.Count - 1;
+        int high = extents.Length - 1;
         while (low < high)
         {
             int middle = (low + high) >>> 1;

@@ -71,7 +71,7 @@ public sealed class CoalescedChangesTests : IDisposable
         HrlReader[] readers = [.. paths.Select(HrlReader.Open)];
         try
         {
-            CoalescedChanges changes = CoalescedChanges.Build(readers);
+            using CoalescedChanges changes = CoalescedChanges.Build(readers);
             IReadOnlyList<CoalescedExtent> extents = changes.Extents;
             long covered = 0;
             for (int i = 0; i < extents.Count; i++)
@@ -123,7 +123,7 @@ public sealed class CoalescedChangesTests : IDisposable
         }
 
         using HrlReader reader = HrlReader.Open(path);
-        CoalescedChanges changes = CoalescedChanges.Build([reader]);
+        using CoalescedChanges changes = CoalescedChanges.Build([reader]);
         CoalescedExtent extent = Assert.Single(changes.Extents);
         Assert.Equal(new DiskExtent(1 << 20, 4096), new DiskExtent(extent.DiskOffset, extent.Length));
         Assert.Equal(100, changes.RecordCount);
@@ -149,9 +149,63 @@ public sealed class CoalescedChangesTests : IDisposable
         }
 
         using HrlReader reader = HrlReader.Open(path);
-        CoalescedChanges changes = CoalescedChanges.Build([reader]);
+        using CoalescedChanges changes = CoalescedChanges.Build([reader]);
         Assert.Single(changes.Extents);
         Assert.Equal(new DiskExtent(0, 819_200), Assert.Single(changes.GetChangedRanges()));
+    }
+
+    [Fact]
+    public void A_disposed_result_cannot_be_read_even_through_a_list_or_enumeration_taken_before()
+    {
+        string path = _temp.File("disposed.hrl");
+        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock))
+        {
+            writer.Append(0, TrackingTestSupport.Random(1, 4096));
+            writer.Append(1 << 20, TrackingTestSupport.Random(2, 4096));
+            writer.Seal();
+        }
+
+        using HrlReader reader = HrlReader.Open(path);
+        CoalescedChanges changes = CoalescedChanges.Build([reader]);
+        IReadOnlyList<CoalescedExtent> extents = changes.Extents;
+        CoalescedExtent first = extents[0];
+        using IEnumerator<DiskExtent> ranges = changes.GetChangedRanges().GetEnumerator();
+        Assert.True(ranges.MoveNext());
+        Assert.Equal(new DiskExtent(0, 4096), ranges.Current);
+
+        changes.Dispose();
+        changes.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => changes.Extents);
+        Assert.Throws<ObjectDisposedException>(() => extents.Count);
+        Assert.Throws<ObjectDisposedException>(() => extents[0]);
+        Assert.Throws<ObjectDisposedException>(() => extents.ToList());
+        Assert.Throws<ObjectDisposedException>(() => changes.GetChangedRanges());
+        Assert.Throws<ObjectDisposedException>(() => ranges.MoveNext());
+        Assert.Throws<ObjectDisposedException>(() => changes.ReadData(first, 0, new byte[512]));
+        Assert.Equal(2, changes.RecordCount);
+        Assert.Equal(8192, changes.Bytes);
+    }
+
+    [Fact]
+    public void A_cancelled_build_throws_and_a_later_build_of_the_same_log_is_whole()
+    {
+        string path = _temp.File("cancelled.hrl");
+        using (HrlWriter writer = HrlWriter.Create(path, new HrlLogIdentity(Guid.NewGuid(), Guid.Empty, Guid.Empty), _clock))
+        {
+            for (int i = 0; i < 64; i++)
+            {
+                writer.Append(i * 8192L, TrackingTestSupport.Random(i, 4096));
+            }
+
+            writer.Seal();
+        }
+
+        using HrlReader reader = HrlReader.Open(path);
+        Assert.ThrowsAny<OperationCanceledException>(() => CoalescedChanges.Build([reader], new CancellationToken(canceled: true)));
+        using CoalescedChanges changes = CoalescedChanges.Build([reader]);
+        Assert.Equal(64, changes.Extents.Count);
+        Assert.Equal(64 * 4096, changes.Bytes);
     }
 
     [Fact]

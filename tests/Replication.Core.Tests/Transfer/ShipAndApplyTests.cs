@@ -172,7 +172,8 @@ public sealed class ShipAndApplyTests : IDisposable
         var readers = logs.Select(global::Replication.Core.ChangeTracking.Hrl.HrlReader.Open).ToList();
         try
         {
-            return [.. CoalescedChanges.Build(readers).GetChangedRanges()];
+            using CoalescedChanges changes = CoalescedChanges.Build(readers);
+            return [.. changes.GetChangedRanges()];
         }
         finally
         {

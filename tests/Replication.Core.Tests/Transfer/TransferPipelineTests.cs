@@ -191,6 +191,63 @@ public sealed class TransferPipelineTests : IDisposable
         Assert.InRange(taken.TotalSeconds, (result.BytesSent - Burst) / (double)Rate, result.BytesSent / (double)Rate);
     }
 
+    /// <summary>
+    /// The first piece is held back until 200 later pieces have been read, so hundreds of finished pieces wait behind it
+    /// (more than the engine's first ring of pieces holds): every checkpoint must still claim exactly the prefix that is
+    /// done, with the data sent and the zeros made below it, and the copy must be whole.
+    /// </summary>
+    [Fact]
+    public async Task A_slow_first_piece_holds_the_watermark_while_hundreds_finish_behind_it()
+    {
+        const int Pieces = 400;
+        byte[] content = new byte[Pieces * 512];
+        new Random(7).NextBytes(content);
+        for (int i = 0; i < Pieces; i += 3)
+        {
+            content.AsSpan(i * 512, 512).Clear();
+        }
+
+        var source = new HeldFirstPieceSource(content, releaseAfterReads: 200);
+        var sink = new MemoryDisk(new byte[content.Length]);
+        var marks = new ConcurrentQueue<CopyWatermark>();
+        var engine = new CopyEngine(
+            source,
+            sink,
+            [new CopyRange(0, content.Length, KnownZero: false)],
+            content.Length,
+            new TransferOptions { MaxConcurrency = 8, MaxWriteSize = 512, ZeroDetectionUnit = 512 },
+            new ManualTimeProvider())
+        {
+            CheckpointBytes = 512,
+            SaveCheckpoint = (mark, _) =>
+            {
+                marks.Enqueue(mark);
+                return ValueTask.CompletedTask;
+            },
+        };
+
+        TransferResult result = await engine.RunAsync(CancellationToken.None);
+
+        Assert.Equal(content, sink.Bytes);
+        Assert.NotEmpty(marks);
+        Assert.True(marks.First().Offset >= 150 * 512, $"the first checkpoint is at {marks.First().Offset}: the first piece was not held back behind 150 others");
+        long previous = 0;
+        foreach (CopyWatermark mark in marks)
+        {
+            Assert.True(mark.Offset > previous && mark.Offset % 512 == 0 && mark.Offset <= content.Length, $"checkpoint at {mark.Offset} after {previous}");
+            long zeroed = 0;
+            for (long at = 0; at < mark.Offset; at += 512)
+            {
+                zeroed += content.AsSpan((int)at, 512).ContainsAnyExcept((byte)0) ? 0 : 512;
+            }
+
+            Assert.Equal((mark.Offset - zeroed, zeroed), (mark.BytesSent, mark.BytesZeroed));
+            previous = mark.Offset;
+        }
+
+        Assert.Equal(content.Length, result.BytesSent + result.BytesZeroed);
+    }
+
     private async Task<(VirtualDisk Source, IReplicaWriter Writer)> SetUpAsync()
     {
         string path = _dir.File("source.img");
@@ -202,6 +259,29 @@ public sealed class TransferPipelineTests : IDisposable
         var target = new LocalDirectoryTarget(_dir.File("target"), new LocalDirectoryTargetOptions { ReplicaFormat = DiskFormat.Raw });
         await target.CreateReplicaAsync(Size);
         return (VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess), await target.AcquireWriterAsync());
+    }
+
+    /// <summary>Bytes as a copy source whose read at offset 0 waits until <c>releaseAfterReads</c> other reads were made.</summary>
+    private sealed class HeldFirstPieceSource(byte[] content, int releaseAfterReads) : ICopySource
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _reads;
+
+        public string Location => "held source";
+
+        public async ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+        {
+            if (offset == 0)
+            {
+                await _release.Task.WaitAsync(cancellationToken);
+            }
+            else if (Interlocked.Increment(ref _reads) == releaseAfterReads)
+            {
+                _release.TrySetResult();
+            }
+
+            content.AsMemory((int)offset, destination.Length).CopyTo(destination);
+        }
     }
 
     private sealed class Reporter(Action<SyncProgress> report) : IProgress<SyncProgress>
