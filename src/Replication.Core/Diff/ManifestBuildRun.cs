@@ -19,8 +19,19 @@ internal sealed class ManifestBuildRun : IDisposable
     /// <summary>Bytes each worker reads and hashes at a time (or one coarse block, when that is larger).</summary>
     internal const int ChunkSize = 4 << 20;
 
+    /// <summary>
+    /// Bytes read and hashed at a time inside a chunk (or one fine block, when that is larger). Measured on a 2-core
+    /// machine: from 64 KiB to 4 MiB the CPU time of a manifest of a file in page cache is the same (the copy out of the
+    /// page cache costs the same wherever it lands); a file not in cache is read fastest with 1 MiB (512 MiB: 0.39 s,
+    /// against 0.43 s with 4 MiB and 0.49 s with 256 KiB), and each worker holds 1 MiB instead of a whole chunk.
+    /// </summary>
+    internal const int WindowSize = 1 << 20;
+
     private const int Done = 1;
     private const long ProgressStep = 64L << 20;
+
+    /// <summary>Disk bytes processed between two hints to start writing the manifest's fine hashes back (see <see cref="Writeback"/>).</summary>
+    private const long WritebackStep = 64L << 20;
 
     private readonly IDiskSink _disk;
     private readonly ManifestHeader _geometry;
@@ -29,6 +40,7 @@ internal sealed class ManifestBuildRun : IDisposable
     private readonly int _coarse;
     private readonly int _fine;
     private readonly int _chunkSize;
+    private readonly int _window;
     private readonly long _chunkCount;
     private readonly UInt128[] _hashes;
     private readonly ulong[] _fineChecksums;
@@ -47,6 +59,7 @@ internal sealed class ManifestBuildRun : IDisposable
     private long _completedHashed;
     private long _sinceCheckpoint;
     private long _nextProgress;
+    private long _nextWriteback = WritebackStep;
 
     private ManifestBuildRun(
         IDiskSink disk,
@@ -72,6 +85,7 @@ internal sealed class ManifestBuildRun : IDisposable
 
         _chunkSize = Math.Max(ChunkSize, _coarse);
         _chunkCount = ManifestHeader.CeilDiv(disk.VirtualSize, _chunkSize);
+        _window = Math.Max(WindowSize, _fine);
         int count = (int)_geometry.CoarseBlockCount;
         // The tables live as long as the build: pooled, and given back by Dispose (the first `count` entries are used).
         _count = count;
@@ -205,7 +219,7 @@ internal sealed class ManifestBuildRun : IDisposable
         // On to the thread pool at once (as Task.Run would, without its closure and wrapper tasks).
         await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         int blocksPerChunk = _chunkSize / _coarse;
-        byte[] data = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        byte[] data = ArrayPool<byte>.Shared.Rent(_window);
         byte[] fineHashes = ArrayPool<byte>.Shared.Rent(_chunkSize / _fine * ManifestHeader.FineHashSize);
         bool[] hasData = ArrayPool<bool>.Shared.Rent(blocksPerChunk);
         var extents = new List<DiskExtent>();
@@ -270,6 +284,13 @@ internal sealed class ManifestBuildRun : IDisposable
             _progress.Report(new ManifestProgress(processed, _disk.VirtualSize, Volatile.Read(ref _bytesRead), Volatile.Read(ref _bytesHashed)));
         }
 
+        // The fine hashes written so far start on their way to the disk now, so the final flush waits only for the rest.
+        if (processed >= Volatile.Read(ref _nextWriteback))
+        {
+            Volatile.Write(ref _nextWriteback, processed + WritebackStep);
+            Writeback.Start(_file);
+        }
+
         // Only blocks hashed here count towards the next checkpoint: blocks resumed or seeded cost nothing to redo.
         if (_checkpointInterval > 0 && hashedHere > 0 && Interlocked.Add(ref _sinceCheckpoint, hashedHere) >= _checkpointInterval && _saveLock.TryEnter())
         {
@@ -285,15 +306,16 @@ internal sealed class ManifestBuildRun : IDisposable
         }
     }
 
-    /// <summary>Reads and hashes <paramref name="count"/> consecutive coarse blocks, writes their fine hashes, then publishes their entries.</summary>
+    /// <summary>
+    /// Reads and hashes <paramref name="count"/> consecutive coarse blocks, a window at a time (each window's fine hashes
+    /// as soon as it is read), writes their fine hashes, then publishes their entries. Only blocks that hold allocated
+    /// data are read, and only their gaps are zeroed.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask HashBlocksAsync(int firstBlock, int count, byte[] data, byte[] fineHashes, bool[] hasData, List<DiskExtent> extents, CancellationToken cancellationToken)
     {
         long runStart = (long)firstBlock * _coarse;
         int runLength = (int)(Math.Min(_disk.VirtualSize, runStart + ((long)count * _coarse)) - runStart);
-        Array.Clear(hasData, 0, count);
-        long read = 0;
-        int cursor = 0;
         // The worker's list is refilled for each run: a raw disk answers without allocating an enumerator.
         extents.Clear();
         if (_disk is VirtualDisk disk)
@@ -305,19 +327,62 @@ internal sealed class ManifestBuildRun : IDisposable
             extents.AddRange(_disk.GetAllocatedExtents(runStart, runLength));
         }
 
+        Array.Clear(hasData, 0, count);
         foreach (DiskExtent extent in extents)
         {
             int at = (int)(extent.Offset - runStart);
-            int length = (int)extent.Length;
-            ClearGap(data, cursor, at);
-            await _disk.ReadAsync(extent.Offset, data.AsMemory(at, length), cancellationToken).ConfigureAwait(false);
-            hasData.AsSpan((at / _coarse)..(((at + length - 1) / _coarse) + 1)).Fill(true);
-            cursor = at + length;
-            read += length;
+            hasData.AsSpan((at / _coarse)..(((at + (int)extent.Length - 1) / _coarse) + 1)).Fill(true);
         }
 
-        ClearGap(data, cursor, runLength);
-        long hashed = HashBlocks(data.AsSpan(0, runLength), fineHashes, hasData, firstBlock, count);
+        long read = 0;
+        int nextExtent = 0;
+        for (int window = 0; window < runLength; window += _window)
+        {
+            int windowEnd = Math.Min(window + _window, runLength);
+            // The window's blocks with data, in runs of consecutive blocks; a block wholly inside a hole is never touched.
+            for (int from = window; from < windowEnd;)
+            {
+                if (!hasData[from / _coarse])
+                {
+                    from = Math.Min(windowEnd, ((from / _coarse) + 1) * _coarse);
+                    continue;
+                }
+
+                int to = from;
+                while (to < windowEnd && hasData[to / _coarse])
+                {
+                    to = Math.Min(windowEnd, ((to / _coarse) + 1) * _coarse);
+                }
+
+                // Extents are ascending and merged: skip those that end before this run; those reaching past it stay.
+                while (nextExtent < extents.Count && extents[nextExtent].Offset + extents[nextExtent].Length - runStart <= from)
+                {
+                    nextExtent++;
+                }
+
+                int cursor = from;
+                for (int e = nextExtent; e < extents.Count && extents[e].Offset - runStart < to; e++)
+                {
+                    int start = (int)Math.Max(extents[e].Offset - runStart, from);
+                    int end = (int)Math.Min(extents[e].Offset + extents[e].Length - runStart, to);
+                    data.AsSpan(cursor - window, start - cursor).Clear();
+                    await _disk.ReadAsync(runStart + start, data.AsMemory(start - window, end - start), cancellationToken).ConfigureAwait(false);
+                    read += end - start;
+                    cursor = end;
+                }
+
+                data.AsSpan(cursor - window, to - cursor).Clear();
+                for (int at = from; at < to; at += _fine)
+                {
+                    UInt128 fine = HashFine(data.AsSpan(at - window, Math.Min(_fine, to - at)));
+                    ManifestHeader.WriteUInt128(fineHashes.AsSpan(at / _fine * ManifestHeader.FineHashSize), fine);
+                }
+
+                from = to;
+            }
+        }
+
+        long hashed = FinishBlocks(runLength, fineHashes, hasData, firstBlock, count);
         long firstFine = (long)firstBlock * (_coarse / _fine);
         int fineBytes = (int)((ManifestHeader.CeilDiv(runStart + runLength, _fine) - firstFine) * ManifestHeader.FineHashSize);
         RandomAccess.Write(_file, fineHashes.AsSpan(0, fineBytes), _geometry.FineTableOffset + (firstFine * ManifestHeader.FineHashSize));
@@ -331,30 +396,6 @@ internal sealed class ManifestBuildRun : IDisposable
         Interlocked.Add(ref _bytesHashed, hashed);
         Interlocked.Add(ref _completedRead, read);
         Interlocked.Add(ref _completedHashed, hashed);
-    }
-
-    /// <summary>
-    /// Zeroes the part of the gap [<paramref name="from"/>, <paramref name="to"/>) that shares a coarse block with data;
-    /// blocks wholly inside the gap are never looked at, so a large hole costs nothing.
-    /// </summary>
-    private void ClearGap(byte[] data, int from, int to)
-    {
-        if (to <= from)
-        {
-            return;
-        }
-
-        int headEnd = Math.Min(to, (from + _coarse - 1) / _coarse * _coarse);
-        if (from % _coarse != 0)
-        {
-            data.AsSpan(from, headEnd - from).Clear();
-        }
-
-        int tailStart = Math.Max(headEnd, to / _coarse * _coarse);
-        if (to % _coarse != 0 && tailStart < to)
-        {
-            data.AsSpan(tailStart, to - tailStart).Clear();
-        }
     }
 
     /// <summary>
@@ -379,28 +420,38 @@ internal sealed class ManifestBuildRun : IDisposable
     /// the real hash is 0) to <paramref name="fineRun"/> as 16 little-endian bytes, and returns the XxHash128 of that
     /// run (0 when every fine hash is 0, 1 when the real hash is 0).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static UInt128 HashBlock(ReadOnlySpan<byte> block, int fineBlockSize, Span<byte> fineRun)
     {
         int fines = (int)ManifestHeader.CeilDiv(block.Length, fineBlockSize);
         fineRun = fineRun[..(fines * ManifestHeader.FineHashSize)];
-        bool any = false;
         for (int f = 0; f < fines; f++)
         {
             int at = f * fineBlockSize;
-            ReadOnlySpan<byte> piece = block.Slice(at, Math.Min(fineBlockSize, block.Length - at));
-            UInt128 h = UInt128.Zero;
-            if (piece.ContainsAnyExcept((byte)0))
-            {
-                h = XxHash128.HashToUInt128(piece);
-                h = h == UInt128.Zero ? UInt128.One : h;
-                any = true;
-            }
-
-            ManifestHeader.WriteUInt128(fineRun[(f * ManifestHeader.FineHashSize)..], h);
+            ManifestHeader.WriteUInt128(fineRun[(f * ManifestHeader.FineHashSize)..], HashFine(block.Slice(at, Math.Min(fineBlockSize, block.Length - at))));
         }
 
-        if (!any)
+        return HashFineRun(fineRun);
+    }
+
+    /// <summary>The hash of a fine block: 0 when it reads as zeros, its XxHash128 otherwise (1 when that is 0).</summary>
+    private static UInt128 HashFine(ReadOnlySpan<byte> piece)
+    {
+        if (!piece.ContainsAnyExcept((byte)0))
+        {
+            return UInt128.Zero;
+        }
+
+        UInt128 hash = XxHash128.HashToUInt128(piece);
+        return hash == UInt128.Zero ? UInt128.One : hash;
+    }
+
+    /// <summary>
+    /// The hash of a coarse block from its run of fine hashes: 0 when every fine hash is 0 (the block reads as zeros),
+    /// the XxHash128 of the run otherwise (1 when that is 0).
+    /// </summary>
+    private static UInt128 HashFineRun(ReadOnlySpan<byte> fineRun)
+    {
+        if (!fineRun.ContainsAnyExcept((byte)0))
         {
             return UInt128.Zero;
         }
@@ -409,15 +460,18 @@ internal sealed class ManifestBuildRun : IDisposable
         return hash == UInt128.Zero ? UInt128.One : hash;
     }
 
-    private long HashBlocks(ReadOnlySpan<byte> run, byte[] fineHashes, bool[] hasData, int firstBlock, int count)
+    /// <summary>
+    /// Sets the entries of a run's blocks from their fine hashes (cleared for blocks without data, which were not read)
+    /// and returns the bytes of the blocks that hold data.
+    /// </summary>
+    private long FinishBlocks(int runLength, byte[] fineHashes, bool[] hasData, int firstBlock, int count)
     {
         int perCoarse = _coarse / _fine;
         long hashed = 0;
         for (int i = 0; i < count; i++)
         {
-            int blockStart = i * _coarse;
-            ReadOnlySpan<byte> block = run.Slice(blockStart, Math.Min(_coarse, run.Length - blockStart));
-            int fines = (int)ManifestHeader.CeilDiv(block.Length, _fine);
+            int blockLength = Math.Min(_coarse, runLength - (i * _coarse));
+            int fines = (int)ManifestHeader.CeilDiv(blockLength, _fine);
             Span<byte> fineRun = fineHashes.AsSpan(i * perCoarse * ManifestHeader.FineHashSize, fines * ManifestHeader.FineHashSize);
             UInt128 hash = UInt128.Zero;
             if (!hasData[i])
@@ -426,8 +480,8 @@ internal sealed class ManifestBuildRun : IDisposable
             }
             else
             {
-                hash = HashBlock(block, _fine, fineRun);
-                hashed += hash == UInt128.Zero ? 0 : block.Length;
+                hash = HashFineRun(fineRun);
+                hashed += hash == UInt128.Zero ? 0 : blockLength;
             }
 
             _hashes[firstBlock + i] = hash;

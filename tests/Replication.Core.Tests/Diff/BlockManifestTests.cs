@@ -53,6 +53,56 @@ public sealed class BlockManifestTests
         Assert.True(manifest.IsCurrentFor(disk));
     }
 
+    /// <summary>Every format with coarse blocks smaller than, equal to and larger than the builder's read window and chunk.</summary>
+    public static TheoryData<DiskFormat, int, int> FormatsAndBlockSizes()
+    {
+        var data = new TheoryData<DiskFormat, int, int>();
+        foreach (DiskFormat format in SyncDisks.Formats)
+        {
+            data.Add(format, 4096, 512);
+            data.Add(format, 1 << 20, 4096);
+            data.Add(format, 4 << 20, 65536);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FormatsAndBlockSizes))]
+    public async Task Every_block_size_hashes_as_the_independent_computation_and_reads_only_allocated_bytes(DiskFormat format, int coarse, int fine)
+    {
+        using var dir = new TempDirectory();
+        // Several chunks and a partial last block; data scattered across read-window, block and chunk boundaries.
+        long size = (9L << 20) + (3 * 512);
+        byte[] content = DiskKinds.ScatteredContent(size, seed: 23);
+        content.AsSpan((int)(4L << 20) - 700, 1400).Fill(9);
+        content.AsSpan((int)size - 100, 100).Fill(5);
+        string path = SyncDisks.Create(dir, "disk", format, content);
+        using VirtualDisk disk = VirtualDisk.Open(path, DiskOpenOptions.ReadOnlyAccess);
+        long allocated = disk.GetAllocatedExtents(0, size).Sum(e => e.Length);
+        using ManifestBuildResult built = await new ManifestBuilder().BuildAsync(disk, dir.File("m"), new ManifestOptions { CoarseBlockSize = coarse, FineBlockSize = fine });
+        BlockManifest manifest = built.Manifest;
+
+        UInt128[] fines = new UInt128[coarse / fine];
+        long hashed = 0;
+        for (int block = 0; block < manifest.CoarseBlockCount; block++)
+        {
+            ReadOnlySpan<byte> data = content.AsSpan((int)(block * (long)coarse), (int)Math.Min(coarse, size - (block * (long)coarse)));
+            bool zero = data.IndexOfAnyExcept((byte)0) < 0;
+            hashed += zero ? 0 : data.Length;
+            Assert.Equal(DiffModel.BlockHash(data, fine), manifest.GetBlockHash(block));
+            int count = manifest.ReadFineHashes(block, fines);
+            Assert.Equal((data.Length + fine - 1) / fine, count);
+            for (int f = 0; f < count; f++)
+            {
+                Assert.Equal(DiffModel.FineHash(data.Slice(f * fine, Math.Min(fine, data.Length - (f * fine)))), fines[f]);
+            }
+        }
+
+        Assert.Equal(hashed, built.BytesHashed);
+        Assert.Equal(allocated, built.BytesRead);
+    }
+
     [Fact]
     public async Task Ranges_the_format_knows_are_zero_are_not_read_and_read_zeros_are_not_hashed()
     {
