@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Replication.Core.IO;
@@ -8,15 +7,13 @@ namespace Replication.Core.IO;
 /// Positional, thread-safe access to one image file (RandomAccess over an unbuffered handle), with reads that
 /// turn end-of-file into an <see cref="InvalidDiskFormatException"/> naming the structure that was cut short.
 /// </summary>
-internal sealed partial class DiskFile : IDisposable
+internal sealed class DiskFile : IDisposable
 {
     /// <summary>
     /// Asynchronous writes of at least this many bytes start their write-back when <see cref="WriteBehind"/> is on: an
     /// apply's extents are often single 64 KiB blocks, a conversion's writes megabytes.
     /// </summary>
     internal const int WriteBehindMinimum = 64 << 10;
-
-    private const uint SyncFileRangeWrite = 2;
 
     private readonly FileStream _stream;
 
@@ -175,24 +172,7 @@ internal sealed partial class DiskFile : IDisposable
     private async ValueTask WriteThenStartWritebackAsync(long fileOffset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
     {
         await RandomAccess.WriteAsync(Handle, source, fileOffset, cancellationToken).ConfigureAwait(false);
-        bool added = false;
-        try
-        {
-            Handle.DangerousAddRef(ref added);
-            // The result is ignored on purpose: where the call is missing or refused, write-back simply waits for the flush.
-            _ = SyncFileRange((int)Handle.DangerousGetHandle(), fileOffset, source.Length, SyncFileRangeWrite);
-        }
-        catch (EntryPointNotFoundException)
-        {
-            WriteBehind = false;
-        }
-        finally
-        {
-            if (added)
-            {
-                Handle.DangerousRelease();
-            }
-        }
+        Writeback.Start(Handle, fileOffset, source.Length);
     }
 
     /// <summary>Punches a hole over [fileOffset, fileOffset + length), keeping the size; false when the file system cannot.</summary>
@@ -209,7 +189,4 @@ internal sealed partial class DiskFile : IDisposable
 
     private InvalidDiskFormatException EndsBefore(long fileOffset, int length, string field) =>
         new(Path, fileOffset, field, $"the file ends at {Length} bytes, before the {length} bytes of this structure");
-
-    [LibraryImport("libc", EntryPoint = "sync_file_range", SetLastError = true)]
-    private static partial int SyncFileRange(int fd, long offset, long length, uint flags);
 }
