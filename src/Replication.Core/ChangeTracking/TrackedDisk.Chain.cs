@@ -410,7 +410,7 @@ public sealed partial class TrackedDisk
                     records = oldWriter.CommittedEntryCount;
                     sealedCleanly = true;
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
                     lock (_gate)
                     {

@@ -57,7 +57,7 @@ public sealed partial class TrackedDisk
                         {
                             writer.Commit();
                         }
-                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
                         {
                             StopTrackingLocked();
                             writer = null;
@@ -127,10 +127,11 @@ public sealed partial class TrackedDisk
                         _logFsync.Wait();
                     }
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
                 {
-                    // The fsync failed, or a writer's failed append stopped tracking (disposing the log) meanwhile: either
-                    // way the log is given up and recorded as failed; the disk's flush below still counts.
+                    // The fsync failed, or a writer's failed append or direct log write faulted the log or stopped tracking
+                    // (disposing the log) meanwhile: either way the log is given up and recorded as failed; the disk's
+                    // flush below still counts.
                     lock (_gate)
                     {
                         if (ReferenceEquals(_writer, writer))

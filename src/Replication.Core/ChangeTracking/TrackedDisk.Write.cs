@@ -29,10 +29,11 @@ public sealed partial class TrackedDisk
             return;
         }
 
+        uint checksum = DirectChecksum(offset, source);
         WriteTicket ticket;
         while (true)
         {
-            BeginOutcome outcome = TryBegin(offset, source, out ticket, out Task? wait);
+            BeginOutcome outcome = TryBegin(offset, source, checksum, out ticket, out Task? wait);
             if (outcome == BeginOutcome.Proceed)
             {
                 break;
@@ -42,6 +43,7 @@ public sealed partial class TrackedDisk
         }
 
         bool written = false;
+        bool logFailed = false;
         try
         {
             _disk.Write(ticket.DiskOffset, ticket.Cover is null ? source : ticket.Cover.AsSpan(0, ticket.Length));
@@ -49,7 +51,8 @@ public sealed partial class TrackedDisk
         }
         finally
         {
-            End(ticket, written);
+            logFailed = !WriteLog(ticket, source);
+            End(ticket, written, logFailed);
         }
     }
 
@@ -63,14 +66,19 @@ public sealed partial class TrackedDisk
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        if (TryBegin(offset, source.Span, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
+        uint checksum = DirectChecksum(offset, source.Span);
+        if (TryBegin(offset, source.Span, checksum, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
         {
-            return WriteSlowAsync(offset, source, cancellationToken);
+            return WriteSlowAsync(offset, source, checksum, cancellationToken);
         }
 
         return WriteDiskAsync(ticket, source, cancellationToken);
     }
 
+    /// <summary>
+    /// Issues the disk write, then (while the disk's asynchronous write runs) writes a directly logged write's data into
+    /// the log from the same buffer; the write ends when both have.
+    /// </summary>
     private ValueTask WriteDiskAsync(WriteTicket ticket, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
     {
         ValueTask pending;
@@ -80,21 +88,22 @@ public sealed partial class TrackedDisk
         }
         catch (Exception)
         {
-            End(ticket, written: false);
+            End(ticket, written: false, logFailed: !WriteLog(ticket, source.Span));
             throw;
         }
 
+        bool logFailed = !WriteLog(ticket, source.Span);
         if (pending.IsCompletedSuccessfully)
         {
             pending.GetAwaiter().GetResult();
-            End(ticket, written: true);
+            End(ticket, written: true, logFailed);
             return ValueTask.CompletedTask;
         }
 
-        return AwaitDiskAsync(this, pending, ticket);
+        return AwaitDiskAsync(this, pending, ticket, logFailed);
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-        static async ValueTask AwaitDiskAsync(TrackedDisk self, ValueTask pending, WriteTicket ticket)
+        static async ValueTask AwaitDiskAsync(TrackedDisk self, ValueTask pending, WriteTicket ticket, bool logFailed)
         {
             bool written = false;
             try
@@ -104,17 +113,60 @@ public sealed partial class TrackedDisk
             }
             finally
             {
-                self.End(ticket, written);
+                self.End(ticket, written, logFailed);
             }
         }
     }
 
-    private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a directly logged write's data at the log position reserved for it (nothing for other writes). False when
+    /// the log write failed: tracking then stops (see <see cref="End"/>).
+    /// </summary>
+    private bool WriteLog(in WriteTicket ticket, ReadOnlySpan<byte> source)
+    {
+        if (ticket.Log is not { } log)
+        {
+            return true;
+        }
+
+        try
+        {
+            bool seamPassed = false;
+            try
+            {
+                BeforeLogAppend?.Invoke();
+                seamPassed = true;
+            }
+            finally
+            {
+                if (!seamPassed)
+                {
+                    log.AbandonReserved(ticket.LogPosition);
+                }
+            }
+
+            log.WriteReserved(ticket.LogPosition, source);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The log checksum of a write that will be logged directly (see <see cref="DirectLogMinimum"/>), computed outside the gate; 0 for others.</summary>
+    private static uint DirectChecksum(long offset, ReadOnlySpan<byte> source) =>
+        IsDirect(offset, source.Length) ? HrlChecksum.Compute(source) : 0;
+
+    private static bool IsDirect(long offset, int length) =>
+        length >= DirectLogMinimum && ((offset | (long)length) & (SectorSize - 1)) == 0;
+
+    private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, uint checksum, CancellationToken cancellationToken)
     {
         WriteTicket ticket;
         while (true)
         {
-            BeginOutcome outcome = TryBegin(offset, source.Span, out ticket, out Task? wait);
+            BeginOutcome outcome = TryBegin(offset, source.Span, checksum, out ticket, out Task? wait);
             if (outcome == BeginOutcome.Proceed)
             {
                 break;
@@ -175,7 +227,7 @@ public sealed partial class TrackedDisk
     /// Under the gate: checks that nothing overlapping is in flight and that the regions are armed, widens an unaligned
     /// write to whole sectors, appends it to the log and registers it in flight. Allocates nothing on this path.
     /// </summary>
-    private BeginOutcome TryBegin(long offset, ReadOnlySpan<byte> source, out WriteTicket ticket, out Task? wait)
+    private BeginOutcome TryBegin(long offset, ReadOnlySpan<byte> source, uint checksum, out WriteTicket ticket, out Task? wait)
     {
         long start = offset & ~(long)(SectorSize - 1);
         long end = AlignUp(offset + source.Length);
@@ -219,14 +271,23 @@ public sealed partial class TrackedDisk
                 logged = cover.AsSpan(0, (int)(end - start));
             }
 
+            long logPosition = -1;
             if (writer is not null)
             {
                 try
                 {
-                    BeforeLogAppend?.Invoke();
-                    writer.Append(start, logged);
+                    if (cover is null && IsDirect(offset, source.Length))
+                    {
+                        // Only the entry now; the data goes from the caller's buffer after the gate (WriteLog).
+                        logPosition = writer.Reserve(start, source.Length, checksum);
+                    }
+                    else
+                    {
+                        BeforeLogAppend?.Invoke();
+                        writer.Append(start, logged);
+                    }
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
                     StopTrackingLocked();
                     if (cover is not null)
@@ -243,7 +304,7 @@ public sealed partial class TrackedDisk
 
             long id = ++_nextWriteId;
             _inFlight[_inFlightCount++] = new InFlightWrite { Id = id, Start = start, End = end, Epoch = _epoch };
-            ticket = new WriteTicket(id, start, (int)(end - start), cover, writer is not null);
+            ticket = new WriteTicket(id, start, (int)(end - start), cover, writer is not null, logPosition < 0 ? null : writer, logPosition);
             return BeginOutcome.Proceed;
         }
     }
@@ -265,12 +326,25 @@ public sealed partial class TrackedDisk
         source.CopyTo(cover.AsSpan((int)(offset - start)));
     }
 
-    /// <summary>Removes the write from the in-flight set; records a failed disk write of a logged write.</summary>
-    private void End(WriteTicket ticket, bool written)
+    /// <summary>
+    /// Removes the write from the in-flight set; records a failed disk write of a logged write, and stops tracking when
+    /// its direct log write failed (the log is torn there: the whole disk needs a resync).
+    /// </summary>
+    private void End(WriteTicket ticket, bool written, bool logFailed = false)
     {
         bool persist = false;
         lock (_gate)
         {
+            if (logFailed)
+            {
+                if (ReferenceEquals(_writer, ticket.Log))
+                {
+                    StopTrackingLocked();
+                }
+
+                persist = true;
+            }
+
             for (int i = 0; i < _inFlightCount; i++)
             {
                 if (_inFlight[i].Id == ticket.Id)
@@ -442,5 +516,6 @@ public sealed partial class TrackedDisk
     }
 
     /// <summary>A write registered in flight: where it goes on the disk and, when widened, the covering sectors.</summary>
-    private readonly record struct WriteTicket(long Id, long DiskOffset, int Length, byte[]? Cover, bool Logged);
+    /// <remarks><paramref name="Log"/> is set, with the position reserved in it, when the data is still to be written into the log.</remarks>
+    private readonly record struct WriteTicket(long Id, long DiskOffset, int Length, byte[]? Cover, bool Logged, HrlWriter? Log, long LogPosition);
 }

@@ -56,6 +56,13 @@ public sealed partial class TrackedDisk : IVirtualDisk
     private const int MaxInFlight = 1024;
     private const int MaxArmAhead = 16;
 
+    /// <summary>
+    /// Sector-aligned writes of at least this many bytes go into the log straight from the caller's buffer, written
+    /// outside the gate at the same time as the disk write; smaller ones are copied into the log's batch buffer, which
+    /// goes out in one large write.
+    /// </summary>
+    private const int DirectLogMinimum = 64 << 10;
+
     private readonly IVirtualDisk _disk;
     private readonly bool _leaveOpen;
     private readonly TrackedDiskOptions _options;

@@ -22,6 +22,7 @@ public sealed class TrackedDiskCrashTests
     private const int Size = 2 << 20;
     private const int Writes = 150;
     private const int MaxWriteLength = 32 * 1024;
+    private const int LargeWriteLength = 256 * 1024;
 
     [Theory]
     [MemberData(nameof(TrackedDiskKinds.CrashData), MemberType = typeof(TrackedDiskKinds))]
@@ -45,7 +46,34 @@ public sealed class TrackedDiskCrashTests
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(3)));
     }
 
-    private static async Task KillAndCheck(string kind, int seed)
+    /// <summary>
+    /// As above with writes of up to 256 KiB: the aligned ones of 64 KiB and more go into the log straight from the
+    /// caller's buffer, written after their entry is taken and alongside the disk write, so a block can reach the log
+    /// before the data it describes.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(TrackedDiskKinds.CrashData), MemberType = typeof(TrackedDiskKinds))]
+    public void Killed_at_random_points_with_large_writes_loses_no_flushed_write(string kind)
+    {
+        int points = TestKnobs.Count("REPL_TRACK_CRASH_POINTS", 100) / 2;
+        int baseSeed = 20261205 + kind.Length;
+        var failures = new ConcurrentQueue<string>();
+        Parallel.For(0, points, new ParallelOptions { MaxDegreeOfParallelism = 3 }, point =>
+        {
+            try
+            {
+                KillAndCheck(kind, baseSeed + point, LargeWriteLength).GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                failures.Enqueue($"kill point {point} (seed {baseSeed + point}): {ex}");
+            }
+        });
+
+        Assert.True(failures.IsEmpty, string.Join("\n\n", failures.Take(3)));
+    }
+
+    private static async Task KillAndCheck(string kind, int seed, int maxWriteLength = MaxWriteLength)
     {
         var random = new Random(seed);
         int flushEvery = random.Next(1, 9);
@@ -71,7 +99,7 @@ public sealed class TrackedDiskCrashTests
             logs,
             seed.ToString(CultureInfo.InvariantCulture),
             Writes.ToString(CultureInfo.InvariantCulture),
-            MaxWriteLength.ToString(CultureInfo.InvariantCulture),
+            maxWriteLength.ToString(CultureInfo.InvariantCulture),
             flushEvery.ToString(CultureInfo.InvariantCulture),
             rotateEvery.ToString(CultureInfo.InvariantCulture)))
         {
@@ -133,14 +161,14 @@ public sealed class TrackedDiskCrashTests
         byte[] model = (byte[])start.Clone();
         for (int i = 0; i <= lastDurable; i++)
         {
-            (long offset, byte[] data) = CrashWorkload.Write(seed, i, Size, MaxWriteLength);
+            (long offset, byte[] data) = CrashWorkload.Write(seed, i, Size, maxWriteLength);
             data.CopyTo(model, offset);
         }
 
         var inFlight = new List<DiskExtent>();
         for (long i = lastDurable + 1; i <= lastStarted; i++)
         {
-            (long offset, byte[] data) = CrashWorkload.Write(seed, (int)i, Size, MaxWriteLength);
+            (long offset, byte[] data) = CrashWorkload.Write(seed, (int)i, Size, maxWriteLength);
             long first = offset / 512 * 512;
             inFlight.Add(new DiskExtent(first, ((offset + data.Length + 511) / 512 * 512) - first));
         }

@@ -48,6 +48,11 @@ public sealed class HrlWriter : IDisposable
     private long _blockCount;
     private volatile State _state;
 
+    // Log positions of reserved entries whose data is still being written by their callers (see Reserve). Guarded by
+    // itself; a flush waits on it for the reserved writes below the commit point it covers.
+    private readonly List<long> _reserved = [];
+    private bool _reservedWaiter;
+
     private HrlWriter(string path, SafeFileHandle handle, TimeProvider timeProvider, HrlFileHeader header, HrlWriterOptions options)
     {
         FilePath = path;
@@ -200,22 +205,7 @@ public sealed class HrlWriter : IDisposable
     /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
     public void Append(long diskOffset, ReadOnlySpan<byte> data, DateTimeOffset time)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(diskOffset);
-        if (diskOffset % HrlFormat.SectorSize != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The disk offset must be a multiple of 512.");
-        }
-
-        if (data.IsEmpty || data.Length % HrlFormat.SectorSize != 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(data), data.Length, "The data length must be a positive multiple of 512.");
-        }
-
-        if (diskOffset > long.MaxValue - data.Length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The write must end below 2^63.");
-        }
-
+        CheckEntry(diskOffset, data.Length);
         uint timeStamp = HrlTimestamp.FromDateTimeOffset(time);
         EnsureWritable();
         try
@@ -242,6 +232,134 @@ public sealed class HrlWriter : IDisposable
             // The in-memory state may no longer match the file.
             _state = State.Faulted;
             throw;
+        }
+    }
+
+    /// <summary>Reserves an entry time-stamped with the writer's clock. See <see cref="Reserve(long, int, uint, DateTimeOffset)"/>.</summary>
+    internal long Reserve(long diskOffset, int length, uint dataChecksum) => Reserve(diskOffset, length, dataChecksum, _timeProvider.GetUtcNow());
+
+    /// <summary>
+    /// Appends an entry for a write whose data the caller writes into the log itself, with <see cref="WriteReserved"/>,
+    /// at the returned position: the data goes from the caller's buffer to the file without a copy, and outside whatever
+    /// serialises the calls that append, so a large write does not hold the other writers while it is written.
+    /// </summary>
+    /// <remarks>
+    /// Serialised with <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/>, <see cref="Commit"/> and
+    /// <see cref="Seal"/> as they are; the <see cref="WriteReserved"/> that follows may run concurrently with them.
+    /// Every reservation must be followed by exactly one <see cref="WriteReserved"/> (or <see cref="AbandonReserved"/>): a batch whose data was not written
+    /// is torn. <see cref="Flush"/> waits for the reserved writes of the batches it covers; <see cref="Seal"/> for all.
+    /// </remarks>
+    /// <param name="diskOffset">Where the write goes on the virtual disk: a multiple of 512.</param>
+    /// <param name="length">Its length: a positive multiple of 512.</param>
+    /// <param name="dataChecksum">The entry's data checksum of the bytes that will be written (<see cref="HrlChecksum.Compute(ReadOnlySpan{byte})"/>).</param>
+    /// <param name="time">The entry's time stamp.</param>
+    /// <returns>The log position to pass to <see cref="WriteReserved"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">As for <see cref="Append(long, ReadOnlySpan{byte}, DateTimeOffset)"/>.</exception>
+    /// <exception cref="InvalidOperationException">The writer is sealed or faulted.</exception>
+    /// <exception cref="IOException">Writing buffered data or a full metadata block failed; the writer is faulted.</exception>
+    internal long Reserve(long diskOffset, int length, uint dataChecksum, DateTimeOffset time)
+    {
+        CheckEntry(diskOffset, length);
+        uint timeStamp = HrlTimestamp.FromDateTimeOffset(time);
+        EnsureWritable();
+        try
+        {
+            if (_entryCount == _capacity)
+            {
+                WriteMetadataBlock();
+            }
+
+            // Buffered data lies before the reserved range: out it goes, so the buffer again starts at the log's end.
+            WritePendingData();
+            long position = _position;
+            var entry = new HrlMetadataEntry((ulong)diskOffset, 0, (uint)length, timeStamp, HrlFormat.MetaOperationWrite, dataChecksum, 0);
+            entry.WriteWithChecksum(_metadata.AsSpan(HrlMetadataHeader.Size + (_entryCount * HrlMetadataEntry.Size), HrlMetadataEntry.Size));
+            lock (_reserved)
+            {
+                _reserved.Add(position);
+            }
+
+            _position += length;
+            _dataFilePosition = _position;
+            _entryCount++;
+            return position;
+        }
+        catch (Exception)
+        {
+            _state = State.Faulted;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the data of an entry reserved with <see cref="Reserve(long, int, uint)"/> at its position. Thread-safe: any number run at
+    /// once, concurrently with appends, commits and flushes. A failure faults the writer (the batch holding the entry is
+    /// torn; later flushes throw) and is rethrown.
+    /// </summary>
+    /// <param name="position">The position <see cref="Reserve(long, int, uint)"/> returned.</param>
+    /// <param name="data">The data, exactly the length reserved and the bytes checksummed.</param>
+    /// <exception cref="IOException">The write failed.</exception>
+    /// <exception cref="ObjectDisposedException">The writer was disposed meanwhile.</exception>
+    internal void WriteReserved(long position, ReadOnlySpan<byte> data)
+    {
+        bool written = false;
+        try
+        {
+            RandomAccess.Write(_handle, data, position);
+            written = true;
+        }
+        finally
+        {
+            EndReserved(position, written);
+        }
+    }
+
+    /// <summary>Gives up a reservation whose data will not be written: the writer is faulted, as by a failed <see cref="WriteReserved"/>.</summary>
+    internal void AbandonReserved(long position) => EndReserved(position, written: false);
+
+    private void EndReserved(long position, bool written)
+    {
+        if (!written && _state == State.Open)
+        {
+            _state = State.Faulted;
+        }
+
+        lock (_reserved)
+        {
+            _reserved.Remove(position);
+            if (_reservedWaiter)
+            {
+                _reservedWaiter = false;
+                Monitor.PulseAll(_reserved);
+            }
+        }
+    }
+
+    /// <summary>Blocks until no reserved write below <paramref name="end"/> is still being written.</summary>
+    private void WaitForReserved(long end)
+    {
+        lock (_reserved)
+        {
+            while (true)
+            {
+                bool below = false;
+                foreach (long position in _reserved)
+                {
+                    if (position < end)
+                    {
+                        below = true;
+                        break;
+                    }
+                }
+
+                if (!below)
+                {
+                    return;
+                }
+
+                _reservedWaiter = true;
+                Monitor.Wait(_reserved);
+            }
         }
     }
 
@@ -273,8 +391,9 @@ public sealed class HrlWriter : IDisposable
     /// called while another thread appends or commits: it covers every batch whose <see cref="Commit"/> returned before
     /// it was called. A failed fsync faults the writer: what reached the disk is then unknown.
     /// </summary>
+    /// <remarks>Waits first for the data of reserved entries (<see cref="Reserve(long, int, uint)"/>) in the committed batches to be written.</remarks>
     /// <exception cref="InvalidOperationException">The writer is faulted.</exception>
-    /// <exception cref="IOException">The fsync failed; the writer is faulted.</exception>
+    /// <exception cref="IOException">The fsync, or the write of a reserved entry's data, failed; the writer is faulted.</exception>
     public void Flush()
     {
         State state = _state;
@@ -282,6 +401,13 @@ public sealed class HrlWriter : IDisposable
         if (state == State.Faulted)
         {
             throw new InvalidOperationException($"{FilePath}: the log writer failed earlier and can no longer be used.");
+        }
+
+        // The data of reserved entries in the committed batches must be written before the fsync that makes them durable.
+        WaitForReserved(CommittedLength);
+        if (_state == State.Faulted)
+        {
+            throw new IOException($"{FilePath}: a write of the log's data failed; the log ends at its last flushed batch.");
         }
 
         try
@@ -311,6 +437,12 @@ public sealed class HrlWriter : IDisposable
             if (_entryCount > 0 || _blockCount == 0)
             {
                 WriteMetadataBlock();
+            }
+
+            WaitForReserved(long.MaxValue);
+            if (_state != State.Open)
+            {
+                throw new IOException($"{FilePath}: a write of the log's data failed; the log cannot be sealed.");
             }
 
             HrlFileHeader sealedHeader = WriteSealedHeader(
@@ -424,6 +556,25 @@ public sealed class HrlWriter : IDisposable
         ArrayPool<byte>.Shared.Return(_metadata);
         _data = [];
         _metadata = [];
+    }
+
+    private static void CheckEntry(long diskOffset, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(diskOffset);
+        if (diskOffset % HrlFormat.SectorSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The disk offset must be a multiple of 512.");
+        }
+
+        if (length <= 0 || length % HrlFormat.SectorSize != 0)
+        {
+            throw new ArgumentOutOfRangeException("data", length, "The data length must be a positive multiple of 512.");
+        }
+
+        if (diskOffset > long.MaxValue - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(diskOffset), diskOffset, "The write must end below 2^63.");
+        }
     }
 
     private void EnsureWritable()

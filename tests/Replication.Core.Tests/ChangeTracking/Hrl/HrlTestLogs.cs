@@ -93,13 +93,18 @@ internal static class HrlTestLogs
         long offset = random.NextInt64(0, 1L << 40) / 512 * 512;
         clock.Now += TimeSpan.FromMilliseconds(random.Next(0, 2500));
         DateTimeOffset time = clock.Now;
-        if (random.Next(2) == 0)
+        switch (random.Next(3))
         {
-            writer.Append(offset, data, time);
-        }
-        else
-        {
-            writer.Append(offset, data);
+            case 0:
+                writer.Append(offset, data, time);
+                break;
+            case 1:
+                writer.Append(offset, data);
+                break;
+            default:
+                // The entry now, its data from the caller's buffer after (as a tracked disk does for large writes).
+                writer.WriteReserved(writer.Reserve(offset, data.Length, HrlChecksum.Compute(data), time), data);
+                break;
         }
 
         // The log keeps whole seconds.

@@ -211,4 +211,114 @@ public sealed class HrlWriterTests : IDisposable
 
         Assert.True(allocated < 1024, $"{allocated} bytes allocated for 5000 appends");
     }
+
+    [Fact]
+    public void Reserved_entries_written_after_their_block_and_in_any_order_read_back_like_appends()
+    {
+        var random = new Random(1004);
+        string path = _temp.File("reserved.hrl");
+        var expected = new List<(long Offset, byte[] Data)>();
+        using (HrlWriter writer = HrlWriter.Create(path, Identity, _clock, new HrlWriterOptions { MetadataSize = 512 }))
+        {
+            // 40 entries over several 15-entry blocks: small ones buffered, large ones reserved and written only after
+            // the blocks describing them, last first.
+            var reserved = new List<(long Position, byte[] Data)>();
+            for (int i = 0; i < 40; i++)
+            {
+                byte[] data = HrlTestLogs.Data(random, i % 3 == 0 ? 1 : 128);
+                long offset = 512L * random.Next(0, 1 << 20);
+                expected.Add((offset, data));
+                if (data.Length == 512)
+                {
+                    writer.Append(offset, data);
+                }
+                else
+                {
+                    reserved.Add((writer.Reserve(offset, data.Length, HrlChecksum.Compute(data)), data));
+                }
+            }
+
+            writer.Commit();
+            reserved.Reverse();
+            foreach ((long position, byte[] data) in reserved)
+            {
+                writer.WriteReserved(position, data);
+            }
+
+            writer.Flush();
+            writer.Seal();
+        }
+
+        using HrlReader reader = HrlReader.Open(path);
+        List<HrlRecord> records = reader.ReadRecords().ToList();
+        Assert.Equal(expected.Count, records.Count);
+        for (int i = 0; i < records.Count; i++)
+        {
+            Assert.Equal(expected[i].Offset, records[i].DiskOffset);
+            byte[] data = new byte[records[i].Length];
+            reader.ReadData(records[i], data);
+            Assert.Equal(expected[i].Data, data);
+        }
+    }
+
+    [Fact]
+    public void A_reservation_whose_data_is_never_written_tears_its_batch_and_keeps_the_flushed_prefix()
+    {
+        string path = _temp.File("torn.hrl");
+        byte[] first = HrlTestLogs.Data(new Random(1), 128);
+        byte[] second = HrlTestLogs.Data(new Random(2), 128);
+        using (HrlWriter writer = HrlWriter.Create(path, Identity, _clock))
+        {
+            writer.WriteReserved(writer.Reserve(0, first.Length, HrlChecksum.Compute(first)), first);
+            writer.Commit();
+            writer.Flush();
+
+            long position = writer.Reserve(first.Length, second.Length, HrlChecksum.Compute(second));
+            writer.Commit();
+            writer.AbandonReserved(position);
+            InvalidOperationException failed = Assert.Throws<InvalidOperationException>(writer.Flush);
+            Assert.Contains(path, failed.Message, StringComparison.Ordinal);
+            Assert.Throws<InvalidOperationException>(() => writer.Append(0, new byte[512]));
+            Assert.Throws<InvalidOperationException>(() => writer.Seal());
+        }
+
+        // The block describing the unwritten data is on disk, but a recovery scan never accepts a batch whose data does
+        // not match it: the log ends after the first batch.
+        using HrlReader reader = HrlReader.Open(path);
+        HrlRecoveryResult recovered = reader.Recover();
+        HrlRecord record = Assert.Single(reader.ReadRecords(recovered));
+        byte[] data = new byte[record.Length];
+        reader.ReadData(record, data);
+        Assert.Equal(first, data);
+    }
+
+    [Fact]
+    public async Task A_flush_waits_for_reserved_data_of_committed_batches_only()
+    {
+        string path = _temp.File("waits.hrl");
+        byte[] a = HrlTestLogs.Data(new Random(3), 128);
+        byte[] b = HrlTestLogs.Data(new Random(4), 256);
+        using (HrlWriter writer = HrlWriter.Create(path, Identity, _clock))
+        {
+            long first = writer.Reserve(0, a.Length, HrlChecksum.Compute(a));
+            writer.Commit();
+            long second = writer.Reserve(1 << 20, b.Length, HrlChecksum.Compute(b));
+
+            // A flush started before the committed entry's data is written returns only once it is, and is not held by
+            // the later entry, which no committed batch holds yet.
+            Task flush = Task.Run(writer.Flush);
+            writer.WriteReserved(first, a);
+            await flush;
+            using (HrlReader early = HrlReader.Open(path))
+            {
+                Assert.Single(early.ReadRecords(early.Recover()));
+            }
+
+            writer.WriteReserved(second, b);
+            writer.Seal();
+        }
+
+        using HrlReader reader = HrlReader.Open(path);
+        Assert.Equal([0L, 1L << 20], reader.ReadRecords().Select(r => r.DiskOffset).ToArray());
+    }
 }
