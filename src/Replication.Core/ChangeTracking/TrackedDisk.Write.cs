@@ -148,8 +148,11 @@ public sealed partial class TrackedDisk
             log.WriteReserved(ticket.LogPosition, source);
             return true;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        catch (Exception)
         {
+            // Whatever failed, the entry's batch is torn (WriteReserved and AbandonReserved fault the writer): tracking stops
+            // and the disk is marked for a resync (End). Letting an unexpected exception escape instead would skip End and
+            // leave the write in flight for ever, hanging the next flush or rotation.
             return false;
         }
     }
