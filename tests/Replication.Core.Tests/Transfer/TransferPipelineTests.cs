@@ -192,9 +192,11 @@ public sealed class TransferPipelineTests : IDisposable
     }
 
     /// <summary>
-    /// The first piece is held back until 200 later pieces have been read, so hundreds of finished pieces wait behind it
-    /// (more than the engine's first ring of pieces holds): every checkpoint must still claim exactly the prefix that is
-    /// done, with the data sent and the zeros made below it, and the copy must be whole.
+    /// The first piece is held back until 200 later pieces have been read, so up to hundreds of finished pieces wait
+    /// behind it (more than the engine's first ring of pieces holds): every checkpoint must still claim exactly the
+    /// prefix that is done, with the data sent and the zeros made below it, and the copy must be whole. (How many have
+    /// finished, not only started, when the first piece goes is up to the scheduler, so the test does not assert where
+    /// the first checkpoint lands: a loaded machine once put it at 512.)
     /// </summary>
     [Fact]
     public async Task A_slow_first_piece_holds_the_watermark_while_hundreds_finish_behind_it()
@@ -230,7 +232,6 @@ public sealed class TransferPipelineTests : IDisposable
 
         Assert.Equal(content, sink.Bytes);
         Assert.NotEmpty(marks);
-        Assert.True(marks.First().Offset >= 150 * 512, $"the first checkpoint is at {marks.First().Offset}: the first piece was not held back behind 150 others");
         long previous = 0;
         foreach (CopyWatermark mark in marks)
         {
