@@ -42,8 +42,10 @@ public sealed partial class TrackedDisk
             WaitForBegin(outcome, offset, source.Length, wait);
         }
 
+        // The log's data first (WriteLog never throws), as an appended write's is: a flush waiting for this reservation then
+        // waits for a log write only, never for this write's disk I/O.
+        bool logFailed = !WriteLog(ticket, source);
         bool written = false;
-        bool logFailed = false;
         try
         {
             _disk.Write(ticket.DiskOffset, ticket.Cover is null ? source : ticket.Cover.AsSpan(0, ticket.Length));
@@ -51,7 +53,6 @@ public sealed partial class TrackedDisk
         }
         finally
         {
-            logFailed = !WriteLog(ticket, source);
             End(ticket, written, logFailed);
         }
     }
@@ -162,7 +163,7 @@ public sealed partial class TrackedDisk
         IsDirect(offset, source.Length) ? HrlChecksum.Compute(source) : 0;
 
     private static bool IsDirect(long offset, int length) =>
-        length >= DirectLogMinimum && ((offset | (long)length) & (SectorSize - 1)) == 0;
+        length is >= DirectLogMinimum and <= DirectLogMaximum && ((offset | (long)length) & (SectorSize - 1)) == 0;
 
     private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, uint checksum, CancellationToken cancellationToken)
     {

@@ -58,10 +58,18 @@ public sealed partial class TrackedDisk : IVirtualDisk
 
     /// <summary>
     /// Sector-aligned writes of at least this many bytes go into the log straight from the caller's buffer, written
-    /// outside the gate at the same time as the disk write; smaller ones are copied into the log's batch buffer, which
-    /// goes out in one large write.
+    /// outside the gate (beside an asynchronous disk write; just before a synchronous one); smaller ones are copied into
+    /// the log's batch buffer, which goes out in one large write. The caller's buffer must not change until the write
+    /// returns: its log checksum is computed before the data is written.
     /// </summary>
     private const int DirectLogMinimum = 64 << 10;
+
+    /// <summary>
+    /// Writes larger than this are appended (copied), not logged directly: a direct entry's metadata can reach the file
+    /// before its data, and only below 16 MiB does the entry's byte-sum checksum (MS-HRL) never come out as 0 ("not
+    /// recorded") for data that is not all zeros, so recovery always tells unwritten data from the entry's.
+    /// </summary>
+    private const int DirectLogMaximum = 16 << 20;
 
     private readonly IVirtualDisk _disk;
     private readonly bool _leaveOpen;
