@@ -44,6 +44,7 @@ internal static class HostingCommands
             .Add("lastRecoveryPointTime", Time(i.LastRecoveryPointAt))
             .Add("rpoSeconds", i.LastRecoveryPointAt is { } at ? Math.Round((now - at).TotalSeconds, 1) : null)
             .Add("nextAttempt", Time(i.NextAttempt))
+            .Add("pinnedHost", i.PinnedHost)
             .Add("error", i.CriticalReason))];
         if (parse.GetValue(CliCommand.Json))
         {
@@ -53,9 +54,32 @@ internal static class HostingCommands
 
         TextTable.Write(
             Console.Out,
-            ["NAME", "STATE", "HOST STATE", "LAST POINT", "RPO"],
-            [.. reports.Select(r => new[] { r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("hostState") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-" })]);
+            ["NAME", "STATE", "HOST STATE", "PINNED TO", "LAST POINT", "RPO"],
+            [.. reports.Select(r => new[] { r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("hostState") ?? "-", r.Get("pinnedHost") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-" })]);
         return true;
+    }
+
+    /// <summary>
+    /// What the host's store says of each item (its hosting state, the host it is pinned to, the next retry and why it is
+    /// critical) for <c>repl status</c> with the site reachable; nothing when no store was made for this site.
+    /// </summary>
+    public static async Task<Dictionary<string, JsonReport>> HostStatusAsync(ParseResult parse, HostStoreOptions stores, string siteLocation, CancellationToken cancellationToken)
+    {
+        var hosted = new Dictionary<string, JsonReport>(StringComparer.Ordinal);
+        await using SqlReplicationStore? store = await stores.OpenExistingAsync(parse, siteLocation, cancellationToken).ConfigureAwait(false);
+        if (store is not null)
+        {
+            foreach (HostedItem item in await store.ListItemsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                hosted[item.Name] = new JsonReport()
+                    .Add("state", Camel(item.State.ToString()))
+                    .Add("pinnedHost", item.PinnedHost)
+                    .Add("nextAttempt", Time(item.NextAttempt))
+                    .Add("criticalReason", item.CriticalReason);
+            }
+        }
+
+        return hosted;
     }
 
     private static Command Run()

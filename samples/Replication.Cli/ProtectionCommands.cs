@@ -157,6 +157,7 @@ internal static class ProtectionCommands
             IReplicationSite target = site.Create(parse);
             var engine = ReportingSynchronizer.Engine("status");
             List<string> items = parse.GetValue(name) is { } one ? [one] : await SiteOptions.ToListAsync(engine.ListItemsAsync(target, cancellationToken)).ConfigureAwait(false);
+            Dictionary<string, JsonReport> hosted = await HostingCommands.HostStatusAsync(parse, stores, target.Location, cancellationToken).ConfigureAwait(false);
             var reports = new List<JsonReport>();
             foreach (string item in items)
             {
@@ -177,6 +178,7 @@ internal static class ProtectionCommands
                     .Add("rpoSeconds", status.RpoSeconds is { } rpo ? Math.Round(rpo, 1) : null)
                     .Add("pendingLogBytes", status.PendingLogBytes)
                     .Add("resyncRequired", status.ResyncRequired)
+                    .Add("host", hosted.GetValueOrDefault(item))
                     .Add("error", status.LastError is { } e ? new JsonReport().Add("code", e.Code.ToString()).Add("recoverable", e.IsRecoverable).Add("message", e.Message) : null));
             }
 
@@ -188,12 +190,14 @@ internal static class ProtectionCommands
 
             TextTable.Write(
                 Console.Out,
-                ["NAME", "STATE", "LAST POINT", "RPO", "PENDING LOGS", "RESYNC"],
-                [.. reports.Select(r => new[]
-                {
+                // The host's columns only where a host's store exists for this site (repl run, or protect with a store).
+                [.. (string[])["NAME", "STATE", "LAST POINT", "RPO", "PENDING LOGS", "RESYNC"], .. hosted.Count > 0 ? (string[])["HOST STATE", "PINNED TO"] : []],
+                [.. reports.Select(r => (string[])
+                [
                     r.Get("name") ?? "-", r.Get("state") ?? "-", r.Get("lastRecoveryPoint") ?? "-", r.Get("rpoSeconds") is { } s ? s + " s" : "-",
                     r.Get("pendingLogBytes") ?? "-", r.Get("resyncRequired") == "true" ? "required" : "-",
-                })]);
+                    .. hosted.Count > 0 ? (string[])[hosted.GetValueOrDefault(r.Get("name") ?? "")?.Get("state") ?? "-", hosted.GetValueOrDefault(r.Get("name") ?? "")?.Get("pinnedHost") ?? "-"] : [],
+                ])]);
 
             // Then each item's disks, and its last error when it has one.
             foreach (JsonReport r in reports)

@@ -2,6 +2,8 @@ using System.Text.Json;
 using Replication.Core.Disks;
 using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
+using Replication.Hosting.Items;
+using Replication.Hosting.Storage;
 using Replication.Hosting.Tests.Infrastructure;
 
 namespace Replication.Hosting.Tests.Cli;
@@ -70,6 +72,40 @@ public sealed class HostingVerbTests : IDisposable
         ReplCli.Result none = ReplCli.Run("status", "--site", site, "--db", _dir.File("other.db"));
         Assert.Equal(1, none.ExitCode);
         Assert.Contains("no such directory", none.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_shows_the_host_an_item_is_pinned_to_with_the_site_reachable_and_from_the_store_without_it()
+    {
+        string disk = _dir.File("db.raw");
+        File.WriteAllBytes(disk, TestDisks.Content(1 << 20, seed: 3));
+        string site = _dir.File("site");
+        string db = _dir.File("host.db");
+        Assert.Equal(0, ReplCli.Run("protect", disk, "--site", site, "--create", "--db", db).ExitCode);
+
+        // Without a pin the host's columns say so; then an operator pins the item to host-b (through the store's API).
+        JsonElement before = Assert.Single(ReplCli.Run("status", "--site", site, "--db", db, "--json").Json().GetProperty("items").EnumerateArray());
+        Assert.Equal(JsonValueKind.Null, before.GetProperty("host").GetProperty("pinnedHost").ValueKind);
+        await using (SqlReplicationStore store = SqlReplicationStore.Sqlite(db))
+        {
+            await store.InitializeAsync();
+            HostedItem item = (await store.GetItemAsync("db"))!;
+            item.PinnedHost = "host-b";
+            await store.SaveItemAsync(item);
+        }
+
+        ReplCli.Result reachable = ReplCli.Run("status", "--site", site, "--db", db, "--json");
+        Assert.Equal(0, reachable.ExitCode);
+        JsonElement host = Assert.Single(reachable.Json().GetProperty("items").EnumerateArray()).GetProperty("host");
+        Assert.Equal(("host-b", "healthy"), (host.GetProperty("pinnedHost").GetString(), host.GetProperty("state").GetString()));
+        string table = ReplCli.Run("status", "--site", site, "--db", db).Output;
+        Assert.Matches(@"(?m)^NAME\s+STATE\s+LAST POINT\s+RPO\s+PENDING LOGS\s+RESYNC\s+HOST STATE\s+PINNED TO$", table);
+        Assert.Matches(@"(?m)^db\s+protected\s+.*\s+host-b$", table);
+
+        Directory.Move(site, site + ".away");
+        JsonElement offline = Assert.Single(ReplCli.Run("status", "--site", site, "--db", db, "--json").Json().GetProperty("items").EnumerateArray());
+        Assert.Equal("host-b", offline.GetProperty("pinnedHost").GetString());
+        Assert.Contains("host-b", ReplCli.Run("status", "--site", site, "--db", db).Output, StringComparison.Ordinal);
     }
 
     [Fact]
