@@ -28,8 +28,9 @@ public sealed class FailbackResult
     /// Disks whose last pass (minimise downtime) had nothing to compare: the recovered disk's files kept the stamp taken
     /// before the first pass (identity, length, change and modification times; the first pass's hashes still describe it),
     /// the destination kept the stamp recorded when the first pass finished, and a sample of blocks of both re-hashed to
-    /// that first pass's manifest. A file changed within two seconds before the first pass is never trusted this way
-    /// (a write could keep its times); the other disks are compared by hashing them again.
+    /// that first pass's manifest. A file changed just before the first pass (within 100 ms, or 3 s when its time is a
+    /// whole second, as on file systems that keep coarse times) is never trusted this way (a write could keep its times);
+    /// the other disks are compared by hashing them again.
     /// </summary>
     public int DisksUnchangedSinceFirstPass { get; internal set; }
 

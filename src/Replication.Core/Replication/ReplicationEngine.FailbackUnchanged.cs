@@ -9,15 +9,32 @@ public sealed partial class ReplicationEngine
 {
     /// <summary>
     /// How long before the first pass the recovered disk's file must have last changed for its stamp to be trusted by the
-    /// last pass: a write after the stamp is then sure to move the file's times (the kernel's timestamp clock is coarse,
-    /// a few milliseconds, and some file systems keep times to the second), so an equal stamp means no write.
+    /// last pass, on a file system that keeps times finer than a second: a write after the stamp then gets later times
+    /// (the kernel stamps writes from a clock that lags by at most a tick, 10 ms at the slowest), so an equal stamp means
+    /// no write.
     /// </summary>
-    private static readonly TimeSpan SettledAge = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan SettledAge = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The same when the file's modification time is a whole second: the file system may keep times to the second or to
+    /// two seconds (FAT), and a write within that step could keep them.
+    /// </summary>
+    private static readonly TimeSpan SettledAgeWholeSeconds = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// True when a file last changed at <paramref name="changed"/> has settled at <paramref name="now"/> (both on the
+    /// system clock): any write after now is sure to give it different times. A time ahead of now never has.
+    /// </summary>
+    internal static bool IsSettled(DateTime changed, DateTime now)
+    {
+        TimeSpan needed = changed.Ticks % TimeSpan.TicksPerSecond == 0 ? SettledAgeWholeSeconds : SettledAge;
+        return now - changed >= needed;
+    }
 
     /// <summary>
     /// The recovered disk's stamp taken before the first pass hashes it, when the last pass may trust it: null when the
     /// disk has a parent (its parent's files are outside the stamp's reach for this purpose), the stamp is unknown, or
-    /// the file changed less than <see cref="SettledAge"/> ago (a write now could keep the same times).
+    /// the file has not settled (<see cref="IsSettled"/>: a write now could keep the same times).
     /// </summary>
     private static DiskStamp? StampBeforeFirstPass(string source)
     {
@@ -33,7 +50,7 @@ public sealed partial class ReplicationEngine
 
         // The file system's times come from the system clock, never from the engine's (a test's clock may be anywhere).
         DateTime now = TimeProvider.System.GetUtcNow().UtcDateTime;
-        return stamp.IsKnown && now - changed >= SettledAge ? stamp : null;
+        return stamp.IsKnown && IsSettled(changed, now) ? stamp : null;
     }
 
     /// <summary>

@@ -124,6 +124,19 @@ public sealed class FailbackTests : IDisposable
         AssertFilesEqual(recovered, machine.Paths);
     }
 
+    [Theory]
+    [InlineData(1_500, 2_000, true)]      // sub-second times: settled after 100 ms
+    [InlineData(1_500, 1_550, false)]
+    [InlineData(1_000, 2_000, false)]     // a whole second: the file system may keep seconds only
+    [InlineData(1_000, 3_999, false)]
+    [InlineData(1_000, 4_000, true)]
+    [InlineData(2_500, 1_500, false)]     // ahead of the clock
+    public void A_file_has_settled_once_a_write_is_sure_to_move_its_times(int changedMs, int nowMs, bool settled)
+    {
+        var origin = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(settled, ReplicationEngine.IsSettled(origin.AddMilliseconds(changedMs), origin.AddMilliseconds(nowMs)));
+    }
+
     public void Dispose() => _dir.Dispose();
 
     /// <summary>Protects the machine on a local site, fails it over (planned), commits, and writes about 5% of each recovered disk.</summary>
