@@ -6,6 +6,9 @@ namespace Replication.Core.Replication;
 
 public sealed partial class ReplicationEngine
 {
+    /// <summary>Beside each destination during a failback: the destination's manifest, kept between the passes.</summary>
+    private const string FailbackManifestSuffix = ".failback-manifest";
+
     /// <summary>
     /// Copies a committed failover's recovered machine back: <see cref="FailbackMode.MinimizeDowntime"/> compares block
     /// checksums while the recovered machine keeps running and sends only what differs, then stops it (the request's
@@ -46,8 +49,11 @@ public sealed partial class ReplicationEngine
         if (request.Mode == FailbackMode.MinimizeDowntime)
         {
             // While the recovered machine runs: compare and send what differs (most of it, when the primary is far behind).
+            // Each recovered disk's stamp is taken first: if the last pass finds it unchanged, nothing was written since.
+            var before = new DiskStamp?[recovered.Count];
             for (int i = 0; i < recovered.Count; i++)
             {
+                before[i] = StampBeforeFirstPass(recovered[i]);
                 SyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
@@ -59,6 +65,14 @@ public sealed partial class ReplicationEngine
             await StepAsync("recovered stopped").ConfigureAwait(false);
             for (int i = 0; i < recovered.Count; i++)
             {
+                if (before[i] is { } stamp && await UnchangedSinceFirstPassAsync(recovered[i], destinations[i], stamp, cancellationToken).ConfigureAwait(false))
+                {
+                    // Not written since the first pass made the destination equal to it: nothing to hash or send.
+                    result.DisksUnchangedSinceFirstPass++;
+                    await StepAsync("copied", i).ConfigureAwait(false);
+                    continue;
+                }
+
                 SyncResult pass = await SyncDiskAsync(recovered[i], destinations[i], cancellationToken).ConfigureAwait(false);
                 result.BytesCompared += pass.BytesCompared;
                 result.BytesSent += pass.DataBytesSent;
@@ -91,7 +105,7 @@ public sealed partial class ReplicationEngine
         foreach (string destination in destinations)
         {
             // The compare's manifests served the failback's passes; reverse replication hashes afresh.
-            File.Delete(destination + ".failback-manifest");
+            File.Delete(destination + FailbackManifestSuffix);
         }
 
         result.State = record.State;
@@ -133,7 +147,7 @@ public sealed partial class ReplicationEngine
     {
         using VirtualDisk from = VirtualDisk.Open(source, DiskOpenOptions.ReadOnlyAccess);
         using VirtualDisk to = VirtualDisk.Open(destination);
-        var manifest = new ManifestFile(destination + ".failback-manifest", to);
+        var manifest = new ManifestFile(destination + FailbackManifestSuffix, to);
         var options = new SyncOptions { Transfer = _options.Transfer, CheckpointPath = destination + ".failback", WorkDirectory = _options.WorkDirectory };
         return await _synchronizer.ResyncAsync(from, to, manifest, options, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
