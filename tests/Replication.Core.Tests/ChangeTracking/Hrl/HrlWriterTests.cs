@@ -292,6 +292,25 @@ public sealed class HrlWriterTests : IDisposable
         Assert.Equal(first, data);
     }
 
+    /// <summary>
+    /// Tracking that stops disposes the writer while another thread may still be writing a reserved entry's data: that
+    /// write then fails, and giving up its reservation must leave the writer disposed, not make it faulted again.
+    /// </summary>
+    [Fact]
+    public void A_reservation_that_fails_after_the_writer_is_disposed_leaves_it_disposed()
+    {
+        byte[] data = HrlTestLogs.Data(new Random(5), 128);
+        HrlWriter writer = HrlWriter.Create(_temp.File("disposed.hrl"), Identity, _clock);
+        long position = writer.Reserve(0, data.Length, HrlChecksum.Compute(data));
+        writer.Commit();
+        writer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => writer.WriteReserved(position, data));
+        Assert.Throws<ObjectDisposedException>(writer.Flush);
+        Assert.Throws<ObjectDisposedException>(() => writer.Append(0, new byte[512]));
+        Assert.False(writer.IsSealed);
+        writer.Dispose();
+    }
+
     [Fact]
     public async Task A_flush_waits_for_reserved_data_of_committed_batches_only()
     {
