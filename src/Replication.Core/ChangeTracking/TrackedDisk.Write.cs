@@ -23,7 +23,11 @@ public sealed partial class TrackedDisk
     /// Logged, then written to the disk; returns when both are issued. Durable after the next <see cref="Flush"/>. A
     /// write overlapping one still in flight waits for it, so the log's order is the disk's.
     /// </remarks>
-    /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>); the write was not performed.</exception>
+    /// <exception cref="ReplicationException">
+    /// A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>). Usually the write
+    /// was then not performed; but a large write whose direct log write failed may already be on the disk: the message
+    /// says so, and the whole disk is marked for resync.
+    /// </exception>
     public void Write(long offset, ReadOnlySpan<byte> source)
     {
         CheckWrite(offset, source.Length);
@@ -232,7 +236,7 @@ public sealed partial class TrackedDisk
                 Arm(offset & ~(long)(SectorSize - 1), AlignUp(offset + length));
                 break;
             default:
-                PersistPending();
+                PersistPending(PersistPoint.BeforeWrite);
                 break;
         }
     }
@@ -370,6 +374,14 @@ public sealed partial class TrackedDisk
                 {
                     StopTrackingLocked();
                 }
+                else
+                {
+                    // The log was swapped out (its sealing will fail on the torn batch) or tracking already stopped:
+                    // marked now all the same, so what the write reports below is true when it reports it.
+                    _pendingReasons |= ResyncReasons.LogWriteFailed;
+                    _pendingWholeDisk = true;
+                    _persistNeeded = true;
+                }
 
                 persist = true;
             }
@@ -410,7 +422,7 @@ public sealed partial class TrackedDisk
         {
             if (written)
             {
-                PersistPending();
+                PersistPending(logFailed ? PersistPoint.AfterUnloggedWrite : PersistPoint.AfterWrite);
             }
             else
             {
