@@ -147,7 +147,7 @@ public sealed partial class TrackedDisk
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(diskFailure);
             }
 
-            PersistPending();
+            PersistPending(PersistPoint.Flush);
             done = true;
         }
         finally

@@ -64,9 +64,10 @@ public sealed partial class TrackedDisk
         }
     }
 
-    /// <summary>Records pending triggers before a write proceeds; a write fails rather than go unrecorded.</summary>
-    /// <exception cref="ReplicationException">The state could not be written (<see cref="ReplicationErrorCode.IoFailure"/>).</exception>
-    private void PersistPending()
+    /// <summary>Records pending triggers durably; a write or flush fails rather than go on with one unrecorded.</summary>
+    /// <param name="point">Where it is called from: what the failure's message says happened to the write or flush.</param>
+    /// <exception cref="ReplicationException">The state could not be written (<see cref="ReplicationErrorCode.IoFailure"/>); the triggers stay pending.</exception>
+    private void PersistPending(PersistPoint point)
     {
         try
         {
@@ -74,13 +75,21 @@ public sealed partial class TrackedDisk
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ReplicationException(
-                ReplicationErrorCode.IoFailure,
-                true,
-                $"{_statePath}: a change tracking event could not be recorded ({ex.Message}); the write was not performed.",
-                ex);
+            throw new ReplicationException(ReplicationErrorCode.IoFailure, true, PersistFailure(point, ex), ex);
         }
     }
+
+    private string PersistFailure(PersistPoint point, Exception ex) => point switch
+    {
+        PersistPoint.BeforeWrite =>
+            $"{_statePath}: a change tracking event could not be recorded ({ex.Message}); the write was not performed.",
+        PersistPoint.AfterUnloggedWrite =>
+            $"{_statePath}: the write reached the disk but its change could not be recorded ({ex.Message}): its log write failed, so that log is given up and the whole disk is marked for resync (kept in memory until the state can be written; after a crash the write-intent regions cover the write).",
+        PersistPoint.AfterWrite =>
+            $"{_statePath}: a change tracking event could not be recorded ({ex.Message}); the write itself was performed (and logged, if tracking is on), and the event stays pending until a later write, flush or close records it.",
+        _ =>
+            $"{_statePath}: a change tracking event could not be recorded ({ex.Message}); the flush failed, and the event stays pending until a later write, flush or close records it.",
+    };
 
     /// <summary>As <see cref="PersistPending"/>, for a write that is failing anyway: its own error is the one to report.</summary>
     private void TryPersistPending()
@@ -94,5 +103,21 @@ public sealed partial class TrackedDisk
             // The trigger stays pending: the next write records it before it proceeds, or fails with this error.
             _ = ex;
         }
+    }
+
+    /// <summary>Where <see cref="PersistPending"/> is called: before a write, after one, or at the end of a flush.</summary>
+    private enum PersistPoint
+    {
+        /// <summary>Before a write proceeds: a failure means the write was not performed.</summary>
+        BeforeWrite,
+
+        /// <summary>After a write reached the disk although its direct log write failed (that log is given up; the whole disk is marked for resync).</summary>
+        AfterUnloggedWrite,
+
+        /// <summary>After a write was performed, and logged if tracking is on (a DataWriteGuid to record, or another writer's trigger).</summary>
+        AfterWrite,
+
+        /// <summary>At the end of a flush, after the disk's flush and the log's fsync.</summary>
+        Flush,
     }
 }

@@ -13,6 +13,9 @@ public sealed partial class TrackedDisk
         Wait,
         Arm,
         Persist,
+
+        /// <summary>The write will be logged directly and its data checksum was not computed: compute it (outside the gate) and retry.</summary>
+        Hash,
     }
 
     /// <inheritdoc />
@@ -20,7 +23,11 @@ public sealed partial class TrackedDisk
     /// Logged, then written to the disk; returns when both are issued. Durable after the next <see cref="Flush"/>. A
     /// write overlapping one still in flight waits for it, so the log's order is the disk's.
     /// </remarks>
-    /// <exception cref="ReplicationException">A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>); the write was not performed.</exception>
+    /// <exception cref="ReplicationException">
+    /// A tracking failure could not be recorded durably (<see cref="ReplicationErrorCode.IoFailure"/>). Usually the write
+    /// was then not performed; but a large write whose direct log write failed may already be on the disk: the message
+    /// says so, and the whole disk is marked for resync.
+    /// </exception>
     public void Write(long offset, ReadOnlySpan<byte> source)
     {
         CheckWrite(offset, source.Length);
@@ -29,7 +36,7 @@ public sealed partial class TrackedDisk
             return;
         }
 
-        uint checksum = DirectChecksum(offset, source);
+        uint? checksum = DirectChecksum(offset, source);
         WriteTicket ticket;
         while (true)
         {
@@ -37,6 +44,12 @@ public sealed partial class TrackedDisk
             if (outcome == BeginOutcome.Proceed)
             {
                 break;
+            }
+
+            if (outcome == BeginOutcome.Hash)
+            {
+                checksum = HrlChecksum.Compute(source);
+                continue;
             }
 
             WaitForBegin(outcome, offset, source.Length, wait);
@@ -67,7 +80,7 @@ public sealed partial class TrackedDisk
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        uint checksum = DirectChecksum(offset, source.Span);
+        uint? checksum = DirectChecksum(offset, source.Span);
         if (TryBegin(offset, source.Span, checksum, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
         {
             return WriteSlowAsync(offset, source, checksum, cancellationToken);
@@ -158,14 +171,19 @@ public sealed partial class TrackedDisk
         }
     }
 
-    /// <summary>The log checksum of a write that will be logged directly (see <see cref="DirectLogMinimum"/>), computed outside the gate; 0 for others.</summary>
-    private static uint DirectChecksum(long offset, ReadOnlySpan<byte> source) =>
-        IsDirect(offset, source.Length) ? HrlChecksum.Compute(source) : 0;
+    /// <summary>
+    /// The log checksum of a write that will be logged directly (see <see cref="DirectLogMinimum"/>), computed outside the
+    /// gate; null for a write that is not logged directly, or when tracking is stopped (no log: hashing the data would be
+    /// wasted). Tracking may start or stop before the write takes the gate: <see cref="TryBegin"/> then asks for the
+    /// checksum (<see cref="BeginOutcome.Hash"/>) or ignores it.
+    /// </summary>
+    private uint? DirectChecksum(long offset, ReadOnlySpan<byte> source) =>
+        IsDirect(offset, source.Length) && Volatile.Read(ref _writer) is not null ? HrlChecksum.Compute(source) : null;
 
     private static bool IsDirect(long offset, int length) =>
         length is >= DirectLogMinimum and <= DirectLogMaximum && ((offset | (long)length) & (SectorSize - 1)) == 0;
 
-    private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, uint checksum, CancellationToken cancellationToken)
+    private async ValueTask WriteSlowAsync(long offset, ReadOnlyMemory<byte> source, uint? checksum, CancellationToken cancellationToken)
     {
         WriteTicket ticket;
         while (true)
@@ -176,7 +194,11 @@ public sealed partial class TrackedDisk
                 break;
             }
 
-            if (outcome == BeginOutcome.Wait)
+            if (outcome == BeginOutcome.Hash)
+            {
+                checksum = HrlChecksum.Compute(source.Span);
+            }
+            else if (outcome == BeginOutcome.Wait)
             {
                 await wait!.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -214,7 +236,7 @@ public sealed partial class TrackedDisk
                 Arm(offset & ~(long)(SectorSize - 1), AlignUp(offset + length));
                 break;
             default:
-                PersistPending();
+                PersistPending(PersistPoint.BeforeWrite);
                 break;
         }
     }
@@ -231,7 +253,7 @@ public sealed partial class TrackedDisk
     /// Under the gate: checks that nothing overlapping is in flight and that the regions are armed, widens an unaligned
     /// write to whole sectors, appends it to the log and registers it in flight. Allocates nothing on this path.
     /// </summary>
-    private BeginOutcome TryBegin(long offset, ReadOnlySpan<byte> source, uint checksum, out WriteTicket ticket, out Task? wait)
+    private BeginOutcome TryBegin(long offset, ReadOnlySpan<byte> source, uint? checksum, out WriteTicket ticket, out Task? wait)
     {
         long start = offset & ~(long)(SectorSize - 1);
         long end = AlignUp(offset + source.Length);
@@ -257,6 +279,13 @@ public sealed partial class TrackedDisk
                 return BeginOutcome.Arm;
             }
 
+            bool direct = writer is not null && IsDirect(offset, source.Length);
+            if (direct && checksum is null)
+            {
+                // Tracking started after the caller looked: hashing up to 16 MiB is not done under the gate.
+                return BeginOutcome.Hash;
+            }
+
             byte[]? cover = null;
             ReadOnlySpan<byte> logged = source;
             if (start != offset || end != offset + source.Length)
@@ -280,10 +309,10 @@ public sealed partial class TrackedDisk
             {
                 try
                 {
-                    if (cover is null && IsDirect(offset, source.Length))
+                    if (direct)
                     {
                         // Only the entry now; the data goes from the caller's buffer after the gate (WriteLog).
-                        logPosition = writer.Reserve(start, source.Length, checksum);
+                        logPosition = writer.Reserve(start, source.Length, checksum!.Value);
                     }
                     else
                     {
@@ -345,6 +374,14 @@ public sealed partial class TrackedDisk
                 {
                     StopTrackingLocked();
                 }
+                else
+                {
+                    // The log was swapped out (its sealing will fail on the torn batch) or tracking already stopped:
+                    // marked now all the same, so what the write reports below is true when it reports it.
+                    _pendingReasons |= ResyncReasons.LogWriteFailed;
+                    _pendingWholeDisk = true;
+                    _persistNeeded = true;
+                }
 
                 persist = true;
             }
@@ -385,7 +422,7 @@ public sealed partial class TrackedDisk
         {
             if (written)
             {
-                PersistPending();
+                PersistPending(logFailed ? PersistPoint.AfterUnloggedWrite : PersistPoint.AfterWrite);
             }
             else
             {

@@ -44,7 +44,8 @@ namespace Replication.Core.ChangeTracking;
 /// <b>Failures.</b> A failed log write stops tracking (<see cref="ResyncReasons.LogWriteFailed"/>, whole disk) and the
 /// disk keeps working; <see cref="RotateAsync"/> or <see cref="BeginResyncAsync"/> starts a new log. A failed disk write
 /// after the log took it is recorded as <see cref="ResyncReasons.DiskWriteFailed"/> for its range, then thrown. A
-/// failure that cannot be recorded durably fails the write instead.
+/// failure that cannot be recorded durably fails the write instead; a large write logged directly may be on the disk by
+/// then (its exception says so), and the whole disk is then marked for resync.
 /// </para>
 /// </remarks>
 public sealed partial class TrackedDisk : IVirtualDisk

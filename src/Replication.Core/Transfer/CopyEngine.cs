@@ -124,17 +124,18 @@ internal sealed class CopyEngine
         _watermark = _savedWatermark = ResumeFrom;
         _done = DoneBefore;
         _doneAtCheckpoint = DoneBefore;
-        _pieces = Pieces().GetEnumerator();
-        _window = ArrayPool<PieceState>.Shared.Rent(Math.Max(64, 4 * _options.MaxConcurrency));
-        if (_options.MaxBytesPerSecond is { } rate)
-        {
-            // A burst of one write, or a twentieth of a second's worth when that is more.
-            _limiter = new BandwidthLimiter(rate, Math.Max(_options.MaxWriteSize, rate / 20), _time);
-        }
-
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
+            // Rented inside the try: whatever throws between here and the workers still gives the ring back.
+            _pieces = Pieces().GetEnumerator();
+            _window = ArrayPool<PieceState>.Shared.Rent(Math.Max(64, 4 * _options.MaxConcurrency));
+            if (_options.MaxBytesPerSecond is { } rate)
+            {
+                // A burst of one write, or a twentieth of a second's worth when that is more.
+                _limiter = new BandwidthLimiter(rate, Math.Max(_options.MaxWriteSize, rate / 20), _time);
+            }
+
             var workers = new Task[_options.MaxConcurrency];
             for (int i = 0; i < workers.Length; i++)
             {
@@ -167,9 +168,12 @@ internal sealed class CopyEngine
         finally
         {
             // Every worker has finished (awaited above) before the ring goes back to the pool.
-            _pieces.Dispose();
-            ArrayPool<PieceState>.Shared.Return(_window);
-            _window = [];
+            _pieces?.Dispose();
+            if (_window.Length > 0)
+            {
+                ArrayPool<PieceState>.Shared.Return(_window);
+                _window = [];
+            }
         }
     }
 

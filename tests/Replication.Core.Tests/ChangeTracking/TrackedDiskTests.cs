@@ -332,6 +332,103 @@ public sealed class TrackedDiskTests : IDisposable
         Assert.False(disk.Resync.IsRequired);
     }
 
+    /// <summary>
+    /// A large write logged directly writes its data into the log, then to the disk. When that log write fails and then
+    /// the state file cannot be written either, the write is already on the disk: the exception must say so (not "the
+    /// write was not performed"), and the claim that the disk is marked for resync must hold, both when the process goes
+    /// on (the next flush records it) and when it dies before anything records it (the write-intent regions cover it).
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task A_large_write_whose_log_write_and_state_write_fail_says_it_reached_the_disk_and_is_resynced(bool useAsync, bool crash)
+    {
+        (string path, byte[] model) = NewDisk();
+        var faulty = new FaultyDisk(VirtualDisk.Open(path));
+        TrackedDisk disk = TrackedDisk.Open(faulty, Logs, Options(), timeProvider: _clock);
+        const long At = 2 << 20;
+        byte[] large = Random(7, 64 << 10);
+        string statePath = Path.Combine(Logs, ChangeTrackingState.FileName);
+        byte[]? savedState = null;
+        bool ended = false;
+        try
+        {
+            // Arms the region (a state write) while the state file is still writable.
+            disk.Write(At, Random(6, 4096));
+            await disk.FlushAsync();
+
+            // The log write fails; then, while the disk write runs, the state file is made unwritable (a directory where the
+            // file was: the state's atomic rename over it fails).
+            disk.BeforeLogAppend = () => throw new IOException("injected: log volume failed");
+            faulty.OnWrite = (offset, _) =>
+            {
+                if (offset == At && savedState is null)
+                {
+                    savedState = File.ReadAllBytes(statePath);
+                    File.Delete(statePath);
+                    Directory.CreateDirectory(statePath);
+                }
+            };
+            ReplicationException failed = useAsync
+                ? await Assert.ThrowsAsync<ReplicationException>(async () => await disk.WriteAsync(At, large))
+                : Assert.Throws<ReplicationException>(() => disk.Write(At, large));
+            disk.BeforeLogAppend = null;
+            faulty.OnWrite = null;
+            large.CopyTo(model, At);
+
+            Assert.Equal(ReplicationErrorCode.IoFailure, failed.Code);
+            Assert.Contains("the write reached the disk but its change could not be recorded", failed.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("not performed", failed.Message, StringComparison.Ordinal);
+            Assert.False(disk.IsTracking);
+            Assert.Equal(model, ReadAll(disk));
+            Assert.True(disk.Resync.WholeDisk);
+            Assert.Equal(ResyncReasons.LogWriteFailed, disk.Resync.Reasons);
+
+            // The state file is writable again: the pending trigger is what the state records next.
+            Directory.Delete(statePath);
+            File.WriteAllBytes(statePath, savedState!);
+            ended = true;
+            if (crash)
+            {
+                disk.Abandon();
+            }
+            else
+            {
+                await disk.FlushAsync();
+                await disk.DisposeAsync();
+            }
+        }
+        finally
+        {
+            if (!ended)
+            {
+                disk.Abandon();
+            }
+        }
+
+        using TrackedDisk reopened = TrackedDisk.Open(VirtualDisk.Open(path), Logs, Options(), timeProvider: _clock);
+        ResyncRequirement resync = reopened.Resync;
+        Assert.True(resync.IsRequired);
+        if (crash)
+        {
+            // Nothing recorded the failure: the regions armed before the write cover it.
+            Assert.Equal(ResyncReasons.UncleanShutdown, resync.Reasons);
+            Assert.Contains(resync.Ranges, r => r.Offset <= At && At + large.Length <= r.End);
+        }
+        else
+        {
+            Assert.Equal(ResyncReasons.LogWriteFailed, resync.Reasons);
+            Assert.True(resync.WholeDisk);
+        }
+
+        // Nothing lost: the disk holds the write, and the resync the requirement asks for covers it.
+        Assert.Equal(model, ReadAll(reopened));
+        ResyncPlan plan = await reopened.BeginResyncAsync();
+        Assert.True(plan.Requirement.WholeDisk || plan.Requirement.Ranges.Any(r => r.Offset <= At && At + large.Length <= r.End));
+        Assert.True(await reopened.CompleteResyncAsync(plan));
+    }
+
     [Fact]
     public async Task A_failed_disk_write_is_recorded_for_its_range_then_thrown()
     {

@@ -46,7 +46,11 @@ public sealed class HrlWriter : IDisposable
     private int _entryCount;
     private long _committedEntries;
     private long _blockCount;
-    private volatile State _state;
+
+    // A State, changed only with Interlocked (Fault, Seal, Dispose): the appender, a flush on the group-commit thread, the
+    // threads writing reserved data and a Dispose when tracking stops change it concurrently, so each transition reads
+    // and writes it in one step and none leaves Sealed or Disposed.
+    private int _state;
 
     // Log positions of reserved entries whose data is still being written by their callers (see Reserve). Guarded by
     // itself; a flush waits on it for the reserved writes below the commit point it covers.
@@ -93,7 +97,9 @@ public sealed class HrlWriter : IDisposable
     public int PendingEntryCount => _entryCount;
 
     /// <summary>True once <see cref="Seal"/> has returned.</summary>
-    public bool IsSealed => _state == State.Sealed;
+    public bool IsSealed => CurrentState == State.Sealed;
+
+    private State CurrentState => (State)Volatile.Read(ref _state);
 
     /// <summary>
     /// Creates a new log file, writes its header (<c>EOLLocation</c> 0) and makes the file and its directory entry
@@ -230,7 +236,7 @@ public sealed class HrlWriter : IDisposable
         catch (Exception)
         {
             // The in-memory state may no longer match the file.
-            _state = State.Faulted;
+            Fault();
             throw;
         }
     }
@@ -286,7 +292,7 @@ public sealed class HrlWriter : IDisposable
         }
         catch (Exception)
         {
-            _state = State.Faulted;
+            Fault();
             throw;
         }
     }
@@ -319,9 +325,9 @@ public sealed class HrlWriter : IDisposable
 
     private void EndReserved(long position, bool written)
     {
-        if (!written && _state == State.Open)
+        if (!written)
         {
-            _state = State.Faulted;
+            Fault();
         }
 
         lock (_reserved)
@@ -380,7 +386,7 @@ public sealed class HrlWriter : IDisposable
             }
             catch (Exception)
             {
-                _state = State.Faulted;
+                Fault();
                 throw;
             }
         }
@@ -396,7 +402,7 @@ public sealed class HrlWriter : IDisposable
     /// <exception cref="IOException">The fsync, or the write of a reserved entry's data, failed; the writer is faulted.</exception>
     public void Flush()
     {
-        State state = _state;
+        State state = CurrentState;
         ObjectDisposedException.ThrowIf(state == State.Disposed, this);
         if (state == State.Faulted)
         {
@@ -405,7 +411,9 @@ public sealed class HrlWriter : IDisposable
 
         // The data of reserved entries in the committed batches must be written before the fsync that makes them durable.
         WaitForReserved(CommittedLength);
-        if (_state == State.Faulted)
+        state = CurrentState;
+        ObjectDisposedException.ThrowIf(state == State.Disposed, this);
+        if (state == State.Faulted)
         {
             throw new IOException($"{FilePath}: a write of the log's data failed; the log ends at its last flushed batch.");
         }
@@ -416,7 +424,8 @@ public sealed class HrlWriter : IDisposable
         }
         catch (Exception)
         {
-            _state = State.Faulted;
+            // An open log is given up; a sealed one stays sealed (its seal made it durable) and a disposed one disposed.
+            Fault();
             throw;
         }
     }
@@ -440,7 +449,7 @@ public sealed class HrlWriter : IDisposable
             }
 
             WaitForReserved(long.MaxValue);
-            if (_state != State.Open)
+            if (CurrentState != State.Open)
             {
                 throw new IOException($"{FilePath}: a write of the log's data failed; the log cannot be sealed.");
             }
@@ -451,12 +460,17 @@ public sealed class HrlWriter : IDisposable
                 CommittedLength,
                 _committedEntries,
                 _timeProvider.GetUtcNow());
-            _state = State.Sealed;
+            if (Interlocked.CompareExchange(ref _state, (int)State.Sealed, (int)State.Open) != (int)State.Open)
+            {
+                // Faulted or disposed while the header was written: the seal is not known to be complete.
+                throw new IOException($"{FilePath}: the log writer failed or was closed while the log was being sealed.");
+            }
+
             return sealedHeader;
         }
         catch (Exception)
         {
-            _state = State.Faulted;
+            Fault();
             throw;
         }
     }
@@ -545,12 +559,11 @@ public sealed class HrlWriter : IDisposable
     /// </summary>
     public void Dispose()
     {
-        if (_state == State.Disposed)
+        if ((State)Interlocked.Exchange(ref _state, (int)State.Disposed) == State.Disposed)
         {
             return;
         }
 
-        _state = State.Disposed;
         _handle.Dispose();
         ArrayPool<byte>.Shared.Return(_data);
         ArrayPool<byte>.Shared.Return(_metadata);
@@ -577,9 +590,12 @@ public sealed class HrlWriter : IDisposable
         }
     }
 
+    /// <summary>Open becomes faulted; a writer already faulted, sealed or disposed keeps its state.</summary>
+    private void Fault() => Interlocked.CompareExchange(ref _state, (int)State.Faulted, (int)State.Open);
+
     private void EnsureWritable()
     {
-        State state = _state;
+        State state = CurrentState;
         ObjectDisposedException.ThrowIf(state == State.Disposed, this);
         if (state != State.Open)
         {

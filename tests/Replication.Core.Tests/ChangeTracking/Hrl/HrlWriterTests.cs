@@ -292,6 +292,54 @@ public sealed class HrlWriterTests : IDisposable
         Assert.Equal(first, data);
     }
 
+    /// <summary>
+    /// Tracking that stops disposes the writer while another thread may still be writing a reserved entry's data: that
+    /// write then fails, and giving up its reservation must leave the writer disposed, not make it faulted again.
+    /// </summary>
+    [Fact]
+    public void A_reservation_that_fails_after_the_writer_is_disposed_leaves_it_disposed()
+    {
+        byte[] data = HrlTestLogs.Data(new Random(5), 128);
+        HrlWriter writer = HrlWriter.Create(_temp.File("disposed.hrl"), Identity, _clock);
+        long position = writer.Reserve(0, data.Length, HrlChecksum.Compute(data));
+        writer.Commit();
+        writer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => writer.WriteReserved(position, data));
+        Assert.Throws<ObjectDisposedException>(writer.Flush);
+        Assert.Throws<ObjectDisposedException>(() => writer.Append(0, new byte[512]));
+        Assert.False(writer.IsSealed);
+        writer.Dispose();
+    }
+
+    /// <summary>
+    /// A flush waiting for a reserved entry's data when the writer is disposed (tracking stopping) must leave it disposed:
+    /// the flush used to go on to fsync the closed handle and, failing, mark the disposed writer faulted.
+    /// </summary>
+    [Fact]
+    public void A_flush_waiting_for_reserved_data_when_the_writer_is_disposed_leaves_it_disposed()
+    {
+        byte[] data = HrlTestLogs.Data(new Random(6), 128);
+        HrlWriter writer = HrlWriter.Create(_temp.File("flush-disposed.hrl"), Identity, _clock);
+        long position = writer.Reserve(0, data.Length, HrlChecksum.Compute(data));
+        writer.Commit();
+        Exception? flushFailure = null;
+        var flusher = new Thread(() => flushFailure = Record.Exception(writer.Flush));
+        flusher.Start();
+
+        // The flush blocks until the reserved data is written or given up; only then is the writer disposed under it.
+        // (Should the flush not have reached its wait yet, it fails on the disposed writer at once: the test still holds.)
+        Assert.True(
+            SpinWait.SpinUntil(() => (flusher.ThreadState & ThreadState.WaitSleepJoin) != 0, TimeSpan.FromMinutes(1)),
+            "the flush never waited for the reserved data");
+        writer.Dispose();
+        writer.AbandonReserved(position);
+        flusher.Join();
+
+        Assert.IsType<ObjectDisposedException>(flushFailure);
+        Assert.Throws<ObjectDisposedException>(() => writer.Append(0, new byte[512]));
+        Assert.Throws<ObjectDisposedException>(writer.Flush);
+    }
+
     [Fact]
     public async Task A_flush_waits_for_reserved_data_of_committed_batches_only()
     {
