@@ -103,21 +103,11 @@ public sealed partial class ReplicationEngine
     /// </summary>
     private static async Task<bool> SampleMatchesAsync(BlockManifest manifest, IVirtualDisk from, IVirtualDisk to, CancellationToken cancellationToken)
     {
-        int blocks = manifest.CoarseBlockCount;
         int coarse = manifest.CoarseBlockSize;
-        int count = (int)Math.Min(blocks, Math.Max(16, Math.Ceiling(blocks * SyncOptions.DefaultSampleFraction)));
-        var chosen = new HashSet<int>();
-        for (int j = blocks - count; j < blocks; j++)
-        {
-            // Floyd's algorithm: count distinct indices, uniformly, in count steps.
-            int pick = Random.Shared.Next(j + 1);
-            chosen.Add(chosen.Contains(pick) ? j : pick);
-        }
-
         byte[] buffer = ArrayPool<byte>.Shared.Rent(coarse);
         try
         {
-            foreach (int block in chosen.Order())
+            foreach (int block in SyncRun.ChooseSample(manifest.CoarseBlockCount, SyncOptions.DefaultSampleFraction, Random.Shared))
             {
                 long offset = (long)block * coarse;
                 int length = (int)Math.Min(coarse, manifest.VirtualSize - offset);

@@ -22,22 +22,11 @@ internal sealed partial class SyncRun
     private async Task<int?> FindSampleMismatchAsync(BlockManifest manifest, CancellationToken cancellationToken)
     {
         Random random = _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared;
-        double fraction = _options.SampleFraction;
-        int blocks = manifest.CoarseBlockCount;
         int coarse = manifest.CoarseBlockSize;
-        int count = (int)Math.Min(blocks, Math.Max(MinimumSampleBlocks, Math.Ceiling(blocks * fraction)));
-        var chosen = new HashSet<int>();
-        for (int j = blocks - count; j < blocks; j++)
-        {
-            // Floyd's algorithm: count distinct indices, uniformly, in count steps.
-            int pick = random.Next(j + 1);
-            chosen.Add(chosen.Contains(pick) ? j : pick);
-        }
-
         byte[] buffer = ArrayPool<byte>.Shared.Rent(coarse);
         try
         {
-            foreach (int block in chosen.Order())
+            foreach (int block in ChooseSample(manifest.CoarseBlockCount, _options.SampleFraction, random))
             {
                 long offset = (long)block * coarse;
                 int length = (int)Math.Min(coarse, manifest.VirtualSize - offset);
@@ -58,5 +47,23 @@ internal sealed partial class SyncRun
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Distinct block indices in ascending order, chosen uniformly: <paramref name="fraction"/> of <paramref name="blocks"/>,
+    /// at least <see cref="MinimumSampleBlocks"/> (all of them when there are fewer).
+    /// </summary>
+    internal static IEnumerable<int> ChooseSample(int blocks, double fraction, Random random)
+    {
+        int count = (int)Math.Min(blocks, Math.Max(MinimumSampleBlocks, Math.Ceiling(blocks * fraction)));
+        var chosen = new HashSet<int>();
+        for (int j = blocks - count; j < blocks; j++)
+        {
+            // Floyd's algorithm: count distinct indices, uniformly, in count steps.
+            int pick = random.Next(j + 1);
+            chosen.Add(chosen.Contains(pick) ? j : pick);
+        }
+
+        return chosen.Order();
     }
 }
