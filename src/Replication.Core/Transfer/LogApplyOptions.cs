@@ -40,6 +40,17 @@ public sealed record LogApplyOptions
     /// </summary>
     public bool RequireIntegritySidecar { get; init; } = true;
 
+    /// <summary>Default <see cref="StagingLimit"/>: 256 MiB.</summary>
+    public const long DefaultStagingLimit = 256L << 20;
+
+    /// <summary>
+    /// Most bytes of logs one apply holds in memory (pooled, given back when the apply ends) so that each is read from
+    /// its file once and the bytes written are exactly the bytes whose sidecar hash was verified. Logs are taken in the
+    /// order given while their lengths fit what is left; a log that does not fit is hashed from its file and read again
+    /// for the writes. 0 reads every log twice and holds none. Default <see cref="DefaultStagingLimit"/>.
+    /// </summary>
+    public long StagingLimit { get; init; } = DefaultStagingLimit;
+
     /// <summary>Layout of the undo log.</summary>
     public HrlWriterOptions UndoLogOptions { get; init; } = HrlWriterOptions.Default;
 
@@ -49,5 +60,6 @@ public sealed record LogApplyOptions
         .When(UndoLogPath is not null && string.IsNullOrWhiteSpace(UndoLogPath), nameof(UndoLogPath), "must not be blank")
         .When(CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath), nameof(CheckpointPath), "must not be blank")
         .Nested(UndoLogOptions?.Validate(), nameof(UndoLogOptions))
+        .Range(StagingLimit, 0, long.MaxValue, nameof(StagingLimit))
         .Failures;
 }

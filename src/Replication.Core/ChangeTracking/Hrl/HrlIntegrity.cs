@@ -83,6 +83,17 @@ public static class HrlIntegrity
         HrlSidecar sidecar = ReadSidecar(full);
         using SafeFileHandle handle = OpenRead(full);
         long length = RandomAccess.GetLength(handle);
+        CheckLength(full, sidecar, length);
+        Span<byte> id = stackalloc byte[16];
+        Guid? uniqueId = RandomAccess.Read(handle, id, HrlFileHeader.UniqueIdOffset) == id.Length ? new Guid(id) : null;
+        CheckContent(full, sidecar, uniqueId, Hash(handle, length, cancellationToken));
+        return sidecar;
+    }
+
+    /// <summary>The first check of <see cref="VerifySidecar"/>, made before any byte of the log is read: its length.</summary>
+    /// <exception cref="InvalidLogFormatException">The length differs from the sidecar's.</exception>
+    internal static void CheckLength(string full, HrlSidecar sidecar, long length)
+    {
         if (length != sidecar.LogLength)
         {
             throw new InvalidLogFormatException(
@@ -92,19 +103,25 @@ public static class HrlIntegrity
                 "length",
                 string.Create(CultureInfo.InvariantCulture, $"the log is {length} bytes but its sidecar records {sidecar.LogLength}"));
         }
+    }
 
-        Span<byte> id = stackalloc byte[16];
-        if (RandomAccess.Read(handle, id, HrlFileHeader.UniqueIdOffset) == id.Length && new Guid(id) != sidecar.LogUniqueId)
+    /// <summary>
+    /// The other checks of <see cref="VerifySidecar"/>, on what was read of the log: its <c>UniqueId</c> (null when the
+    /// file is too short to hold one) and the XxHash128 of all its bytes (<see cref="Digest"/>).
+    /// </summary>
+    /// <exception cref="InvalidLogFormatException">Either differs from the sidecar's.</exception>
+    internal static void CheckContent(string full, HrlSidecar sidecar, Guid? uniqueId, UInt128 hash)
+    {
+        if (uniqueId is { } id && id != sidecar.LogUniqueId)
         {
             throw new InvalidLogFormatException(
                 full,
                 HrlFileHeader.UniqueIdOffset,
                 LogStructureName,
                 "UniqueId",
-                string.Create(CultureInfo.InvariantCulture, $"the log is {new Guid(id)} but the sidecar was written for {sidecar.LogUniqueId}"));
+                string.Create(CultureInfo.InvariantCulture, $"the log is {id} but the sidecar was written for {sidecar.LogUniqueId}"));
         }
 
-        UInt128 hash = Hash(handle, length, cancellationToken);
         if (hash != sidecar.Hash)
         {
             throw new InvalidLogFormatException(
@@ -114,8 +131,14 @@ public static class HrlIntegrity
                 "XxHash128",
                 string.Create(CultureInfo.InvariantCulture, $"the log's XxHash128 is {hash:x32} but its sidecar records {sidecar.Hash:x32}: the log changed after it was sealed"));
         }
+    }
 
-        return sidecar;
+    /// <summary>The value a sidecar records for the bytes appended to <paramref name="hasher"/> (XxHash128, seed 0).</summary>
+    internal static UInt128 Digest(XxHash128 hasher)
+    {
+        Span<byte> digest = stackalloc byte[16];
+        hasher.GetCurrentHash(digest);
+        return BinaryPrimitives.ReadUInt128BigEndian(digest);
     }
 
     /// <summary>
@@ -184,9 +207,7 @@ public static class HrlIntegrity
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        Span<byte> digest = stackalloc byte[16];
-        hasher.GetCurrentHash(digest);
-        return BinaryPrimitives.ReadUInt128BigEndian(digest);
+        return Digest(hasher);
     }
 
     private static SafeFileHandle OpenRead(string path)
