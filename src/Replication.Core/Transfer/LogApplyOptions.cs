@@ -40,14 +40,16 @@ public sealed record LogApplyOptions
     /// </summary>
     public bool RequireIntegritySidecar { get; init; } = true;
 
-    /// <summary>Default <see cref="StagingLimit"/>: 256 MiB.</summary>
-    public const long DefaultStagingLimit = 256L << 20;
+    /// <summary>Default <see cref="StagingLimit"/>: 64 MiB.</summary>
+    public const long DefaultStagingLimit = 64L << 20;
 
     /// <summary>
     /// Most bytes of logs one apply holds in memory (pooled, given back when the apply ends) so that each is read from
-    /// its file once and the bytes written are exactly the bytes whose sidecar hash was verified. Logs are taken in the
-    /// order given while their lengths fit what is left; a log that does not fit is hashed from its file and read again
-    /// for the writes. 0 reads every log twice and holds none. Default <see cref="DefaultStagingLimit"/>.
+    /// its file once and the bytes written are exactly the bytes whose sidecar hash was verified, even if a file changes
+    /// during the apply. Logs are taken in the order given while their lengths fit what is left; a log that does not fit
+    /// is hashed from its file and then read again for the writes (from the page cache, as a rule). 0 reads every log
+    /// twice and holds none. Default <see cref="DefaultStagingLimit"/>: the memory is fresh in a new process, and filling
+    /// it costs more than the second read it saves, so large logs are not staged unless asked.
     /// </summary>
     public long StagingLimit { get; init; } = DefaultStagingLimit;
 
