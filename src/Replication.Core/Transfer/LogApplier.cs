@@ -278,9 +278,9 @@ public sealed class LogApplier : ILogApplier
             return staged;
         }
 
-        if (sidecar is not null)
+        if (sidecar is { } expected)
         {
-            HrlIntegrity.VerifySidecar(full, cancellationToken);
+            HrlIntegrity.VerifySidecar(full, expected, cancellationToken);
         }
 
         return HrlReader.Open(full);

@@ -80,7 +80,12 @@ public static class HrlIntegrity
     {
         ArgumentException.ThrowIfNullOrEmpty(logPath);
         string full = Path.GetFullPath(logPath);
-        HrlSidecar sidecar = ReadSidecar(full);
+        return VerifySidecar(full, ReadSidecar(full), cancellationToken);
+    }
+
+    /// <summary><see cref="VerifySidecar(string, CancellationToken)"/> against a sidecar the caller has already read.</summary>
+    internal static HrlSidecar VerifySidecar(string full, HrlSidecar sidecar, CancellationToken cancellationToken)
+    {
         using SafeFileHandle handle = OpenRead(full);
         long length = RandomAccess.GetLength(handle);
         CheckLength(full, sidecar, length);
@@ -90,7 +95,7 @@ public static class HrlIntegrity
         return sidecar;
     }
 
-    /// <summary>The first check of <see cref="VerifySidecar"/>, made before any byte of the log is read: its length.</summary>
+    /// <summary>The first check of <see cref="VerifySidecar(string, CancellationToken)"/>, made before any byte of the log is read: its length.</summary>
     /// <exception cref="InvalidLogFormatException">The length differs from the sidecar's.</exception>
     internal static void CheckLength(string full, HrlSidecar sidecar, long length)
     {
@@ -106,7 +111,7 @@ public static class HrlIntegrity
     }
 
     /// <summary>
-    /// The other checks of <see cref="VerifySidecar"/>, on what was read of the log: its <c>UniqueId</c> (null when the
+    /// The other checks of <see cref="VerifySidecar(string, CancellationToken)"/>, on what was read of the log: its <c>UniqueId</c> (null when the
     /// file is too short to hold one) and the XxHash128 of all its bytes (<see cref="Digest"/>).
     /// </summary>
     /// <exception cref="InvalidLogFormatException">Either differs from the sidecar's.</exception>
@@ -142,7 +147,7 @@ public static class HrlIntegrity
     }
 
     /// <summary>
-    /// Verifies a log against its sidecar, as <see cref="VerifySidecar"/> does, when the sidecar exists: the check that
+    /// Verifies a log against its sidecar, as <see cref="VerifySidecar(string, CancellationToken)"/> does, when the sidecar exists: the check that
     /// the log applier (<c>Transfer.LogApplier</c>) makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
     /// </summary>
     /// <returns>True when the sidecar exists and the log matches it; false when the log has no sidecar.</returns>

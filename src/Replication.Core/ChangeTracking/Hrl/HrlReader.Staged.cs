@@ -19,7 +19,7 @@ public sealed partial class HrlReader
     /// Opens a log by reading every byte of it once into pooled memory, when it is at most <paramref name="limit"/>
     /// bytes long. With a <paramref name="sidecar"/>, the bytes are hashed as they are read and checked against it
     /// (length before anything is read or rented, then <c>UniqueId</c> and XxHash128, as
-    /// <see cref="HrlIntegrity.VerifySidecar"/> checks the file) before the header is parsed; without one the caller
+    /// <see cref="HrlIntegrity.VerifySidecar(string, CancellationToken)"/> checks the file) before the header is parsed; without one the caller
     /// verifies the recorded data checksums (<see cref="VerifyData"/>), which then read the staged bytes.
     /// </summary>
     /// <returns>The reader, owning the staged bytes (returned to the pool by <see cref="Dispose"/>); null, with nothing read or rented, when the log is longer than <paramref name="limit"/>.</returns>
