@@ -23,6 +23,12 @@ namespace Replication.Core.Transfer;
 /// checked.
 /// </para>
 /// <para>
+/// Logs that fit <see cref="LogApplyOptions.StagingLimit"/> (together, in the order given) are read from their files once:
+/// into pooled memory, hashed as they are read, verified, and then coalesced and written from that memory, so the bytes
+/// written are exactly the bytes verified even if a file changes during the apply. A log beyond the limit is hashed from
+/// its file and then read again, as the coalescing and the writes need it.
+/// </para>
+/// <para>
 /// Idempotent and restartable: the destination receives absolute data at absolute offsets, so applying the same logs
 /// again, or again after a crash half-way, gives the same destination; with a checkpoint, a restarted apply skips what
 /// the checkpoint says is durable. The undo log is written beside its final path, sealed, durably renamed and given its
@@ -75,11 +81,11 @@ public sealed class LogApplier : ILogApplier
         var readers = new List<HrlReader>(logPaths.Count);
         try
         {
+            long stagingLeft = options.StagingLimit;
             foreach (string path in logPaths)
             {
                 ArgumentException.ThrowIfNullOrEmpty(path);
-                bool hashed = VerifyIntegrity(path, options.RequireIntegritySidecar, cancellationToken);
-                HrlReader reader = HrlReader.Open(path);
+                HrlReader reader = OpenVerified(path, options.RequireIntegritySidecar, ref stagingLeft, out bool hashed, cancellationToken);
                 readers.Add(reader);
                 if (!hashed)
                 {
@@ -254,16 +260,30 @@ public sealed class LogApplier : ILogApplier
         }
     }
 
-    /// <returns>True when the log's sidecar was checked.</returns>
-    private static bool VerifyIntegrity(string path, bool required, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a log for the apply, its sidecar (when required or present) verified first. A log that fits what is left
+    /// of <paramref name="stagingLeft"/> is read once into memory, hashed as it is read, and everything after reads those
+    /// verified bytes (<see cref="HrlReader.TryOpenStaged"/>); a larger one is hashed from the file, then read again by
+    /// the coalescing and the writes.
+    /// </summary>
+    /// <returns>The reader; <paramref name="hashed"/> is true when the log's sidecar was checked.</returns>
+    private static HrlReader OpenVerified(string path, bool required, ref long stagingLeft, out bool hashed, CancellationToken cancellationToken)
     {
-        if (required)
+        string full = Path.GetFullPath(path);
+        HrlSidecar? sidecar = required || File.Exists(HrlIntegrity.GetSidecarPath(full)) ? HrlIntegrity.ReadSidecar(full) : null;
+        hashed = sidecar is not null;
+        if (HrlReader.TryOpenStaged(full, stagingLeft, sidecar, cancellationToken) is { } staged)
         {
-            HrlIntegrity.VerifySidecar(path, cancellationToken);
-            return true;
+            stagingLeft -= staged.FileLength;
+            return staged;
         }
 
-        return HrlIntegrity.VerifySidecarIfPresent(path, cancellationToken);
+        if (sidecar is { } expected)
+        {
+            HrlIntegrity.VerifySidecar(full, expected, cancellationToken);
+        }
+
+        return HrlReader.Open(full);
     }
 
     private static void CheckBounds(CoalescedChanges changes, IDiskSink destination)

@@ -40,6 +40,19 @@ public sealed record LogApplyOptions
     /// </summary>
     public bool RequireIntegritySidecar { get; init; } = true;
 
+    /// <summary>Default <see cref="StagingLimit"/>: 64 MiB.</summary>
+    public const long DefaultStagingLimit = 64L << 20;
+
+    /// <summary>
+    /// Most bytes of logs one apply holds in memory (pooled, given back when the apply ends) so that each is read from
+    /// its file once and the bytes written are exactly the bytes whose sidecar hash was verified, even if a file changes
+    /// during the apply. Logs are taken in the order given while their lengths fit what is left; a log that does not fit
+    /// is hashed from its file and then read again for the writes (from the page cache, as a rule). 0 reads every log
+    /// twice and holds none. Default <see cref="DefaultStagingLimit"/>: the memory is fresh in a new process, and filling
+    /// it costs more than the second read it saves, so large logs are not staged unless asked.
+    /// </summary>
+    public long StagingLimit { get; init; } = DefaultStagingLimit;
+
     /// <summary>Layout of the undo log.</summary>
     public HrlWriterOptions UndoLogOptions { get; init; } = HrlWriterOptions.Default;
 
@@ -49,5 +62,6 @@ public sealed record LogApplyOptions
         .When(UndoLogPath is not null && string.IsNullOrWhiteSpace(UndoLogPath), nameof(UndoLogPath), "must not be blank")
         .When(CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath), nameof(CheckpointPath), "must not be blank")
         .Nested(UndoLogOptions?.Validate(), nameof(UndoLogOptions))
+        .Range(StagingLimit, 0, long.MaxValue, nameof(StagingLimit))
         .Failures;
 }

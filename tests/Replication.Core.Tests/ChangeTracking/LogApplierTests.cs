@@ -291,4 +291,95 @@ public sealed class LogApplierTests : IDisposable
         Assert.False((await Applier.ApplyAsync([paths[0]], target, new LogApplyOptions { UndoLogPath = second })).UndoLog!.Reused);
         Assert.False(File.Exists(second + HrlFormat.PartialSuffix));
     }
+
+    /// <summary>The staging limits that take every log into memory, only the first, or none (every log read twice).</summary>
+    public static TheoryData<string> StagingCases => ["all", "first", "none"];
+
+    private static long StagingLimit(string staging, List<SealedLog> logs) => staging switch
+    {
+        "all" => LogApplyOptions.DefaultStagingLimit,
+        "first" => logs[0].Length + 1,
+        _ => 0,
+    };
+
+    [Theory]
+    [MemberData(nameof(StagingCases))]
+    public async Task Applying_with_logs_staged_in_memory_or_not_gives_the_source(string staging)
+    {
+        (string source, string replica, List<SealedLog> logs) = await ThreeLogsAsync(8);
+        using (VirtualDisk target = VirtualDisk.Open(replica))
+        {
+            var options = new LogApplyOptions { StagingLimit = StagingLimit(staging, logs), Transfer = new TransferOptions { MaxConcurrency = 2, MaxWriteSize = 64 * 1024 } };
+            LogApplyResult result = await Applier.ApplyAsync([.. logs.Select(l => l.Path)], target, options);
+            Assert.Equal(120, result.RecordCount);
+        }
+
+        Assert.Equal(Image(source), Image(replica));
+    }
+
+    /// <summary>
+    /// Bit flips anywhere in a log with a sidecar, and a log cut short, are refused before any byte is written, whether
+    /// the log is staged in memory (hashed as it is read once) or hashed and then read again.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StagingCases))]
+    public async Task A_flipped_or_truncated_log_with_a_sidecar_leaves_the_replica_untouched(string staging)
+    {
+        (_, string replica, List<SealedLog> logs) = await ThreeLogsAsync(9);
+        byte[] before = Image(replica);
+        string[] paths = [.. logs.Select(l => l.Path)];
+        var options = new LogApplyOptions { StagingLimit = StagingLimit(staging, logs) };
+        var random = new Random(9);
+        foreach (SealedLog log in logs)
+        {
+            byte[] good = File.ReadAllBytes(log.Path);
+            for (int flip = 0; flip < 40; flip++)
+            {
+                byte[] damaged = (byte[])good.Clone();
+                int at = random.Next(damaged.Length);
+                damaged[at] ^= (byte)(1 << random.Next(8));
+                File.WriteAllBytes(log.Path, damaged);
+                var target = new MemoryDisk((byte[])before.Clone());
+                InvalidLogFormatException ex = await Assert.ThrowsAsync<InvalidLogFormatException>(() => Applier.ApplyAsync(paths, target, options));
+                Assert.True(ex.Field is "XxHash128" or "UniqueId", $"a flip at {at} of {log.Path} was refused by {ex.Field}, not by the sidecar");
+                Assert.True(before.AsSpan().SequenceEqual(target.Bytes), $"a flip at {at} of {log.Path} reached the replica");
+            }
+
+            File.WriteAllBytes(log.Path, good[..^512]);
+            var cut = new MemoryDisk((byte[])before.Clone());
+            InvalidLogFormatException truncated = await Assert.ThrowsAsync<InvalidLogFormatException>(() => Applier.ApplyAsync(paths, cut, options));
+            Assert.Equal("length", truncated.Field);
+            Assert.True(before.AsSpan().SequenceEqual(cut.Bytes));
+            File.WriteAllBytes(log.Path, good);
+        }
+    }
+
+    /// <summary>
+    /// A staged log is applied from the bytes that were verified: a log file rewritten while the apply writes (after
+    /// its hash was checked) changes nothing of what reaches the replica.
+    /// </summary>
+    [Fact]
+    public async Task A_staged_log_rewritten_during_the_apply_still_applies_the_verified_bytes()
+    {
+        (string source, string replica, List<SealedLog> logs) = await ThreeLogsAsync(10);
+        string[] paths = [.. logs.Select(l => l.Path)];
+        var target = new FaultyDisk(new MemoryDisk(Image(replica)));
+        int writes = 0;
+        target.OnWrite = (_, _) =>
+        {
+            if (writes++ == 0)
+            {
+                foreach (string path in paths)
+                {
+                    byte[] bytes = File.ReadAllBytes(path);
+                    bytes.AsSpan(HrlFormat.HeaderSize).Fill(0x5A);
+                    File.WriteAllBytes(path, bytes);
+                }
+            }
+        };
+
+        await Applier.ApplyAsync(paths, target, new LogApplyOptions { Transfer = new TransferOptions { MaxConcurrency = 1, MaxWriteSize = 4096 } });
+        Assert.True(writes > 1);
+        Assert.Equal(Image(source), ReadAll(target));
+    }
 }

@@ -80,9 +80,25 @@ public static class HrlIntegrity
     {
         ArgumentException.ThrowIfNullOrEmpty(logPath);
         string full = Path.GetFullPath(logPath);
-        HrlSidecar sidecar = ReadSidecar(full);
+        return VerifySidecar(full, ReadSidecar(full), cancellationToken);
+    }
+
+    /// <summary><see cref="VerifySidecar(string, CancellationToken)"/> against a sidecar the caller has already read.</summary>
+    internal static HrlSidecar VerifySidecar(string full, HrlSidecar sidecar, CancellationToken cancellationToken)
+    {
         using SafeFileHandle handle = OpenRead(full);
         long length = RandomAccess.GetLength(handle);
+        CheckLength(full, sidecar, length);
+        Span<byte> id = stackalloc byte[16];
+        Guid? uniqueId = RandomAccess.Read(handle, id, HrlFileHeader.UniqueIdOffset) == id.Length ? new Guid(id) : null;
+        CheckContent(full, sidecar, uniqueId, Hash(handle, length, cancellationToken));
+        return sidecar;
+    }
+
+    /// <summary>The first check of <see cref="VerifySidecar(string, CancellationToken)"/>, made before any byte of the log is read: its length.</summary>
+    /// <exception cref="InvalidLogFormatException">The length differs from the sidecar's.</exception>
+    internal static void CheckLength(string full, HrlSidecar sidecar, long length)
+    {
         if (length != sidecar.LogLength)
         {
             throw new InvalidLogFormatException(
@@ -92,19 +108,25 @@ public static class HrlIntegrity
                 "length",
                 string.Create(CultureInfo.InvariantCulture, $"the log is {length} bytes but its sidecar records {sidecar.LogLength}"));
         }
+    }
 
-        Span<byte> id = stackalloc byte[16];
-        if (RandomAccess.Read(handle, id, HrlFileHeader.UniqueIdOffset) == id.Length && new Guid(id) != sidecar.LogUniqueId)
+    /// <summary>
+    /// The other checks of <see cref="VerifySidecar(string, CancellationToken)"/>, on what was read of the log: its <c>UniqueId</c> (null when the
+    /// file is too short to hold one) and the XxHash128 of all its bytes (<see cref="Digest"/>).
+    /// </summary>
+    /// <exception cref="InvalidLogFormatException">Either differs from the sidecar's.</exception>
+    internal static void CheckContent(string full, HrlSidecar sidecar, Guid? uniqueId, UInt128 hash)
+    {
+        if (uniqueId is { } id && id != sidecar.LogUniqueId)
         {
             throw new InvalidLogFormatException(
                 full,
                 HrlFileHeader.UniqueIdOffset,
                 LogStructureName,
                 "UniqueId",
-                string.Create(CultureInfo.InvariantCulture, $"the log is {new Guid(id)} but the sidecar was written for {sidecar.LogUniqueId}"));
+                string.Create(CultureInfo.InvariantCulture, $"the log is {id} but the sidecar was written for {sidecar.LogUniqueId}"));
         }
 
-        UInt128 hash = Hash(handle, length, cancellationToken);
         if (hash != sidecar.Hash)
         {
             throw new InvalidLogFormatException(
@@ -114,12 +136,18 @@ public static class HrlIntegrity
                 "XxHash128",
                 string.Create(CultureInfo.InvariantCulture, $"the log's XxHash128 is {hash:x32} but its sidecar records {sidecar.Hash:x32}: the log changed after it was sealed"));
         }
+    }
 
-        return sidecar;
+    /// <summary>The value a sidecar records for the bytes appended to <paramref name="hasher"/> (XxHash128, seed 0).</summary>
+    internal static UInt128 Digest(XxHash128 hasher)
+    {
+        Span<byte> digest = stackalloc byte[16];
+        hasher.GetCurrentHash(digest);
+        return BinaryPrimitives.ReadUInt128BigEndian(digest);
     }
 
     /// <summary>
-    /// Verifies a log against its sidecar, as <see cref="VerifySidecar"/> does, when the sidecar exists: the check that
+    /// Verifies a log against its sidecar, as <see cref="VerifySidecar(string, CancellationToken)"/> does, when the sidecar exists: the check that
     /// the log applier (<c>Transfer.LogApplier</c>) makes of a log it may apply without one, and <c>repl hrl dump</c> of every log.
     /// </summary>
     /// <returns>True when the sidecar exists and the log matches it; false when the log has no sidecar.</returns>
@@ -184,9 +212,7 @@ public static class HrlIntegrity
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        Span<byte> digest = stackalloc byte[16];
-        hasher.GetCurrentHash(digest);
-        return BinaryPrimitives.ReadUInt128BigEndian(digest);
+        return Digest(hasher);
     }
 
     private static SafeFileHandle OpenRead(string path)

@@ -32,7 +32,7 @@ public sealed partial class HrlReader
     public HrlRecoveryResult Recover(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        long fileLength = RandomAccess.GetLength(_handle);
+        long fileLength = CurrentLength();
         long scanEnd = fileLength - (fileLength % HrlFormat.SectorSize);
         var sums = new SectorSums();
         var accepted = new Dictionary<long, ChainLink>();

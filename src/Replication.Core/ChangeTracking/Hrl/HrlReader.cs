@@ -35,11 +35,13 @@ public sealed partial class HrlReader : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly int _metadataSize;
     private readonly int _capacity;
+    private readonly StagedFile? _staged;
 
-    private HrlReader(string path, SafeFileHandle handle, HrlFileHeader header, long fileLength)
+    private HrlReader(string path, SafeFileHandle handle, HrlFileHeader header, long fileLength, StagedFile? staged = null)
     {
         FilePath = path;
         _handle = handle;
+        _staged = staged;
         Header = header;
         FileLength = fileLength;
         _metadataSize = (int)header.MetadataSize;
@@ -72,31 +74,13 @@ public sealed partial class HrlReader : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        SafeFileHandle handle;
-        try
-        {
-            handle = File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file does not exist.", ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file's folder does not exist.", ex);
-        }
-
+        SafeFileHandle handle = OpenHandle(full, FileOptions.RandomAccess);
         try
         {
             long length = RandomAccess.GetLength(handle);
             if (length < HrlFileHeader.Size)
             {
-                throw new InvalidLogFormatException(
-                    full,
-                    length,
-                    HrlFileHeader.StructureName,
-                    "length",
-                    string.Create(CultureInfo.InvariantCulture, $"the file is {length} bytes, shorter than the {HrlFileHeader.Size}-byte header"));
+                throw HeaderCutShort(full, length);
             }
 
             Span<byte> buffer = stackalloc byte[HrlFileHeader.Size];
@@ -131,9 +115,10 @@ public sealed partial class HrlReader : IDisposable
                 "the log was not closed cleanly (EOLLocation is 0); read its valid prefix with Recover");
         }
 
-        List<long> blocks = CollectBlocks((long)Header.EolLocation, out long total);
+        long[] blocks = CollectBlocks((long)Header.EolLocation, Header.TotalMetadataEntries, out int count, out long total);
         if ((ulong)total != Header.TotalMetadataEntries)
         {
+            ArrayPool<long>.Shared.Return(blocks);
             throw new InvalidLogFormatException(
                 FilePath,
                 HrlFileHeader.TotalMetadataEntriesOffset,
@@ -142,7 +127,7 @@ public sealed partial class HrlReader : IDisposable
                 string.Create(CultureInfo.InvariantCulture, $"the header counts {Header.TotalMetadataEntries} entries but the metadata blocks hold {total}"));
         }
 
-        return EnumerateRecords(blocks);
+        return EnumerateRecords(new BlockTable(blocks, count, (long)Header.EolLocation, Header.TotalMetadataEntries));
     }
 
     /// <summary>
@@ -161,18 +146,19 @@ public sealed partial class HrlReader : IDisposable
 
         if (recovered.ValidLength < HrlFormat.HeaderSize + _metadataSize ||
             recovered.ValidLength % HrlFormat.SectorSize != 0 ||
-            recovered.ValidLength > RandomAccess.GetLength(_handle))
+            recovered.ValidLength > CurrentLength())
         {
             throw new ArgumentException("The recovery result does not describe a prefix of this log.", nameof(recovered));
         }
 
-        List<long> blocks = CollectBlocks(recovered.ValidLength, out long total);
+        long[] blocks = CollectBlocks(recovered.ValidLength, (ulong)recovered.RecordCount, out int count, out long total);
         if (total != recovered.RecordCount)
         {
+            ArrayPool<long>.Shared.Return(blocks);
             throw new ArgumentException("The recovery result does not describe a prefix of this log.", nameof(recovered));
         }
 
-        return EnumerateRecords(blocks);
+        return EnumerateRecords(new BlockTable(blocks, count, recovered.ValidLength, (ulong)recovered.RecordCount));
     }
 
     /// <summary>
@@ -190,7 +176,7 @@ public sealed partial class HrlReader : IDisposable
         }
 
         ValidateRecordRange(record);
-        ReadExactly(_handle, FilePath, record.FileOffset, destination, DataStructureName, "DataLength");
+        ReadAt(record.FileOffset, destination, DataStructureName, "DataLength");
         VerifyDataChecksum(record, HrlChecksum.Sum(destination));
     }
 
@@ -206,7 +192,7 @@ public sealed partial class HrlReader : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(offsetInRecord);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(offsetInRecord, record.Length - destination.Length);
         ValidateRecordRange(record);
-        ReadExactly(_handle, FilePath, record.FileOffset + offsetInRecord, destination, DataStructureName, "DataLength");
+        ReadAt(record.FileOffset + offsetInRecord, destination, DataStructureName, "DataLength");
     }
 
     /// <summary>Asynchronous form of <see cref="ReadData(in HrlRecord, Span{byte})"/>.</summary>
@@ -219,6 +205,13 @@ public sealed partial class HrlReader : IDisposable
         }
 
         ValidateRecordRange(record);
+        if (_staged is not null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            ReadData(record, destination.Span);
+            return ValueTask.CompletedTask;
+        }
+
         return ReadDataCoreAsync(record, destination, cancellationToken);
     }
 
@@ -247,7 +240,7 @@ public sealed partial class HrlReader : IDisposable
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     int n = (int)Math.Min(DataChunkSize, record.Length - done);
-                    ReadExactly(_handle, FilePath, record.FileOffset + done, buffer.AsSpan(0, n), DataStructureName, "DataLength");
+                    ReadAt(record.FileOffset + done, buffer.AsSpan(0, n), DataStructureName, "DataLength");
                     sum += HrlChecksum.Sum(buffer.AsSpan(0, n));
                     done += n;
                 }
@@ -277,11 +270,39 @@ public sealed partial class HrlReader : IDisposable
             throw CutShort(FilePath, fileOffset, destination.Length, DataStructureName, "DataLength", FileLength);
         }
 
-        ReadExactly(_handle, FilePath, fileOffset, destination, DataStructureName, "DataLength");
+        ReadAt(fileOffset, destination, DataStructureName, "DataLength");
     }
 
-    /// <summary>Closes the file.</summary>
-    public void Dispose() => _handle.Dispose();
+    /// <summary>Closes the file and gives back the memory of a staged log.</summary>
+    public void Dispose()
+    {
+        _handle.Dispose();
+        _staged?.Dispose();
+    }
+
+    private static SafeFileHandle OpenHandle(string full, FileOptions options)
+    {
+        try
+        {
+            return File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, options);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file does not exist.", ex);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file's folder does not exist.", ex);
+        }
+    }
+
+    private static InvalidLogFormatException HeaderCutShort(string full, long length) =>
+        new(
+            full,
+            length,
+            HrlFileHeader.StructureName,
+            "length",
+            string.Create(CultureInfo.InvariantCulture, $"the file is {length} bytes, shorter than the {HrlFileHeader.Size}-byte header"));
 
     private static void ValidateSizes(HrlFileHeader header, long fileLength, string path)
     {
@@ -321,9 +342,19 @@ public sealed partial class HrlReader : IDisposable
     /// Positions strictly decrease by at least one block per step and stay past the header, so the walk ends after at
     /// most (end − 4096) / MetadataSize steps whatever the file holds.
     /// </summary>
-    private List<long> CollectBlocks(long end, out long totalEntries)
+    /// <returns>
+    /// The blocks' positions, last first, in a pooled table (<paramref name="count"/> used) that the caller gives back
+    /// (<see cref="EnumerateRecords"/> does when its enumeration ends). Sized from the entries the header claims, at
+    /// least one block per <see cref="HrlFormat.EntryCapacity"/> of them, and never beyond what fits before
+    /// <paramref name="end"/>; grown by doubling through the pool when blocks hold fewer entries, so a steady stream of
+    /// applies allocates no table.
+    /// </returns>
+    private long[] CollectBlocks(long end, ulong claimedEntries, out int count, out long totalEntries)
     {
-        var blocks = new List<long>();
+        long most = Math.Max((end - HrlFormat.HeaderSize) / _metadataSize, 1);
+        long guess = Math.Min(Math.Max((long)Math.Min(claimedEntries / (ulong)Math.Max(_capacity, 1), int.MaxValue) + 1, 16), most);
+        long[] blocks = ArrayPool<long>.Shared.Rent((int)Math.Min(guess, Array.MaxLength));
+        count = 0;
         totalEntries = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_metadataSize);
         try
@@ -332,7 +363,15 @@ public sealed partial class HrlReader : IDisposable
             while (true)
             {
                 BlockInfo info = ReadBlock(position, buffer);
-                blocks.Add(position);
+                if (count == blocks.Length)
+                {
+                    long[] larger = ArrayPool<long>.Shared.Rent((int)Math.Min(2L * blocks.Length, Array.MaxLength));
+                    blocks.AsSpan(0, count).CopyTo(larger);
+                    ArrayPool<long>.Shared.Return(blocks);
+                    blocks = larger;
+                }
+
+                blocks[count++] = position;
                 totalEntries += info.Count;
                 if (info.Predecessor < 0)
                 {
@@ -342,20 +381,32 @@ public sealed partial class HrlReader : IDisposable
                 position = info.Predecessor;
             }
         }
+        catch (Exception)
+        {
+            ArrayPool<long>.Shared.Return(blocks);
+            throw;
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
-    /// <summary>Pass two: the blocks from first to last, each re-read and re-validated, yielding its entries.</summary>
-    private IEnumerable<HrlRecord> EnumerateRecords(List<long> blocks)
+    /// <summary>
+    /// Pass two: the blocks from first to last, each re-read and re-validated, yielding its entries. The first
+    /// enumeration takes the table's pooled positions and gives them back when it ends (one never started leaves them
+    /// to the GC); another enumeration of the same records walks the chain again rather than read a returned table.
+    /// </summary>
+    private IEnumerable<HrlRecord> EnumerateRecords(BlockTable table)
     {
+        long[]? blocks = Interlocked.Exchange(ref table.Blocks, null);
+        int count = table.Count;
+        blocks ??= CollectBlocks(table.End, table.ClaimedEntries, out count, out _);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_metadataSize);
         try
         {
             long index = 0;
-            for (int b = blocks.Count - 1; b >= 0; b--)
+            for (int b = count - 1; b >= 0; b--)
             {
                 long position = blocks[b];
                 BlockInfo info = ReadBlock(position, buffer);
@@ -380,6 +431,7 @@ public sealed partial class HrlReader : IDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<long>.Shared.Return(blocks);
         }
     }
 
@@ -397,7 +449,7 @@ public sealed partial class HrlReader : IDisposable
         }
 
         Span<byte> block = buffer.AsSpan(0, _metadataSize);
-        ReadExactly(_handle, FilePath, position, block, BlockStructureName, "location");
+        ReadAt(position, block, BlockStructureName, "location");
         HrlMetadataHeader header = HrlMetadataHeader.Read(block, FilePath, position);
         if (header.ValidMetadataEntries > (uint)_capacity)
         {
@@ -510,6 +562,11 @@ public sealed partial class HrlReader : IDisposable
 
     private int ReadAtMost(long fileOffset, Span<byte> destination)
     {
+        if (_staged is { } staged)
+        {
+            return staged.CopyAtMost(fileOffset, destination);
+        }
+
         int done = 0;
         while (done < destination.Length)
         {
@@ -529,4 +586,16 @@ public sealed partial class HrlReader : IDisposable
         new(path, fileOffset, structure, field, string.Create(CultureInfo.InvariantCulture, $"the file ends at {fileLength} bytes, before the {length} bytes read here"));
 
     private readonly record struct BlockInfo(long Predecessor, long DataStart, int Count);
+
+    /// <summary>The metadata blocks found by pass one, handed to the first enumeration of pass two.</summary>
+    private sealed class BlockTable(long[] blocks, int count, long end, ulong claimedEntries)
+    {
+        public long[]? Blocks = blocks;
+
+        public int Count { get; } = count;
+
+        public long End { get; } = end;
+
+        public ulong ClaimedEntries { get; } = claimedEntries;
+    }
 }
