@@ -79,14 +79,26 @@ public sealed partial class TrackedDisk
             return ValueTask.CompletedTask;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        uint? checksum = DirectChecksum(offset, source.Span);
-        if (TryBegin(offset, source.Span, checksum, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
+        if (cancellationToken.IsCancellationRequested)
         {
-            return WriteSlowAsync(offset, source, checksum, cancellationToken);
+            return ValueTask.FromCanceled(cancellationToken);
         }
 
-        return WriteDiskAsync(ticket, source, cancellationToken);
+        try
+        {
+            uint? checksum = DirectChecksum(offset, source.Span);
+            if (TryBegin(offset, source.Span, checksum, out WriteTicket ticket, out _) != BeginOutcome.Proceed)
+            {
+                return WriteSlowAsync(offset, source, checksum, cancellationToken);
+            }
+
+            return WriteDiskAsync(ticket, source, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // Only bad arguments are thrown by the call (above); a failed write is a faulted task, as the caller awaits it.
+            return ValueTask.FromException(ex);
+        }
     }
 
     /// <summary>

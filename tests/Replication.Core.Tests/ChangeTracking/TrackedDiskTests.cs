@@ -370,9 +370,18 @@ public sealed class TrackedDiskTests : IDisposable
                     Directory.CreateDirectory(statePath);
                 }
             };
-            ReplicationException failed = useAsync
-                ? await Assert.ThrowsAsync<ReplicationException>(async () => await disk.WriteAsync(At, large))
-                : Assert.Throws<ReplicationException>(() => disk.Write(At, large));
+            ReplicationException failed;
+            if (useAsync)
+            {
+                // The failure comes with the returned task, as from any asynchronous method; the call itself does not throw.
+                ValueTask pending = disk.WriteAsync(At, large);
+                failed = await Assert.ThrowsAsync<ReplicationException>(async () => await pending);
+            }
+            else
+            {
+                failed = Assert.Throws<ReplicationException>(() => disk.Write(At, large));
+            }
+
             disk.BeforeLogAppend = null;
             faulty.OnWrite = null;
             large.CopyTo(model, At);
