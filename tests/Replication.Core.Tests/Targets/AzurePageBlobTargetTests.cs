@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure.Core;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Time.Testing;
 using Replication.Core.Disks;
 using Replication.Core.Resilience;
 using Replication.Core.Targets;
@@ -211,7 +212,9 @@ public sealed class AzurePageBlobTargetTests : IDisposable
     public async Task The_service_itself_rejects_a_stale_writers_page_writes()
     {
         string container = await Azurite.NewContainerAsync();
-        IReplicaTarget target = Azurite.Target(container);
+        // The stale writer's clock stands still: its fence keeper never renews, so it cannot learn of the takeover
+        // before its write however slowly this machine runs (it would then refuse the write itself, without a status).
+        IReplicaTarget target = Azurite.Target(container, timeProvider: new FakeTimeProvider(DateTimeOffset.UtcNow));
         await target.CreateReplicaAsync(4 << 20);
         IReplicaWriter stale = await target.AcquireWriterAsync();
         await using IReplicaWriter current = await Azurite.Target(container).AcquireWriterAsync(new ReplicaWriterOptions { BreakExisting = true });
