@@ -52,7 +52,7 @@ internal sealed class ProgressDisplay
     /// <summary>Stops the display and waits for its last refresh; safe to call more than once.</summary>
     public static void Stop() => StopAsync().GetAwaiter().GetResult();
 
-    /// <summary>Stops the display (the last state of each bar stays on the screen); safe to call more than once.</summary>
+    /// <summary>Stops the display (the last state of each bar stays on the screen, an unfinished one with the bytes it had done); safe to call more than once.</summary>
     public static async Task StopAsync()
     {
         if (Current is { } display)
@@ -190,12 +190,10 @@ internal sealed class ProgressDisplay
                 return;
             }
 
+            // The bars are left as they are, not stopped: Spectre.Console draws a stopped bar as a finished one (its
+            // total alone where the bytes done stand), which after an interruption would claim a copy it did not make.
             _stopped = true;
             rendering = _rendering;
-            foreach (Step step in _steps.Values)
-            {
-                step.Bar?.StopTask();
-            }
         }
 
         _done.TrySetResult();

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text;
 using System.Text.RegularExpressions;
 using Replication.Core.Tests.Infrastructure;
 
@@ -78,6 +80,84 @@ public sealed partial class ProgressTests : IDisposable
         Assert.True(bar.Success, $"no live bar in:\n{screen}");
         Assert.Contains("bytesUploaded", screen[bar.Index..], StringComparison.Ordinal);
         Assert.DoesNotContain("repl: upload", screen, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task On_a_terminal_an_interrupted_upload_leaves_its_bar_at_the_bytes_it_had_sent()
+    {
+        string disk = _dir.File("d.raw");
+        byte[] content = new byte[16 << 20];
+        new Random(14).NextBytes(content);
+        File.WriteAllBytes(disk, content);
+
+        // exec: the shell script(1) starts becomes repl itself, so script's one child is the process to interrupt.
+        string command = $"exec dotnet '{RepoPaths.ReplDll}' upload '{disk}' --target '{_dir.File("site")}' --create --max-bytes-per-second 1MiB";
+        var start = new ProcessStartInfo(ExternalTool.Require("script")) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in new[] { "-qfec", command, "/dev/null" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["TERM"] = "xterm-256color";
+        start.Environment["COLUMNS"] = "100";
+        using Process script = Process.Start(start)!;
+        var output = new StringBuilder();
+        // One release more when the output ends, so the wait below wakes to see it.
+        using var changed = new SemaphoreSlim(0);
+        Task reading = Task.Run(async () =>
+        {
+            char[] buffer = new char[4096];
+            int read;
+            while ((read = await script.StandardOutput.ReadAsync(buffer)) > 0)
+            {
+                lock (output)
+                {
+                    output.Append(buffer, 0, read);
+                }
+
+                changed.Release();
+            }
+
+            changed.Release();
+        });
+        string Screen()
+        {
+            lock (output)
+            {
+                return AnsiEscape().Replace(output.ToString(), "");
+            }
+        }
+
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
+        {
+            // Wait for the bar to show some bytes sent of the 16 MiB (it takes 16 s at 1 MiB/s), then interrupt.
+            while (!Regex.IsMatch(Screen(), @"upload\s+━+\s+\d+%\s+[1-9][\d.]*/16\.0 MiB"))
+            {
+                Assert.False(reading.IsCompleted, $"the upload ended before its bar showed bytes sent:\n{Screen()}");
+                await changed.WaitAsync(bound.Token);
+            }
+
+            string child = File.ReadAllText($"/proc/{script.Id}/task/{script.Id}/children").Trim();
+            ExternalTool.RunChecked("kill", "-INT", child);
+            await script.WaitForExitAsync(bound.Token);
+            await reading;
+        }
+        finally
+        {
+            if (!script.HasExited)
+            {
+                script.Kill(entireProcessTree: true);
+            }
+        }
+
+        string screen = Screen();
+        Assert.True(script.ExitCode == 130, $"exited {script.ExitCode}:\n{screen}");
+        Assert.Contains("interrupted by SIGINT", screen, StringComparison.Ordinal);
+
+        // The last drawing of the bar still says how much of the 16 MiB was sent; a stopped bar drew "16.0 MiB" alone.
+        Match last = Regex.Matches(screen, @"upload\s+━+\s+(\d+)%\s+(\S+)")[^1];
+        Assert.True(last.Groups[2].Value.EndsWith("/16.0", StringComparison.Ordinal) && last.Groups[1].Value != "100", $"the interrupted bar reads '{last.Value}' in:\n{screen}");
     }
 
     public void Dispose() => _dir.Dispose();
