@@ -138,6 +138,8 @@ public sealed class InterruptTests : IDisposable
         public static Upload Start(string[] arguments)
         {
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // A SIGKILLed runtime cannot remove its diagnostic pipes from /tmp; the upload is not debugged, so open none.
+            start.Environment["DOTNET_EnableDiagnostics"] = "0";
             start.ArgumentList.Add(RepoPaths.ReplDll);
             start.ArgumentList.Add("upload");
             foreach (string argument in arguments)

@@ -24,6 +24,8 @@ public sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // A SIGKILLed runtime cannot remove its diagnostic pipes from /tmp; the children are not debugged, so open none.
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         start.ArgumentList.Add(dll);
         foreach (string argument in arguments)
         {

@@ -17,6 +17,8 @@ public sealed class HostChild : IDisposable
     {
         _onLine = onLine;
         var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // A SIGKILLed runtime cannot remove its diagnostic pipes from /tmp; the hosts are not debugged, so open none.
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Replication.Hosting.TestChild.dll"));
         info.ArgumentList.Add(folder);
         info.ArgumentList.Add(start.ToString("O", CultureInfo.InvariantCulture));
