@@ -437,15 +437,7 @@ public sealed partial class TrackedDisk
         {
             string sealedPath = SealedPath(old.Sequence);
             DurableFile.Move(ActivePath(old.Sequence), sealedPath, overwrite: true);
-            HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
-            return old with
-            {
-                Status = TrackedLogStatus.Sealed,
-                Length = sidecar.LogLength,
-                Hash = sidecar.Hash,
-                RecordCount = records,
-                DataBytes = oldDataBytes,
-            };
+            return SealedEntry(old, sealedPath, records, oldDataBytes);
         }
 
         return FinishLog(LogDirectory, _options.Clock, old, out _)

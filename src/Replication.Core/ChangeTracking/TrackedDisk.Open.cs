@@ -287,20 +287,26 @@ public sealed partial class TrackedDisk
                 }
             }
 
-            HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
-            return entry with
-            {
-                Status = TrackedLogStatus.Sealed,
-                Length = sidecar.LogLength,
-                Hash = sidecar.Hash,
-                RecordCount = records,
-                DataBytes = dataBytes,
-            };
+            return SealedEntry(entry, sealedPath, records, dataBytes);
         }
         catch (InvalidLogFormatException)
         {
             return null;
         }
+    }
+
+    /// <summary>A log's entry once it is sealed under its final name: its sidecar written, its length and hash recorded.</summary>
+    private static TrackedLogEntry SealedEntry(TrackedLogEntry entry, string sealedPath, long records, long dataBytes)
+    {
+        HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
+        return entry with
+        {
+            Status = TrackedLogStatus.Sealed,
+            Length = sidecar.LogLength,
+            Hash = sidecar.Hash,
+            RecordCount = records,
+            DataBytes = dataBytes,
+        };
     }
 
     /// <summary>
