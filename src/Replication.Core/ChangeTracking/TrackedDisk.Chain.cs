@@ -414,9 +414,7 @@ public sealed partial class TrackedDisk
                 {
                     lock (_gate)
                     {
-                        _pendingReasons |= ResyncReasons.LogWriteFailed;
-                        _pendingWholeDisk = true;
-                        _persistNeeded = true;
+                        LogFailedLocked(oldWriter);
                     }
                 }
                 finally
