@@ -75,17 +75,9 @@ internal sealed class KeptSourceManifest : IDisposable
             throw new ArgumentException($"{directory}: the change-tracking folder does not exist.", nameof(trackingDirectory));
         }
 
-        LockFile owner = LockFile.Open(Path.Combine(directory, "tracking.lock"), out _);
-        if (!owner.TryLockAsync(exclusive: true, TimeSpan.FromSeconds(2), CancellationToken.None).AsTask().GetAwaiter().GetResult())
-        {
-            string holder = owner.HolderProcessId() is { } pid ? $"process {pid}" : "another process";
-            owner.Dispose();
-            throw new ReplicationException(
-                ReplicationErrorCode.Conflict,
-                true,
-                $"{directory}: {holder} is tracking the source's writes (it holds tracking.lock): the source is being written; stop it first.");
-        }
-
+        LockFile owner = TrackedDisk.LockOwner(
+            directory,
+            holder => $"{directory}: {holder} is tracking the source's writes (it holds tracking.lock): the source is being written; stop it first.");
         return new KeptSourceManifest(source, directory, owner);
     }
 
@@ -142,7 +134,7 @@ internal sealed class KeptSourceManifest : IDisposable
             }
 
             previous = entry.UniqueId;
-            logs.Add(Path.Combine(_directory, entry.Sequence.ToString("D12", CultureInfo.InvariantCulture) + ".hrl"));
+            logs.Add(Path.Combine(_directory, TrackedDisk.SealedName(entry.Sequence)));
         }
 
         if (previous != state.ChainTail || (logs.Count == 0 && FileStamp.Of(_source.FilePath!) != mark.DiskStamp))

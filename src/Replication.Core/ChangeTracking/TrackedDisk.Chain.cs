@@ -414,9 +414,7 @@ public sealed partial class TrackedDisk
                 {
                     lock (_gate)
                     {
-                        _pendingReasons |= ResyncReasons.LogWriteFailed;
-                        _pendingWholeDisk = true;
-                        _persistNeeded = true;
+                        LogFailedLocked(oldWriter);
                     }
                 }
                 finally
@@ -437,15 +435,7 @@ public sealed partial class TrackedDisk
         {
             string sealedPath = SealedPath(old.Sequence);
             DurableFile.Move(ActivePath(old.Sequence), sealedPath, overwrite: true);
-            HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
-            return old with
-            {
-                Status = TrackedLogStatus.Sealed,
-                Length = sidecar.LogLength,
-                Hash = sidecar.Hash,
-                RecordCount = records,
-                DataBytes = oldDataBytes,
-            };
+            return SealedEntry(old, sealedPath, records, oldDataBytes);
         }
 
         return FinishLog(LogDirectory, _options.Clock, old, out _)

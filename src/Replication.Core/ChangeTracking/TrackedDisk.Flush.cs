@@ -59,7 +59,7 @@ public sealed partial class TrackedDisk
                         }
                         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
                         {
-                            StopTrackingLocked();
+                            LogFailedLocked(writer);
                             writer = null;
                         }
                     }
@@ -136,7 +136,7 @@ public sealed partial class TrackedDisk
                     {
                         if (ReferenceEquals(_writer, writer))
                         {
-                            StopTrackingLocked();
+                            LogFailedLocked(writer);
                         }
                     }
                 }

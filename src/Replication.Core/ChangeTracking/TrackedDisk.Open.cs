@@ -32,21 +32,9 @@ public sealed partial class TrackedDisk
         string directory = Path.GetFullPath(logDirectory);
         Directory.CreateDirectory(directory);
 
-        // One tracker per folder, across processes: a second one would fork the chain. The kernel drops the lock when
-        // the process that holds it dies.
-        LockFile owner = LockFile.Open(Path.Combine(directory, OwnerLockName), out _);
-        // A process that has just died can hold it a little longer than its exit (the kernel may release a closed
-        // file's lock after the parent has reaped the process): wait a bounded time before calling it taken.
-        if (!owner.TryLockAsync(exclusive: true, OwnerLockWait, CancellationToken.None).AsTask().GetAwaiter().GetResult())
-        {
-            string holder = owner.HolderProcessId() is { } pid ? $"process {pid}" : "another process";
-            owner.Dispose();
-            throw new ReplicationException(
-                ReplicationErrorCode.Conflict,
-                true,
-                $"{directory}: {holder} is tracking this disk's writes (it holds {OwnerLockName}); stop it first, or do this through it.");
-        }
-
+        LockFile owner = LockOwner(
+            directory,
+            holder => $"{directory}: {holder} is tracking this disk's writes (it holds {OwnerLockName}); stop it first, or do this through it.");
         try
         {
             TrackedDisk tracked = OpenLocked(disk, directory, options, leaveOpen);
@@ -82,6 +70,29 @@ public sealed partial class TrackedDisk
             .ToList();
         long active = state.Logs.Where(l => l.Status != TrackedLogStatus.Sealed).Sum(l => l.Length);
         return new TrackingSnapshot(sealedLogs, active, state.Reasons, state.ClosedCleanly);
+    }
+
+    /// <summary>
+    /// Takes the owner lock of a tracking folder, held by whoever may write the tracked disk or its chain.
+    /// </summary>
+    /// <param name="directory">The tracking folder (full path).</param>
+    /// <param name="conflict">The message when another process holds the lock, given how to name that process.</param>
+    /// <exception cref="ReplicationException">Another process holds the lock (<see cref="ReplicationErrorCode.Conflict"/>).</exception>
+    internal static LockFile LockOwner(string directory, Func<string, string> conflict)
+    {
+        // One tracker per folder, across processes: a second one would fork the chain. The kernel drops the lock when
+        // the process that holds it dies.
+        LockFile owner = LockFile.Open(Path.Combine(directory, OwnerLockName), out _);
+        // A process that has just died can hold it a little longer than its exit (the kernel may release a closed
+        // file's lock after the parent has reaped the process): wait a bounded time before calling it taken.
+        if (!owner.TryLockAsync(exclusive: true, OwnerLockWait, CancellationToken.None).AsTask().GetAwaiter().GetResult())
+        {
+            string holder = owner.HolderProcessId() is { } pid ? $"process {pid}" : "another process";
+            owner.Dispose();
+            throw new ReplicationException(ReplicationErrorCode.Conflict, true, conflict(holder));
+        }
+
+        return owner;
     }
 
     private static TrackedDisk OpenLocked(IVirtualDisk disk, string logDirectory, TrackedDiskOptions options, bool leaveOpen)
@@ -287,20 +298,26 @@ public sealed partial class TrackedDisk
                 }
             }
 
-            HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
-            return entry with
-            {
-                Status = TrackedLogStatus.Sealed,
-                Length = sidecar.LogLength,
-                Hash = sidecar.Hash,
-                RecordCount = records,
-                DataBytes = dataBytes,
-            };
+            return SealedEntry(entry, sealedPath, records, dataBytes);
         }
         catch (InvalidLogFormatException)
         {
             return null;
         }
+    }
+
+    /// <summary>A log's entry once it is sealed under its final name: its sidecar written, its length and hash recorded.</summary>
+    private static TrackedLogEntry SealedEntry(TrackedLogEntry entry, string sealedPath, long records, long dataBytes)
+    {
+        HrlSidecar sidecar = HrlIntegrity.WriteSidecar(sealedPath);
+        return entry with
+        {
+            Status = TrackedLogStatus.Sealed,
+            Length = sidecar.LogLength,
+            Hash = sidecar.Hash,
+            RecordCount = records,
+            DataBytes = dataBytes,
+        };
     }
 
     /// <summary>

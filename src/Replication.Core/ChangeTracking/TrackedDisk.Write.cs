@@ -334,7 +334,7 @@ public sealed partial class TrackedDisk
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
                 {
-                    StopTrackingLocked();
+                    LogFailedLocked(writer);
                     if (cover is not null)
                     {
                         ArrayPool<byte>.Shared.Return(cover);
@@ -382,19 +382,9 @@ public sealed partial class TrackedDisk
         {
             if (logFailed)
             {
-                if (ReferenceEquals(_writer, ticket.Log))
-                {
-                    StopTrackingLocked();
-                }
-                else
-                {
-                    // The log was swapped out (its sealing will fail on the torn batch) or tracking already stopped:
-                    // marked now all the same, so what the write reports below is true when it reports it.
-                    _pendingReasons |= ResyncReasons.LogWriteFailed;
-                    _pendingWholeDisk = true;
-                    _persistNeeded = true;
-                }
-
+                // A log swapped out (its sealing will fail on the torn batch), or tracking already stopped, is marked now
+                // all the same, so what the write reports below is true when it reports it.
+                LogFailedLocked(ticket.Log);
                 persist = true;
             }
 
@@ -498,11 +488,18 @@ public sealed partial class TrackedDisk
         return Math.Max(end, ahead);
     }
 
-    /// <summary>Called under the gate when the log fails: tracking stops, the whole disk needs a resync.</summary>
-    private void StopTrackingLocked()
+    /// <summary>
+    /// Called under the gate when <paramref name="log"/> failed: the whole disk needs a resync, and tracking stops when it
+    /// is the active log.
+    /// </summary>
+    private void LogFailedLocked(HrlWriter? log)
     {
-        _writer?.Dispose();
-        _writer = null;
+        if (ReferenceEquals(_writer, log))
+        {
+            _writer?.Dispose();
+            _writer = null;
+        }
+
         _pendingReasons |= ResyncReasons.LogWriteFailed;
         _pendingWholeDisk = true;
         _persistNeeded = true;

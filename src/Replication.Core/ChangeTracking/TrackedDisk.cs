@@ -344,7 +344,7 @@ public sealed partial class TrackedDisk : IVirtualDisk
         _state = state;
     }
 
-    private static string SealedName(long sequence) => sequence.ToString("D12", CultureInfo.InvariantCulture) + ".hrl";
+    internal static string SealedName(long sequence) => sequence.ToString("D12", CultureInfo.InvariantCulture) + ".hrl";
 
     private static string ActiveName(long sequence) => SealedName(sequence) + ".active";
 

@@ -28,11 +28,8 @@ public abstract class InvalidFileFormatException : ReplicationException
     /// <param name="detail">What is wrong with it.</param>
     /// <param name="innerException">The underlying failure, if any.</param>
     protected InvalidFileFormatException(string? filePath, long offset, string field, string described, string detail, Exception? innerException)
-        : base(ReplicationErrorCode.InvalidFormat, false, FormatMessage(filePath, offset, described, detail), innerException)
+        : this(FormatMessage(filePath, offset, described, detail), filePath, offset, field, innerException)
     {
-        FilePath = filePath;
-        Offset = offset;
-        Field = field;
     }
 
     /// <summary>Creates the exception for a field at an offset of a file, with a message of its own.</summary>

@@ -20,9 +20,8 @@ public class ReplicaTargetException : ReplicationException
         string message,
         TimeSpan? retryAfter = null,
         Exception? innerException = null)
-        : base(code, isRecoverable, message, innerException)
+        : this(code, isRecoverable, message, 0, null, retryAfter, innerException)
     {
-        RetryAfter = retryAfter;
     }
 
     /// <summary>Creates the exception for a service's answer, keeping its HTTP status and error code for the library's own decisions.</summary>

@@ -243,22 +243,16 @@ internal sealed partial class NbdConnection
         NbdRequest? slot = null;
         lock (_gate)
         {
-            if (_inFlightBytes + cost > _options.MaxInFlightBytes && _inFlightBytes > 0)
+            if ((_inFlightBytes + cost > _options.MaxInFlightBytes && _inFlightBytes > 0) ||
+                (!_idle.TryPop(out slot) && _all.Count == _options.MaxRequestsInFlight))
             {
                 _receiverBlocked = true;
                 _firstBlocked.TrySetResult();
                 return null;
             }
 
-            if (!_idle.TryPop(out slot))
+            if (slot is null)
             {
-                if (_all.Count == _options.MaxRequestsInFlight)
-                {
-                    _receiverBlocked = true;
-                    _firstBlocked.TrySetResult();
-                    return null;
-                }
-
                 slot = new NbdRequest();
                 _all.Add(slot);
                 slot.Worker = WorkerAsync(slot);

@@ -7,7 +7,13 @@ namespace Replication.Core.Nbd;
 /// A transmission request header (28 bytes, big-endian): magic, command flags, type, cookie (handle), offset, length.
 /// A write's payload follows it.
 /// </summary>
-internal readonly struct NbdRequestHeader
+/// <param name="Magic">The request magic (<see cref="NbdProtocol.RequestMagic"/> in a valid request).</param>
+/// <param name="Flags">The command flags.</param>
+/// <param name="Type">The command.</param>
+/// <param name="Handle">The client's cookie, echoed in every reply to this request.</param>
+/// <param name="Offset">Where the command starts on the export.</param>
+/// <param name="Length">How many bytes it covers.</param>
+internal readonly record struct NbdRequestHeader(uint Magic, ushort Flags, ushort Type, ulong Handle, ulong Offset, uint Length)
 {
     private const int MagicOffset = 0;
     private const int FlagsOffset = 4;
@@ -15,29 +21,6 @@ internal readonly struct NbdRequestHeader
     private const int HandleOffset = 8;
     private const int OffsetOffset = 16;
     private const int LengthOffset = 24;
-
-    public NbdRequestHeader(uint magic, ushort flags, ushort type, ulong handle, ulong offset, uint length)
-    {
-        Magic = magic;
-        Flags = flags;
-        Type = type;
-        Handle = handle;
-        Offset = offset;
-        Length = length;
-    }
-
-    public uint Magic { get; }
-
-    public ushort Flags { get; }
-
-    public ushort Type { get; }
-
-    /// <summary>The client's cookie, echoed in every reply to this request.</summary>
-    public ulong Handle { get; }
-
-    public ulong Offset { get; }
-
-    public uint Length { get; }
 
     /// <summary>Reads a header from the start of <paramref name="source"/> (at least 28 bytes).</summary>
     public static NbdRequestHeader Read(ReadOnlySpan<byte> source) => new(

@@ -6,32 +6,13 @@ namespace Replication.Core.ChangeTracking.Hrl;
 /// Why a structure failed validation, without allocating: the forward scan tries to parse every sector of a log, so
 /// the message is only formatted when an exception is actually thrown.
 /// </summary>
-internal readonly struct HrlFormatError
+/// <param name="Field">The field that failed.</param>
+/// <param name="FieldOffset">Offset of the field inside its structure.</param>
+/// <param name="Problem">What is wrong, in words.</param>
+/// <param name="Found">The value found.</param>
+/// <param name="Expected">The value expected, when there is exactly one.</param>
+internal readonly record struct HrlFormatError(string Field, int FieldOffset, string Problem, ulong Found, ulong? Expected = null)
 {
-    public HrlFormatError(string field, int fieldOffset, string problem, ulong found, ulong? expected = null)
-    {
-        Field = field;
-        FieldOffset = fieldOffset;
-        Problem = problem;
-        Found = found;
-        Expected = expected;
-    }
-
-    /// <summary>The field that failed.</summary>
-    public string Field { get; }
-
-    /// <summary>Offset of the field inside its structure.</summary>
-    public int FieldOffset { get; }
-
-    /// <summary>What is wrong, in words.</summary>
-    public string Problem { get; }
-
-    /// <summary>The value found.</summary>
-    public ulong Found { get; }
-
-    /// <summary>The value expected, when there is exactly one.</summary>
-    public ulong? Expected { get; }
-
     /// <summary>The typed exception for this error in a structure at <paramref name="structureOffset"/> of a file.</summary>
     public InvalidLogFormatException ToException(string? filePath, long structureOffset, string structure)
     {

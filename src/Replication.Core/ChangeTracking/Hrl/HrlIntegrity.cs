@@ -215,20 +215,21 @@ public static class HrlIntegrity
         return Digest(hasher);
     }
 
-    private static SafeFileHandle OpenRead(string path)
+    /// <summary>Opens a file to read, shared with other readers; a missing file or folder is <see cref="ReplicationErrorCode.NotFound"/>, named as <paramref name="what"/>.</summary>
+    internal static SafeFileHandle OpenRead(string path, FileOptions options = FileOptions.SequentialScan, string what = "the file")
     {
         string full = Path.GetFullPath(path);
         try
         {
-            return File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            return File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, options);
         }
         catch (FileNotFoundException ex)
         {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the file does not exist.", ex);
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: {what} does not exist.", ex);
         }
         catch (DirectoryNotFoundException ex)
         {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the file's folder does not exist.", ex);
+            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: {what}'s folder does not exist.", ex);
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed partial class HrlReader
     internal static HrlReader? TryOpenStaged(string path, long limit, HrlSidecar? sidecar, CancellationToken cancellationToken)
     {
         string full = Path.GetFullPath(path);
-        SafeFileHandle handle = OpenHandle(full, FileOptions.SequentialScan);
+        SafeFileHandle handle = HrlIntegrity.OpenRead(full, FileOptions.SequentialScan, "the log file");
         StagedFile? staged = null;
         try
         {

@@ -74,7 +74,7 @@ public sealed partial class HrlReader : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        SafeFileHandle handle = OpenHandle(full, FileOptions.RandomAccess);
+        SafeFileHandle handle = HrlIntegrity.OpenRead(full, FileOptions.RandomAccess, "the log file");
         try
         {
             long length = RandomAccess.GetLength(handle);
@@ -278,22 +278,6 @@ public sealed partial class HrlReader : IDisposable
     {
         _handle.Dispose();
         _staged?.Dispose();
-    }
-
-    private static SafeFileHandle OpenHandle(string full, FileOptions options)
-    {
-        try
-        {
-            return File.OpenHandle(full, FileMode.Open, FileAccess.Read, FileShare.Read, options);
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file does not exist.", ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{full}: the log file's folder does not exist.", ex);
-        }
     }
 
     private static InvalidLogFormatException HeaderCutShort(string full, long length) =>
@@ -547,30 +531,22 @@ public sealed partial class HrlReader : IDisposable
 
     private static void ReadExactly(SafeFileHandle handle, string path, long fileOffset, Span<byte> destination, string structure, string field)
     {
+        if (ReadFile(handle, fileOffset, destination) != destination.Length)
+        {
+            throw CutShort(path, fileOffset, destination.Length, structure, field, RandomAccess.GetLength(handle));
+        }
+    }
+
+    private int ReadAtMost(long fileOffset, Span<byte> destination) =>
+        _staged is { } staged ? staged.CopyAtMost(fileOffset, destination) : ReadFile(_handle, fileOffset, destination);
+
+    /// <summary>Reads from the file up to <paramref name="destination"/>'s length; fewer bytes when the file ends first.</summary>
+    private static int ReadFile(SafeFileHandle handle, long fileOffset, Span<byte> destination)
+    {
         int done = 0;
         while (done < destination.Length)
         {
             int n = RandomAccess.Read(handle, destination[done..], fileOffset + done);
-            if (n == 0)
-            {
-                throw CutShort(path, fileOffset, destination.Length, structure, field, RandomAccess.GetLength(handle));
-            }
-
-            done += n;
-        }
-    }
-
-    private int ReadAtMost(long fileOffset, Span<byte> destination)
-    {
-        if (_staged is { } staged)
-        {
-            return staged.CopyAtMost(fileOffset, destination);
-        }
-
-        int done = 0;
-        while (done < destination.Length)
-        {
-            int n = RandomAccess.Read(_handle, destination[done..], fileOffset + done);
             if (n == 0)
             {
                 break;
