@@ -247,11 +247,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
     {
-        if (label is { Length: > 256 })
-        {
-            throw new ArgumentException("A recovery point label has at most 256 characters.", nameof(label));
-        }
-
+        ReplicaRequests.CheckLabel(label);
         ThrowIfLost();
         var metadata = new Dictionary<string, string>();
         if (label is not null)
