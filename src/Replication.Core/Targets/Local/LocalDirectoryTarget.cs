@@ -100,7 +100,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         }
 
         EnsureDirectory(LogsDirectory);
-        (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, cancellationToken).ConfigureAwait(false);
+        (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, UInt128.Zero, cancellationToken).ConfigureAwait(false);
         return new StagedLog(name, storedLength, stored);
     }
 
