@@ -317,25 +317,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content, ManifestPath);
     }
 
-    internal List<long> PointIds()
-    {
-        var ids = new List<long>();
-        if (!Directory.Exists(PointsDirectory))
-        {
-            return ids;
-        }
-
-        foreach (string file in Directory.EnumerateFiles(PointsDirectory, "*.undo"))
-        {
-            if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id))
-            {
-                ids.Add(id);
-            }
-        }
-
-        ids.Sort();
-        return ids;
-    }
+    internal List<long> PointIds() => Directory.Exists(PointsDirectory) ? UndoLog.Ids(PointsDirectory) : [];
 
     internal long ParsePointId(string id)
     {

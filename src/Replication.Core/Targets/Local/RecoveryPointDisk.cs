@@ -81,15 +81,8 @@ internal sealed class RecoveryPointDisk : VirtualDisk
     /// <summary>This point's undo log and every newer one, oldest first, each brought up to date.</summary>
     private List<UndoLog> Chain()
     {
-        var ids = new SortedSet<long>();
-        foreach (string file in Directory.EnumerateFiles(_pointsDirectory, "*.undo"))
-        {
-            if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id) && id >= _id)
-            {
-                ids.Add(id);
-            }
-        }
-
+        List<long> ids = UndoLog.Ids(_pointsDirectory);
+        ids.RemoveAll(id => id < _id);
         foreach (long gone in _logs.Keys.Where(k => !ids.Contains(k)).ToList())
         {
             _logs[gone].Dispose();
