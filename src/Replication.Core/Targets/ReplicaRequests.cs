@@ -51,27 +51,29 @@ internal static class ReplicaRequests
         }
     }
 
+    /// <summary>Longest recovery point label accepted.</summary>
+    public const int MaxLabelLength = 256;
+
+    private static readonly SearchValues<char> NameCharacters =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
     /// <summary>Throws unless the name is 1 to 128 characters of [A-Za-z0-9._-] not starting with a dot.</summary>
     public static void CheckName(string name, string what)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        if (name.Length > MaxNameLength || name[0] == '.' || !name.AsSpan().ContainsOnlyNameCharacters())
+        if (name.Length > MaxNameLength || name[0] == '.' || name.AsSpan().ContainsAnyExcept(NameCharacters))
         {
             throw new ArgumentException($"'{name}' is not a valid {what} name: use 1 to {MaxNameLength} of A-Z, a-z, 0-9, '.', '_', '-', not starting with '.'.", nameof(name));
         }
     }
 
-    private static bool ContainsOnlyNameCharacters(this ReadOnlySpan<char> name)
+    /// <summary>Throws unless a recovery point label is null or at most <see cref="MaxLabelLength"/> characters.</summary>
+    public static void CheckLabel(string? label)
     {
-        foreach (char c in name)
+        if (label is { Length: > MaxLabelLength })
         {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            {
-                return false;
-            }
+            throw new ArgumentException($"A recovery point label has at most {MaxLabelLength} characters.", nameof(label));
         }
-
-        return true;
     }
 
     /// <summary>Lower-case hex of a 128-bit hash, as stored in sidecars and metadata.</summary>

@@ -67,9 +67,6 @@ internal readonly struct VhdParentLocator
     /// <summary>File offset of the path data.</summary>
     public ulong PlatformDataOffset { get; }
 
-    /// <summary>True for an entry whose path this library can decode.</summary>
-    public bool IsReadable => PlatformCode is PlatformW2ru or PlatformW2ku or PlatformMacX;
-
     /// <summary>Reads one entry (no validation: the entry's data is checked against the file by the disk).</summary>
     public static VhdParentLocator Read(ReadOnlySpan<byte> source) =>
         new(

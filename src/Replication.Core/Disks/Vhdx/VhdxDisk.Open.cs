@@ -130,15 +130,7 @@ internal sealed partial class VhdxDisk
                     view.Path, at + VhdxRegionTableEntry.LengthOffset, field + ".Length", $"{entry.Length} is not a non-zero multiple of 1 MiB");
             }
 
-            if ((long)entry.FileOffset + entry.Length > fileLength)
-            {
-                throw new InvalidDiskFormatException(
-                    view.Path,
-                    at + VhdxRegionTableEntry.LengthOffset,
-                    field + ".Length",
-                    $"the region [{entry.FileOffset}, {entry.FileOffset + entry.Length}) extends past the end of the {fileLength}-byte file");
-            }
-
+            VhdxLayout.CheckInsideFile(view.Path, at + VhdxRegionTableEntry.LengthOffset, field + ".Length", "region", entry.FileOffset, entry.Length, fileLength);
             if (entry.Guid == VhdxLayout.BatRegion)
             {
                 bat = entry;

@@ -140,16 +140,7 @@ internal sealed class VhdxHeaderSlots
                 file.Path, at + VhdxHeader.LogOffsetOffset, name + ".LogOffset", $"{header.LogOffset} is not a 1 MiB-aligned offset after the header section");
         }
 
-        long fileLength = file.Length;
-        if ((long)header.LogOffset + header.LogLength > fileLength)
-        {
-            throw new InvalidDiskFormatException(
-                file.Path,
-                at + VhdxHeader.LogLengthOffset,
-                name + ".LogLength",
-                $"the log [{header.LogOffset}, {header.LogOffset + header.LogLength}) extends past the end of the {fileLength}-byte file");
-        }
-
+        VhdxLayout.CheckInsideFile(file.Path, at + VhdxHeader.LogLengthOffset, name + ".LogLength", "log", header.LogOffset, header.LogLength, file.Length);
         if (header.LogGuid != Guid.Empty && (header.LogLength == 0 || header.LogLength > VhdxLayout.MaxReplayLogLength))
         {
             throw new InvalidDiskFormatException(

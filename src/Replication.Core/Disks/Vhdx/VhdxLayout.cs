@@ -104,4 +104,17 @@ internal static class VhdxLayout
 
     /// <summary>True when <paramref name="value"/> is a multiple of <paramref name="unit"/> (a power of two).</summary>
     public static bool IsAligned(long value, long unit) => (value & (unit - 1)) == 0;
+
+    /// <summary>
+    /// Throws unless the <paramref name="what"/> at [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="length"/>)
+    /// ends inside a file of <paramref name="fileLength"/> bytes; <paramref name="fieldOffset"/> and <paramref name="field"/> name the length field.
+    /// </summary>
+    /// <exception cref="InvalidDiskFormatException">The structure extends past the end of the file.</exception>
+    public static void CheckInsideFile(string path, long fieldOffset, string field, string what, ulong offset, uint length, long fileLength)
+    {
+        if ((long)offset + length > fileLength)
+        {
+            throw new InvalidDiskFormatException(path, fieldOffset, field, $"the {what} [{offset}, {offset + length}) extends past the end of the {fileLength}-byte file");
+        }
+    }
 }

@@ -247,11 +247,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
     {
-        if (label is { Length: > 256 })
-        {
-            throw new ArgumentException("A recovery point label has at most 256 characters.", nameof(label));
-        }
-
+        ReplicaRequests.CheckLabel(label);
         ThrowIfLost();
         var metadata = new Dictionary<string, string>();
         if (label is not null)
@@ -259,34 +255,20 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
             metadata[AzurePageBlobTarget.LabelMetadata] = Uri.EscapeDataString(label);
         }
 
-        try
-        {
-            BlobSnapshotInfo info = await _target.RunAsync(
-                async ct => (await _blob.CreateSnapshotAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
-                "creating a recovery point",
-                cancellationToken).ConfigureAwait(false);
-            return AzurePageBlobTarget.ToPoint(info.Snapshot, metadata);
-        }
-        catch (ReplicaTargetException ex)
-        {
-            throw Fenced(ex);
-        }
+        BlobSnapshotInfo info = await RunFencedAsync(
+            async ct => (await _blob.CreateSnapshotAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct).ConfigureAwait(false)).Value,
+            "creating a recovery point",
+            cancellationToken).ConfigureAwait(false);
+        return AzurePageBlobTarget.ToPoint(info.Snapshot, metadata);
     }
 
     public async ValueTask<bool> DeleteRecoveryPointAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ThrowIfLost();
-        try
-        {
-            // Snapshots take no lease: check the fence first, so a writer that lost it deletes nothing.
-            await _target.RunAsync(ct => _blob.GetPropertiesAsync(new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "checking the fence", cancellationToken).ConfigureAwait(false);
-        }
-        catch (ReplicaTargetException ex)
-        {
-            throw Fenced(ex);
-        }
 
+        // Snapshots take no lease: check the fence first, so a writer that lost it deletes nothing.
+        await RunFencedAsync(ct => _blob.GetPropertiesAsync(new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "checking the fence", cancellationToken).ConfigureAwait(false);
         return await _target.RunAsync(async ct => (await _blob.WithSnapshot(id).DeleteIfExistsAsync(cancellationToken: ct).ConfigureAwait(false)).Value, "deleting a recovery point", cancellationToken).ConfigureAwait(false);
     }
 
@@ -337,15 +319,7 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         {
             var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
             metadata.Remove(AzurePageBlobTarget.ManifestMetadata);
-            try
-            {
-                await _target.RunAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "withdrawing the manifest", cancellationToken).ConfigureAwait(false);
-            }
-            catch (ReplicaTargetException ex)
-            {
-                throw Fenced(ex);
-            }
-
+            await RunFencedAsync(ct => _blob.SetMetadataAsync(metadata, new BlobRequestConditions { LeaseId = _lease.LeaseId }, ct), "withdrawing the manifest", cancellationToken).ConfigureAwait(false);
             await _target.RunAsync(ct => _blob.GetParentBlobContainerClient().GetBlobClient(name).DeleteIfExistsAsync(cancellationToken: ct), "deleting the withdrawn manifest", cancellationToken).ConfigureAwait(false);
         }
     }
@@ -405,6 +379,19 @@ internal sealed class AzurePageBlobWriter : IReplicaWriter
         {
             _lost = $"its lease lapsed at {expires:O} without being renewed";
             ThrowIfLost();
+        }
+    }
+
+    /// <summary>Runs a control request under this writer's lease: an answer that the fence is lost marks the writer fenced off.</summary>
+    private async ValueTask<T> RunFencedAsync<T>(Func<CancellationToken, Task<T>> operation, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _target.RunAsync(operation, what, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReplicaTargetException ex)
+        {
+            throw Fenced(ex);
         }
     }
 

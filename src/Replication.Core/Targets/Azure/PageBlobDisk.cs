@@ -11,7 +11,7 @@ namespace Replication.Core.Targets.Azure;
 /// come from Get Page Ranges, so a copy reads only the pages that were ever written. Each read is one request; a
 /// failure is thrown as a typed, classified error for the caller (the transfer pipeline) to retry.
 /// </summary>
-internal sealed class PageBlobDisk : VirtualDisk
+internal sealed class PageBlobDisk : ReadOnlyReplicaDisk
 {
     private readonly PageBlobClient _blob;
     private readonly string _location;
@@ -23,19 +23,13 @@ internal sealed class PageBlobDisk : VirtualDisk
         VirtualSize = virtualSize;
     }
 
-    public override string? FilePath => null;
-
     public override DiskFormat Format => DiskFormat.Vhd;
-
-    public override DiskType DiskType => DiskType.Fixed;
 
     public override long VirtualSize { get; }
 
     public override int LogicalSectorSize => 512;
 
     public override int BlockSize => 512;
-
-    public override bool IsReadOnly => true;
 
     public override long AllocatedBytes => GetAllocatedExtentsCore(0, VirtualSize).Sum(e => e.Length);
 
@@ -111,12 +105,6 @@ internal sealed class PageBlobDisk : VirtualDisk
         {
             throw mapped;
         }
-    }
-
-    protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => throw new NotSupportedException($"{_location}: opened read-only.");
-
-    protected override void FlushCore()
-    {
     }
 
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) => PageRanges(_blob, _location, offset, length);

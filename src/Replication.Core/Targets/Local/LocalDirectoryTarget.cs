@@ -100,7 +100,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         }
 
         EnsureDirectory(LogsDirectory);
-        (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, cancellationToken).ConfigureAwait(false);
+        (UInt128 stored, long storedLength) = await SealedFile.WriteAsync(path, content, expectedHash, null, null, UInt128.Zero, cancellationToken).ConfigureAwait(false);
         return new StagedLog(name, storedLength, stored);
     }
 
@@ -317,25 +317,7 @@ public sealed class LocalDirectoryTarget : IReplicaTarget
         return content is null ? StoredManifest.None($"{Location}: no manifest is stored.") : StoredManifest.Current(content, ManifestPath);
     }
 
-    internal List<long> PointIds()
-    {
-        var ids = new List<long>();
-        if (!Directory.Exists(PointsDirectory))
-        {
-            return ids;
-        }
-
-        foreach (string file in Directory.EnumerateFiles(PointsDirectory, "*.undo"))
-        {
-            if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id))
-            {
-                ids.Add(id);
-            }
-        }
-
-        ids.Sort();
-        return ids;
-    }
+    internal List<long> PointIds() => Directory.Exists(PointsDirectory) ? UndoLog.Ids(PointsDirectory) : [];
 
     internal long ParsePointId(string id)
     {

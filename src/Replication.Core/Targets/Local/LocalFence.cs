@@ -53,9 +53,6 @@ internal sealed class LocalFence : IDisposable
 
     public DateTimeOffset? ExpiresAt { get; private set; }
 
-    /// <summary>The epoch of a fence this one took over from a holder that was gone, or null.</summary>
-    public long? TookOverFrom { get; private init; }
-
     public static async ValueTask<LocalFence> AcquireAsync(
         string path, TimeSpan duration, TimeSpan lockWait, bool breakExisting, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -72,18 +69,10 @@ internal sealed class LocalFence : IDisposable
             {
                 State state = ReadState(file, path);
                 DateTimeOffset now = time.GetUtcNow();
-                long? stale = null;
-                if (state.Holds(now))
+                if (state.Holds(now) && !await IsHolderGoneAsync(path, state.Holder, cancellationToken).ConfigureAwait(false) && !breakExisting)
                 {
-                    if (await IsHolderGoneAsync(path, state.Holder, cancellationToken).ConfigureAwait(false))
-                    {
-                        stale = state.Epoch;
-                    }
-                    else if (!breakExisting)
-                    {
-                        string until = state.ExpiresTicks == long.MaxValue ? "until it releases it" : $"until {new DateTimeOffset(state.ExpiresTicks, TimeSpan.Zero):O} unless it renews it";
-                        throw new ReplicaTargetException(ReplicationErrorCode.FenceHeld, true, $"{path}: another writer (epoch {state.Epoch}, a running process) holds the replica's fence {until}.");
-                    }
+                    string until = state.ExpiresTicks == long.MaxValue ? "until it releases it" : $"until {new DateTimeOffset(state.ExpiresTicks, TimeSpan.Zero):O} unless it renews it";
+                    throw new ReplicaTargetException(ReplicationErrorCode.FenceHeld, true, $"{path}: another writer (epoch {state.Epoch}, a running process) holds the replica's fence {until}.");
                 }
 
                 DateTimeOffset? expires = duration == Timeout.InfiniteTimeSpan ? null : now + duration;
@@ -106,7 +95,7 @@ internal sealed class LocalFence : IDisposable
                     throw;
                 }
 
-                return new LocalFence(file, holderLock, mine.Epoch, mine.Holder, expires, duration, lockWait, time) { TookOverFrom = stale };
+                return new LocalFence(file, holderLock, mine.Epoch, mine.Holder, expires, duration, lockWait, time);
             }
             finally
             {

@@ -14,8 +14,6 @@ namespace Replication.Core.Targets.Local;
 /// </summary>
 internal sealed class LocalReplicaWriter : IReplicaWriter
 {
-    private const int MaxLabelLength = 256;
-
     private readonly LocalDirectoryTarget _target;
     private readonly LocalFence _fence;
     private readonly VirtualDisk _replica;
@@ -143,11 +141,7 @@ internal sealed class LocalReplicaWriter : IReplicaWriter
 
     public async ValueTask<RecoveryPoint> CreateRecoveryPointAsync(string? label = null, CancellationToken cancellationToken = default)
     {
-        if (label is { Length: > MaxLabelLength })
-        {
-            throw new ArgumentException($"A recovery point label has at most {MaxLabelLength} characters.", nameof(label));
-        }
-
+        ReplicaRequests.CheckLabel(label);
         await _fence.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {

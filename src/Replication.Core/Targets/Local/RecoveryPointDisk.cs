@@ -8,7 +8,7 @@ namespace Replication.Core.Targets.Local;
 /// chunk, the oldest pre-image captured at or after the point wins). The replica is read first and the undo logs
 /// looked at after, so a write racing with the read is seen either as captured or as not yet made.
 /// </summary>
-internal sealed class RecoveryPointDisk : VirtualDisk
+internal sealed class RecoveryPointDisk : ReadOnlyReplicaDisk
 {
     private readonly VirtualDisk _replica;
     private readonly string _pointsDirectory;
@@ -23,19 +23,13 @@ internal sealed class RecoveryPointDisk : VirtualDisk
         _id = id;
     }
 
-    public override string? FilePath => null;
-
     public override DiskFormat Format => _replica.Format;
-
-    public override DiskType DiskType => DiskType.Fixed;
 
     public override long VirtualSize => _replica.VirtualSize;
 
     public override int LogicalSectorSize => _replica.LogicalSectorSize;
 
     public override int BlockSize => _replica.BlockSize;
-
-    public override bool IsReadOnly => true;
 
     public override long AllocatedBytes => VirtualSize;
 
@@ -81,15 +75,8 @@ internal sealed class RecoveryPointDisk : VirtualDisk
     /// <summary>This point's undo log and every newer one, oldest first, each brought up to date.</summary>
     private List<UndoLog> Chain()
     {
-        var ids = new SortedSet<long>();
-        foreach (string file in Directory.EnumerateFiles(_pointsDirectory, "*.undo"))
-        {
-            if (UndoLog.TryParseFileName(Path.GetFileName(file), out long id) && id >= _id)
-            {
-                ids.Add(id);
-            }
-        }
-
+        List<long> ids = UndoLog.Ids(_pointsDirectory);
+        ids.RemoveAll(id => id < _id);
         foreach (long gone in _logs.Keys.Where(k => !ids.Contains(k)).ToList())
         {
             _logs[gone].Dispose();
@@ -113,12 +100,6 @@ internal sealed class RecoveryPointDisk : VirtualDisk
         }
 
         return chain;
-    }
-
-    protected override void WriteCore(long offset, ReadOnlySpan<byte> source) => throw new NotSupportedException("A recovery point is read-only.");
-
-    protected override void FlushCore()
-    {
     }
 
     protected override IEnumerable<DiskExtent> GetAllocatedExtentsCore(long offset, long length) => [new DiskExtent(offset, length)];

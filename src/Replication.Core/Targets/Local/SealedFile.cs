@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Hashing;
 using Replication.Core.IO;
 
 namespace Replication.Core.Targets.Local;
@@ -21,16 +19,9 @@ internal static class SealedFile
     private static readonly RecordFormat Format = new("sealed file header", "REPLSEAL"u8, version: 2, HeaderPayloadSize, HeaderPayloadSize);
 
     /// <summary>
-    /// Writes <paramref name="content"/> to <paramref name="path"/>. When <paramref name="beforeCommit"/> is given it runs
-    /// just before the rename and may throw to abandon the write (the fence check of the manifest).
-    /// </summary>
-    public static async ValueTask<(UInt128 Hash, long Length)> WriteAsync(
-        string path, Stream content, UInt128? expectedHash, Func<ValueTask>? beforeCommit, Action? afterCommit, CancellationToken cancellationToken) =>
-        await WriteAsync(path, content, expectedHash, beforeCommit, afterCommit, UInt128.Zero, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// As <see cref="WriteAsync(string, Stream, UInt128?, Func{ValueTask}?, Action?, CancellationToken)"/>, recording
-    /// <paramref name="stamp"/> in the header.
+    /// Writes <paramref name="content"/> to <paramref name="path"/>, recording <paramref name="stamp"/> in the header (zero
+    /// when none). When <paramref name="beforeCommit"/> is given it runs just before the rename and may throw to abandon
+    /// the write (the fence check of the manifest).
     /// </summary>
     public static async ValueTask<(UInt128 Hash, long Length)> WriteAsync(
         string path, Stream content, UInt128? expectedHash, Func<ValueTask>? beforeCommit, Action? afterCommit, UInt128 stamp, CancellationToken cancellationToken)
@@ -127,22 +118,7 @@ internal static class SealedFile
             }
 
             (UInt128 expected, long length, _) = ParseHeader(path, header, stream.Length);
-            var hasher = new XxHash128();
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
-            try
-            {
-                int n;
-                while ((n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-                {
-                    hasher.Append(buffer.AsSpan(0, n));
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-
-            UInt128 actual = hasher.GetCurrentHashAsUInt128();
+            (UInt128 actual, _) = await ReplicaRequests.CopyAndHashAsync(stream, null, cancellationToken).ConfigureAwait(false);
             if (actual != expected)
             {
                 throw ReplicaRequests.IntegrityFailure(path, expected, actual);

@@ -62,11 +62,22 @@ internal sealed class UndoLog : IDisposable
 
     public static string FileName(long id) => id.ToString("D20", CultureInfo.InvariantCulture) + ".undo";
 
-    public static bool TryParseFileName(string fileName, out long id)
+    /// <summary>The ids of the undo logs in <paramref name="directory"/> (named as <see cref="FileName"/> names them), ascending.</summary>
+    public static List<long> Ids(string directory)
     {
-        id = 0;
-        return fileName.EndsWith(".undo", StringComparison.Ordinal) && fileName.Length == 25
-            && long.TryParse(fileName.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out id);
+        var ids = new List<long>();
+        foreach (string file in Directory.EnumerateFiles(directory, "*.undo"))
+        {
+            string name = System.IO.Path.GetFileName(file);
+            if (name.EndsWith(".undo", StringComparison.Ordinal) && name.Length == 25
+                && long.TryParse(name.AsSpan(0, 20), NumberStyles.None, CultureInfo.InvariantCulture, out long id))
+            {
+                ids.Add(id);
+            }
+        }
+
+        ids.Sort();
+        return ids;
     }
 
     /// <summary>Creates the (empty) undo log of a new point durably and returns it open for appending.</summary>
