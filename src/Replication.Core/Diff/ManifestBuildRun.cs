@@ -103,9 +103,6 @@ internal sealed class ManifestBuildRun : IDisposable
             ?? CreateWorkFile(workPath, _geometry.FileLength);
     }
 
-    /// <summary>Blocks found already hashed in a partial manifest left by an earlier, interrupted build.</summary>
-    internal int ResumedBlocks { get; private set; }
-
     /// <summary>Refuses a disk of 0 bytes: a manifest describes at least one sector, and such a disk has nothing to compare.</summary>
     /// <exception cref="ArgumentException">The disk is empty.</exception>
     internal static void ThrowIfEmpty(IDiskSink disk, string parameterName)
@@ -666,7 +663,6 @@ internal sealed class ManifestBuildRun : IDisposable
                 _hashes[i] = parsed.Hash;
                 _fineChecksums[i] = parsed.FineChecksum;
                 _state[i] = Done;
-                ResumedBlocks++;
             }
         }
         finally

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 
 namespace Replication.Core.IO;
 
@@ -208,29 +206,6 @@ internal sealed class RecordFormat
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
-        }
-    }
-
-    /// <summary>Stores <paramref name="value"/> as a JSON payload in the record file <paramref name="path"/>, durably and atomically.</summary>
-    public void WriteJson<T>(string path, T value, JsonTypeInfo<T> typeInfo) => Write(path, JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
-
-    /// <summary>Reads a JSON payload stored by <see cref="WriteJson{T}"/>; default when the file does not exist.</summary>
-    /// <exception cref="InvalidRecordException">The record is invalid, or its payload is not a valid <typeparamref name="T"/>.</exception>
-    public T? ReadJson<T>(string path, JsonTypeInfo<T> typeInfo)
-    {
-        if (ReadFile(path) is not { } bytes)
-        {
-            return default;
-        }
-
-        RecordReader reader = Decode(bytes, path);
-        try
-        {
-            return JsonSerializer.Deserialize(reader.Rest(), typeInfo) ?? throw Fail(path, HeaderSize, "Payload", "the JSON payload is null");
-        }
-        catch (JsonException ex)
-        {
-            throw Fail(path, HeaderSize + (ex.BytePositionInLine ?? 0), "Payload", $"the JSON payload is not valid: {ex.Message}");
         }
     }
 }
