@@ -94,12 +94,8 @@ internal sealed class RecordFormat
             throw new ArgumentException($"A {Name} record of {payload.Length} payload bytes is {size} bytes and at most {MaxPayloadLength} payload bytes.", nameof(destination));
         }
 
-        _magic.CopyTo(destination);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[VersionOffset..], Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[10..], HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[PayloadLengthOffset..], (uint)payload.Length);
         payload.CopyTo(destination[HeaderSize..]);
-        Seal(destination);
+        Frame(destination, payload.Length);
     }
 
     /// <summary>Frames a payload that <paramref name="write"/> fills in place.</summary>
@@ -108,12 +104,18 @@ internal sealed class RecordFormat
         byte[] bytes = new byte[SizeFor(payloadLength)];
         var writer = new RecordWriter(bytes.AsSpan(HeaderSize, payloadLength));
         write(ref writer);
-        _magic.CopyTo(bytes, 0);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(VersionOffset), Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(PayloadLengthOffset), (uint)payloadLength);
-        Seal(bytes);
+        Frame(bytes, payloadLength);
         return bytes;
+    }
+
+    /// <summary>Writes the frame's header around a payload already in place, then the checksum.</summary>
+    private void Frame(Span<byte> record, int payloadLength)
+    {
+        _magic.CopyTo(record);
+        BinaryPrimitives.WriteUInt16LittleEndian(record[VersionOffset..], Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(record[10..], HeaderSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[PayloadLengthOffset..], (uint)payloadLength);
+        Seal(record);
     }
 
     /// <summary>Recomputes the checksum of a framed record in place (after its payload was changed there).</summary>
