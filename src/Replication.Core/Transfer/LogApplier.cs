@@ -292,12 +292,7 @@ public sealed class LogApplier : ILogApplier
         if (extents.Length > 0 && extents[^1].End > destination.VirtualSize)
         {
             CoalescedExtent extent = extents[^1];
-            throw new InvalidLogFormatException(
-                changes.Logs[extent.LogIndex].FilePath,
-                extent.FileOffset,
-                "HRL data",
-                "ByteOffset",
-                string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets up to {extent.End}, beyond the {destination.VirtualSize}-byte destination {destination.Location}"));
+            throw MisplacedData(changes, extent, string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets up to {extent.End}, beyond the {destination.VirtualSize}-byte destination {destination.Location}"));
         }
 
         int alignment = destination.WriteAlignment;
@@ -307,16 +302,15 @@ public sealed class LogApplier : ILogApplier
             {
                 if (extent.DiskOffset % alignment != 0 || extent.End % alignment != 0)
                 {
-                    throw new InvalidLogFormatException(
-                        changes.Logs[extent.LogIndex].FilePath,
-                        extent.FileOffset,
-                        "HRL data",
-                        "ByteOffset",
-                        string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets [{extent.DiskOffset}, {extent.End}), not aligned to the {alignment}-byte writes {destination.Location} takes"));
+                    throw MisplacedData(changes, extent, string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets [{extent.DiskOffset}, {extent.End}), not aligned to the {alignment}-byte writes {destination.Location} takes"));
                 }
             }
         }
     }
+
+    /// <summary>The error for an extent's data that the destination cannot take where the log puts it.</summary>
+    private static InvalidLogFormatException MisplacedData(CoalescedChanges changes, CoalescedExtent extent, string detail) =>
+        new(changes.Logs[extent.LogIndex].FilePath, extent.FileOffset, "HRL data", "ByteOffset", detail);
 
     private async Task<UndoLogInfo> CaptureUndoAsync(
         IDiskSink target,
