@@ -117,7 +117,7 @@ public sealed class LogApplier : ILogApplier
             var engine = new CopyEngine(new LogCopySource(changes), destination, changes.GetChangedRanges().Select(static r => new CopyRange(r.Offset, r.Length, KnownZero: false)), changes.Bytes, options.Transfer, _time)
             {
                 ResumeFrom = resumeFrom,
-                DoneBefore = resumeFrom == 0 ? 0 : BytesBelow(changes, resumeFrom),
+                DoneBefore = resumeFrom == 0 ? 0 : CopyEngine.BytesBelow(changes.GetChangedRanges(), resumeFrom),
                 SaveCheckpoint = CopyCheckpoint.Saver(options.CheckpointPath, state),
                 Progress = progress is null ? null : snapshot => progress.Report(new TransferProgress(snapshot)),
             };
@@ -171,18 +171,6 @@ public sealed class LogApplier : ILogApplier
                 reader.Dispose();
             }
         }
-    }
-
-    /// <summary>Bytes of the changed ranges below <paramref name="offset"/> (what a resumed run has already written).</summary>
-    private static long BytesBelow(CoalescedChanges changes, long offset)
-    {
-        long bytes = 0;
-        foreach (CoalescedExtent extent in changes.ExtentSpan)
-        {
-            bytes += Math.Clamp(offset - extent.DiskOffset, 0, extent.Length);
-        }
-
-        return bytes;
     }
 
     /// <summary>Identifies an apply, so a checkpoint is only resumed by the same logs to the same destination.</summary>
