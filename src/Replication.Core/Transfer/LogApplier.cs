@@ -73,10 +73,7 @@ public sealed class LogApplier : ILogApplier
 
         options ??= LogApplyOptions.Default;
         OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
-        if (destination.IsReadOnly)
-        {
-            throw new ArgumentException($"{destination.Location}: the destination is open read-only.", nameof(destination));
-        }
+        DiskSynchronizer.ThrowIfReadOnly(destination);
 
         var readers = new List<HrlReader>(logPaths.Count);
         try
