@@ -1,6 +1,5 @@
 using Replication.Core.Diff;
 using Replication.Core.Disks;
-using Replication.Core.IO;
 
 namespace Replication.Core.Transfer;
 
@@ -61,12 +60,7 @@ internal sealed partial class SyncRun
                 await StoreManifestAsync(sourceManifest.Manifest, cancellationToken).ConfigureAwait(false);
             }
 
-            if (CheckpointPath is { } done)
-            {
-                DurableFile.Delete(done);
-                DurableFile.Delete(done + ".source");
-            }
-
+            DiscardCheckpoint();
             return Complete();
         }
         finally
