@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Replication.Core.IO;
 
 namespace Replication.Core.Diff;
@@ -38,7 +37,6 @@ internal readonly struct ManifestHeader
     /// <summary>The most coarse blocks a manifest holds (the block table is kept in memory): 16 Mi.</summary>
     public const long MaxCoarseBlockCount = 1L << 24;
 
-    public const int MagicOffset = 0;
     public const int VersionOffset = RecordFormat.VersionOffset;
     public const int HeaderSizeOffset = 10;
     public const int FlagsOffset = 16;
@@ -70,8 +68,6 @@ internal readonly struct ManifestHeader
         Stamp = stamp;
         TableChecksum = tableChecksum;
     }
-
-    public static ReadOnlySpan<byte> Magic => "REPLMFST"u8;
 
     public bool IsPartial { get; }
 
@@ -176,15 +172,6 @@ internal readonly struct ManifestHeader
         w.UInt128(Stamp.Value);
         w.UInt128(TableChecksum);
         Format.Encode(payload, destination[..Size]);
-    }
-
-    internal static UInt128 ReadUInt128(ReadOnlySpan<byte> source) =>
-        new(BinaryPrimitives.ReadUInt64LittleEndian(source[8..]), BinaryPrimitives.ReadUInt64LittleEndian(source));
-
-    internal static void WriteUInt128(Span<byte> destination, UInt128 value)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(destination, (ulong)value);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], (ulong)(value >> 64));
     }
 
     internal static long CeilDiv(long value, long divisor) => (value + divisor - 1) / divisor;
