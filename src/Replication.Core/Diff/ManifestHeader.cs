@@ -18,7 +18,7 @@ namespace Replication.Core.Diff;
 /// The header checksum covers the header; the table checksum covers the block table; each block entry carries the
 /// checksum of its run of fine hashes. So every byte of the file is covered.
 /// </summary>
-internal readonly struct ManifestHeader
+internal readonly struct ManifestHeader(bool partial, long virtualSize, int coarseBlockSize, int fineBlockSize, DiskStamp stamp, UInt128 tableChecksum)
 {
     public const int Size = 128;
 
@@ -59,31 +59,21 @@ internal readonly struct ManifestHeader
     internal static readonly RecordFormat Format = new(
         "manifest header", "REPLMFST"u8, CurrentVersion, PayloadSize, PayloadSize, (path, offset, field, detail) => new InvalidManifestException(path, offset, field, detail));
 
-    public ManifestHeader(bool partial, long virtualSize, int coarseBlockSize, int fineBlockSize, DiskStamp stamp, UInt128 tableChecksum)
-    {
-        IsPartial = partial;
-        VirtualSize = virtualSize;
-        CoarseBlockSize = coarseBlockSize;
-        FineBlockSize = fineBlockSize;
-        Stamp = stamp;
-        TableChecksum = tableChecksum;
-    }
+    public bool IsPartial { get; } = partial;
 
-    public bool IsPartial { get; }
+    public long VirtualSize { get; } = virtualSize;
 
-    public long VirtualSize { get; }
+    public int CoarseBlockSize { get; } = coarseBlockSize;
 
-    public int CoarseBlockSize { get; }
-
-    public int FineBlockSize { get; }
+    public int FineBlockSize { get; } = fineBlockSize;
 
     public long CoarseBlockCount => CeilDiv(VirtualSize, CoarseBlockSize);
 
     public long FineBlockCount => CeilDiv(VirtualSize, FineBlockSize);
 
-    public DiskStamp Stamp { get; }
+    public DiskStamp Stamp { get; } = stamp;
 
-    public UInt128 TableChecksum { get; }
+    public UInt128 TableChecksum { get; } = tableChecksum;
 
     /// <summary>Offset of the first block entry.</summary>
     public static long TableOffset => Size;
