@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 using Replication.Core.Disks;
@@ -41,10 +42,7 @@ public sealed class BlockManifest : IDisposable
         _header = header;
         _hashes = hashes;
         _fineChecksums = fineChecksums;
-        foreach (UInt128 hash in hashes)
-        {
-            _zeroBlocks += hash == UInt128.Zero ? 1 : 0;
-        }
+        _zeroBlocks = hashes.AsSpan().Count(UInt128.Zero);
     }
 
     /// <summary>The full path of the manifest file.</summary>
@@ -154,7 +152,7 @@ public sealed class BlockManifest : IDisposable
 
             for (int i = 0; i < count; i++)
             {
-                destination[i] = ManifestHeader.ReadUInt128(run[(i * ManifestHeader.FineHashSize)..]);
+                destination[i] = BinaryPrimitives.ReadUInt128LittleEndian(run[(i * ManifestHeader.FineHashSize)..]);
             }
 
             return count;

@@ -73,14 +73,14 @@ internal readonly struct ManifestBlockEntry
     public void WriteTo(Span<byte> destination, long index)
     {
         Span<byte> entry = destination[..Size];
-        ManifestHeader.WriteUInt128(entry, Hash);
+        BinaryPrimitives.WriteUInt128LittleEndian(entry, Hash);
         BinaryPrimitives.WriteUInt64LittleEndian(entry[FineChecksumOffset..], FineChecksum);
         BinaryPrimitives.WriteUInt32LittleEndian(entry[FlagsOffset..], Flags);
         BinaryPrimitives.WriteUInt32LittleEndian(entry[ChecksumOffset..], EntryChecksum(entry, index));
     }
 
     private static ManifestBlockEntry Parse(ReadOnlySpan<byte> source) => new(
-        ManifestHeader.ReadUInt128(source),
+        BinaryPrimitives.ReadUInt128LittleEndian(source),
         BinaryPrimitives.ReadUInt64LittleEndian(source[FineChecksumOffset..]),
         BinaryPrimitives.ReadUInt32LittleEndian(source[FlagsOffset..]));
 
@@ -94,7 +94,7 @@ internal readonly struct ManifestBlockEntry
         }
 
         uint flags = BinaryPrimitives.ReadUInt32LittleEndian(source[FlagsOffset..]);
-        UInt128 hash = ManifestHeader.ReadUInt128(source);
+        UInt128 hash = BinaryPrimitives.ReadUInt128LittleEndian(source);
         return flags switch
         {
             > (ZeroFlag | UnknownFlag) => (FlagsOffset, "Flags", $"unknown flags 0x{flags:X8}"),

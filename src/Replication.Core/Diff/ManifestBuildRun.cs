@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
@@ -55,8 +56,6 @@ internal sealed class ManifestBuildRun : IDisposable
     private long _bytesRead;
     private long _bytesHashed;
     private long _bytesProcessed;
-    private long _completedRead;
-    private long _completedHashed;
     private long _sinceCheckpoint;
     private long _nextProgress;
     private long _nextWriteback = WritebackStep;
@@ -102,9 +101,6 @@ internal sealed class ManifestBuildRun : IDisposable
             ?? (resume && _geometry.Stamp.IsKnown ? TryResume() : null)
             ?? CreateWorkFile(workPath, _geometry.FileLength);
     }
-
-    /// <summary>Blocks found already hashed in a partial manifest left by an earlier, interrupted build.</summary>
-    internal int ResumedBlocks { get; private set; }
 
     /// <summary>Refuses a disk of 0 bytes: a manifest describes at least one sector, and such a disk has nothing to compare.</summary>
     /// <exception cref="ArgumentException">The disk is empty.</exception>
@@ -374,8 +370,8 @@ internal sealed class ManifestBuildRun : IDisposable
                 data.AsSpan(cursor - window, to - cursor).Clear();
                 for (int at = from; at < to; at += _fine)
                 {
-                    UInt128 fine = HashFine(data.AsSpan(at - window, Math.Min(_fine, to - at)));
-                    ManifestHeader.WriteUInt128(fineHashes.AsSpan(at / _fine * ManifestHeader.FineHashSize), fine);
+                    UInt128 fine = HashOrZero(data.AsSpan(at - window, Math.Min(_fine, to - at)));
+                    BinaryPrimitives.WriteUInt128LittleEndian(fineHashes.AsSpan(at / _fine * ManifestHeader.FineHashSize), fine);
                 }
 
                 from = to;
@@ -394,8 +390,6 @@ internal sealed class ManifestBuildRun : IDisposable
         // Counted after the blocks are published, so a checkpoint that reads these counters first covers at least them.
         Interlocked.Add(ref _bytesRead, read);
         Interlocked.Add(ref _bytesHashed, hashed);
-        Interlocked.Add(ref _completedRead, read);
-        Interlocked.Add(ref _completedHashed, hashed);
     }
 
     /// <summary>
@@ -427,36 +421,25 @@ internal sealed class ManifestBuildRun : IDisposable
         for (int f = 0; f < fines; f++)
         {
             int at = f * fineBlockSize;
-            ManifestHeader.WriteUInt128(fineRun[(f * ManifestHeader.FineHashSize)..], HashFine(block.Slice(at, Math.Min(fineBlockSize, block.Length - at))));
+            BinaryPrimitives.WriteUInt128LittleEndian(fineRun[(f * ManifestHeader.FineHashSize)..], HashOrZero(block.Slice(at, Math.Min(fineBlockSize, block.Length - at))));
         }
 
-        return HashFineRun(fineRun);
-    }
-
-    /// <summary>The hash of a fine block: 0 when it reads as zeros, its XxHash128 otherwise (1 when that is 0).</summary>
-    private static UInt128 HashFine(ReadOnlySpan<byte> piece)
-    {
-        if (!piece.ContainsAnyExcept((byte)0))
-        {
-            return UInt128.Zero;
-        }
-
-        UInt128 hash = XxHash128.HashToUInt128(piece);
-        return hash == UInt128.Zero ? UInt128.One : hash;
+        return HashOrZero(fineRun);
     }
 
     /// <summary>
-    /// The hash of a coarse block from its run of fine hashes: 0 when every fine hash is 0 (the block reads as zeros),
-    /// the XxHash128 of the run otherwise (1 when that is 0).
+    /// The hash of a fine block (its bytes), or of a coarse block (its run of fine hashes): 0 when every byte is 0 (a fine
+    /// block that reads as zeros; a coarse block whose fine hashes are all 0, which reads as zeros), the XxHash128 of the
+    /// bytes otherwise (1 when that is 0).
     /// </summary>
-    private static UInt128 HashFineRun(ReadOnlySpan<byte> fineRun)
+    private static UInt128 HashOrZero(ReadOnlySpan<byte> bytes)
     {
-        if (!fineRun.ContainsAnyExcept((byte)0))
+        if (!bytes.ContainsAnyExcept((byte)0))
         {
             return UInt128.Zero;
         }
 
-        UInt128 hash = XxHash128.HashToUInt128(fineRun);
+        UInt128 hash = XxHash128.HashToUInt128(bytes);
         return hash == UInt128.Zero ? UInt128.One : hash;
     }
 
@@ -480,7 +463,7 @@ internal sealed class ManifestBuildRun : IDisposable
             }
             else
             {
-                hash = HashFineRun(fineRun);
+                hash = HashOrZero(fineRun);
                 hashed += hash == UInt128.Zero ? 0 : blockLength;
             }
 
@@ -498,8 +481,8 @@ internal sealed class ManifestBuildRun : IDisposable
     /// </summary>
     private void SavePartial()
     {
-        long read = Volatile.Read(ref _completedRead);
-        long hashed = Volatile.Read(ref _completedHashed);
+        long read = Volatile.Read(ref _bytesRead);
+        long hashed = Volatile.Read(ref _bytesHashed);
         bool[] snapshot = new bool[_count];
         for (int i = 0; i < snapshot.Length; i++)
         {
@@ -666,7 +649,6 @@ internal sealed class ManifestBuildRun : IDisposable
                 _hashes[i] = parsed.Hash;
                 _fineChecksums[i] = parsed.FineChecksum;
                 _state[i] = Done;
-                ResumedBlocks++;
             }
         }
         finally

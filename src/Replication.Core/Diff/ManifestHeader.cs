@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Replication.Core.IO;
 
 namespace Replication.Core.Diff;
@@ -19,7 +18,7 @@ namespace Replication.Core.Diff;
 /// The header checksum covers the header; the table checksum covers the block table; each block entry carries the
 /// checksum of its run of fine hashes. So every byte of the file is covered.
 /// </summary>
-internal readonly struct ManifestHeader
+internal readonly struct ManifestHeader(bool partial, long virtualSize, int coarseBlockSize, int fineBlockSize, DiskStamp stamp, UInt128 tableChecksum)
 {
     public const int Size = 128;
 
@@ -38,7 +37,6 @@ internal readonly struct ManifestHeader
     /// <summary>The most coarse blocks a manifest holds (the block table is kept in memory): 16 Mi.</summary>
     public const long MaxCoarseBlockCount = 1L << 24;
 
-    public const int MagicOffset = 0;
     public const int VersionOffset = RecordFormat.VersionOffset;
     public const int HeaderSizeOffset = 10;
     public const int FlagsOffset = 16;
@@ -61,33 +59,21 @@ internal readonly struct ManifestHeader
     internal static readonly RecordFormat Format = new(
         "manifest header", "REPLMFST"u8, CurrentVersion, PayloadSize, PayloadSize, (path, offset, field, detail) => new InvalidManifestException(path, offset, field, detail));
 
-    public ManifestHeader(bool partial, long virtualSize, int coarseBlockSize, int fineBlockSize, DiskStamp stamp, UInt128 tableChecksum)
-    {
-        IsPartial = partial;
-        VirtualSize = virtualSize;
-        CoarseBlockSize = coarseBlockSize;
-        FineBlockSize = fineBlockSize;
-        Stamp = stamp;
-        TableChecksum = tableChecksum;
-    }
+    public bool IsPartial { get; } = partial;
 
-    public static ReadOnlySpan<byte> Magic => "REPLMFST"u8;
+    public long VirtualSize { get; } = virtualSize;
 
-    public bool IsPartial { get; }
+    public int CoarseBlockSize { get; } = coarseBlockSize;
 
-    public long VirtualSize { get; }
-
-    public int CoarseBlockSize { get; }
-
-    public int FineBlockSize { get; }
+    public int FineBlockSize { get; } = fineBlockSize;
 
     public long CoarseBlockCount => CeilDiv(VirtualSize, CoarseBlockSize);
 
     public long FineBlockCount => CeilDiv(VirtualSize, FineBlockSize);
 
-    public DiskStamp Stamp { get; }
+    public DiskStamp Stamp { get; } = stamp;
 
-    public UInt128 TableChecksum { get; }
+    public UInt128 TableChecksum { get; } = tableChecksum;
 
     /// <summary>Offset of the first block entry.</summary>
     public static long TableOffset => Size;
@@ -176,15 +162,6 @@ internal readonly struct ManifestHeader
         w.UInt128(Stamp.Value);
         w.UInt128(TableChecksum);
         Format.Encode(payload, destination[..Size]);
-    }
-
-    internal static UInt128 ReadUInt128(ReadOnlySpan<byte> source) =>
-        new(BinaryPrimitives.ReadUInt64LittleEndian(source[8..]), BinaryPrimitives.ReadUInt64LittleEndian(source));
-
-    internal static void WriteUInt128(Span<byte> destination, UInt128 value)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(destination, (ulong)value);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], (ulong)(value >> 64));
     }
 
     internal static long CeilDiv(long value, long divisor) => (value + divisor - 1) / divisor;

@@ -21,7 +21,6 @@ internal static partial class FileStamp
     private const uint BasicStats = 0x7ff; // STATX_BASIC_STATS
     private const int StatxSize = 256;
     private const int InodeOffset = 32;
-    private const int SizeOffset = 40;
     private const int ChangeTimeOffset = 96;
     private const int ModifyTimeOffset = 112;
     private const int DeviceMajorOffset = 136;

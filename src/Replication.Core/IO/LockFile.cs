@@ -77,29 +77,6 @@ internal sealed partial class LockFile : IDisposable
         return null;
     }
 
-    /// <summary>Tries once to take the exclusive or shared lock; false when another descriptor holds a conflicting one.</summary>
-    public bool TryLock(bool exclusive)
-    {
-        while (true)
-        {
-            if (FLock(_fd, (exclusive ? LockExclusive : LockShared) | LockNonBlocking) == 0)
-            {
-                return true;
-            }
-
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == WouldBlock)
-            {
-                return false;
-            }
-
-            if (errno != Interrupted)
-            {
-                throw new IOException($"{Path}: flock failed (errno {errno}).");
-            }
-        }
-    }
-
     /// <summary>Tries to take the exclusive or shared lock until <paramref name="wait"/> has passed; false when it could not.</summary>
     public async ValueTask<bool> TryLockAsync(bool exclusive, TimeSpan wait, CancellationToken cancellationToken)
     {

@@ -10,9 +10,6 @@ namespace Replication.Core.IO;
 internal sealed class OptionFailures
 {
     private readonly List<string> _failures = [];
-    private readonly string _prefix;
-
-    public OptionFailures(string prefix = "") => _prefix = prefix;
 
     public IReadOnlyList<string> Failures => _failures;
 
@@ -66,11 +63,11 @@ internal sealed class OptionFailures
 
         foreach (string failure in failures)
         {
-            _failures.Add(_prefix + property + "." + failure);
+            _failures.Add(property + "." + failure);
         }
 
         return this;
     }
 
-    private void Add(string property, string what) => _failures.Add($"{_prefix}{property} {what}.");
+    private void Add(string property, string what) => _failures.Add($"{property} {what}.");
 }

@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Hashing;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 
 namespace Replication.Core.IO;
 
@@ -96,12 +94,8 @@ internal sealed class RecordFormat
             throw new ArgumentException($"A {Name} record of {payload.Length} payload bytes is {size} bytes and at most {MaxPayloadLength} payload bytes.", nameof(destination));
         }
 
-        _magic.CopyTo(destination);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[VersionOffset..], Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination[10..], HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[PayloadLengthOffset..], (uint)payload.Length);
         payload.CopyTo(destination[HeaderSize..]);
-        Seal(destination);
+        Frame(destination, payload.Length);
     }
 
     /// <summary>Frames a payload that <paramref name="write"/> fills in place.</summary>
@@ -110,12 +104,18 @@ internal sealed class RecordFormat
         byte[] bytes = new byte[SizeFor(payloadLength)];
         var writer = new RecordWriter(bytes.AsSpan(HeaderSize, payloadLength));
         write(ref writer);
-        _magic.CopyTo(bytes, 0);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(VersionOffset), Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), HeaderSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(PayloadLengthOffset), (uint)payloadLength);
-        Seal(bytes);
+        Frame(bytes, payloadLength);
         return bytes;
+    }
+
+    /// <summary>Writes the frame's header around a payload already in place, then the checksum.</summary>
+    private void Frame(Span<byte> record, int payloadLength)
+    {
+        _magic.CopyTo(record);
+        BinaryPrimitives.WriteUInt16LittleEndian(record[VersionOffset..], Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(record[10..], HeaderSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[PayloadLengthOffset..], (uint)payloadLength);
+        Seal(record);
     }
 
     /// <summary>Recomputes the checksum of a framed record in place (after its payload was changed there).</summary>
@@ -208,29 +208,6 @@ internal sealed class RecordFormat
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
-        }
-    }
-
-    /// <summary>Stores <paramref name="value"/> as a JSON payload in the record file <paramref name="path"/>, durably and atomically.</summary>
-    public void WriteJson<T>(string path, T value, JsonTypeInfo<T> typeInfo) => Write(path, JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
-
-    /// <summary>Reads a JSON payload stored by <see cref="WriteJson{T}"/>; default when the file does not exist.</summary>
-    /// <exception cref="InvalidRecordException">The record is invalid, or its payload is not a valid <typeparamref name="T"/>.</exception>
-    public T? ReadJson<T>(string path, JsonTypeInfo<T> typeInfo)
-    {
-        if (ReadFile(path) is not { } bytes)
-        {
-            return default;
-        }
-
-        RecordReader reader = Decode(bytes, path);
-        try
-        {
-            return JsonSerializer.Deserialize(reader.Rest(), typeInfo) ?? throw Fail(path, HeaderSize, "Payload", "the JSON payload is null");
-        }
-        catch (JsonException ex)
-        {
-            throw Fail(path, HeaderSize + (ex.BytePositionInLine ?? 0), "Payload", $"the JSON payload is not valid: {ex.Message}");
         }
     }
 }

@@ -59,15 +59,6 @@ internal ref struct RecordReader
         }
     }
 
-    /// <summary>The rest of the payload.</summary>
-    public ReadOnlySpan<byte> Rest()
-    {
-        _last = _position;
-        ReadOnlySpan<byte> rest = _payload[_position..];
-        _position = _payload.Length;
-        return rest;
-    }
-
     /// <summary>Throws unless the whole payload was read.</summary>
     public readonly void End()
     {

@@ -17,9 +17,6 @@ internal ref struct RecordWriter
     /// <summary>Fills a payload in place.</summary>
     public delegate void Fill(ref RecordWriter writer);
 
-    /// <summary>Bytes written so far.</summary>
-    public readonly int Position => _position;
-
     public void Int64(long value) => BinaryPrimitives.WriteInt64LittleEndian(Take(8), value);
 
     public void UInt64(ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Take(8), value);

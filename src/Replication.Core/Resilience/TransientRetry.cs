@@ -28,9 +28,6 @@ internal sealed class TransientRetry
     /// <summary>Attempts that failed and were retried so far.</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Called before each retry with the failure and the delay about to be waited (for tests and diagnostics).</summary>
-    public Action<Exception, TimeSpan>? OnRetry { get; init; }
-
     /// <remarks>
     /// Steady state allocates nothing: the state machine is pooled, and each attempt's token comes from a pool of
     /// deadline sources that are reset and reused (a source whose deadline fired, or that was cancelled, is dropped).
@@ -89,7 +86,6 @@ internal sealed class TransientRetry
 
             TimeSpan delay = Delay(attempt, retryAfter);
             Interlocked.Increment(ref _retries);
-            OnRetry?.Invoke(failure, delay);
             if (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);

@@ -515,6 +515,18 @@ internal sealed class CopyEngine
         }
     }
 
+    /// <summary>Bytes of <paramref name="ranges"/> (disjoint) below <paramref name="offset"/>: what a run resumed there has already done (<see cref="DoneBefore"/>).</summary>
+    internal static long BytesBelow(IEnumerable<DiskExtent> ranges, long offset)
+    {
+        long bytes = 0;
+        foreach (DiskExtent r in ranges)
+        {
+            bytes += Math.Clamp(offset - r.Offset, 0, r.Length);
+        }
+
+        return bytes;
+    }
+
     private static async Task AwaitQuietly(Task task)
     {
         try

@@ -80,7 +80,9 @@ public sealed class DiskSynchronizer : IDiskSynchronizer
         return options;
     }
 
-    private static void ThrowIfReadOnly(IDiskSink destination)
+    /// <summary>Refuses a destination open read-only.</summary>
+    /// <exception cref="ArgumentException">It is.</exception>
+    internal static void ThrowIfReadOnly(IDiskSink destination)
     {
         if (destination.IsReadOnly)
         {

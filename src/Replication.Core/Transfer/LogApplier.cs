@@ -73,10 +73,7 @@ public sealed class LogApplier : ILogApplier
 
         options ??= LogApplyOptions.Default;
         OptionFailures.ThrowIfAny(options.Validate(), nameof(options));
-        if (destination.IsReadOnly)
-        {
-            throw new ArgumentException($"{destination.Location}: the destination is open read-only.", nameof(destination));
-        }
+        DiskSynchronizer.ThrowIfReadOnly(destination);
 
         var readers = new List<HrlReader>(logPaths.Count);
         try
@@ -117,7 +114,7 @@ public sealed class LogApplier : ILogApplier
             var engine = new CopyEngine(new LogCopySource(changes), destination, changes.GetChangedRanges().Select(static r => new CopyRange(r.Offset, r.Length, KnownZero: false)), changes.Bytes, options.Transfer, _time)
             {
                 ResumeFrom = resumeFrom,
-                DoneBefore = resumeFrom == 0 ? 0 : BytesBelow(changes, resumeFrom),
+                DoneBefore = resumeFrom == 0 ? 0 : CopyEngine.BytesBelow(changes.GetChangedRanges(), resumeFrom),
                 SaveCheckpoint = CopyCheckpoint.Saver(options.CheckpointPath, state),
                 Progress = progress is null ? null : snapshot => progress.Report(new TransferProgress(snapshot)),
             };
@@ -171,18 +168,6 @@ public sealed class LogApplier : ILogApplier
                 reader.Dispose();
             }
         }
-    }
-
-    /// <summary>Bytes of the changed ranges below <paramref name="offset"/> (what a resumed run has already written).</summary>
-    private static long BytesBelow(CoalescedChanges changes, long offset)
-    {
-        long bytes = 0;
-        foreach (CoalescedExtent extent in changes.ExtentSpan)
-        {
-            bytes += Math.Clamp(offset - extent.DiskOffset, 0, extent.Length);
-        }
-
-        return bytes;
     }
 
     /// <summary>Identifies an apply, so a checkpoint is only resumed by the same logs to the same destination.</summary>
@@ -292,12 +277,7 @@ public sealed class LogApplier : ILogApplier
         if (extents.Length > 0 && extents[^1].End > destination.VirtualSize)
         {
             CoalescedExtent extent = extents[^1];
-            throw new InvalidLogFormatException(
-                changes.Logs[extent.LogIndex].FilePath,
-                extent.FileOffset,
-                "HRL data",
-                "ByteOffset",
-                string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets up to {extent.End}, beyond the {destination.VirtualSize}-byte destination {destination.Location}"));
+            throw MisplacedData(changes, extent, string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets up to {extent.End}, beyond the {destination.VirtualSize}-byte destination {destination.Location}"));
         }
 
         int alignment = destination.WriteAlignment;
@@ -307,16 +287,15 @@ public sealed class LogApplier : ILogApplier
             {
                 if (extent.DiskOffset % alignment != 0 || extent.End % alignment != 0)
                 {
-                    throw new InvalidLogFormatException(
-                        changes.Logs[extent.LogIndex].FilePath,
-                        extent.FileOffset,
-                        "HRL data",
-                        "ByteOffset",
-                        string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets [{extent.DiskOffset}, {extent.End}), not aligned to the {alignment}-byte writes {destination.Location} takes"));
+                    throw MisplacedData(changes, extent, string.Create(CultureInfo.InvariantCulture, $"the data here is for disk offsets [{extent.DiskOffset}, {extent.End}), not aligned to the {alignment}-byte writes {destination.Location} takes"));
                 }
             }
         }
     }
+
+    /// <summary>The error for an extent's data that the destination cannot take where the log puts it.</summary>
+    private static InvalidLogFormatException MisplacedData(CoalescedChanges changes, CoalescedExtent extent, string detail) =>
+        new(changes.Logs[extent.LogIndex].FilePath, extent.FileOffset, "HRL data", "ByteOffset", detail);
 
     private async Task<UndoLogInfo> CaptureUndoAsync(
         IDiskSink target,

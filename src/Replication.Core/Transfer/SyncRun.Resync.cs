@@ -182,16 +182,6 @@ internal sealed partial class SyncRun
         && checkpoint.VirtualSize == _source.VirtualSize && checkpoint.CoarseBlockSize == Coarse && checkpoint.FineBlockSize == Fine
         && sourceStamp.IsKnown && checkpoint.SourceStamp == sourceStamp;
 
-    private void DiscardCheckpoint()
-    {
-        if (CheckpointPath is { } path)
-        {
-            DurableFile.Delete(path);
-            DurableFile.Delete(path + ".source");
-            DurableFile.Delete(path + ".target");
-        }
-    }
-
     /// <summary>Opens a manifest only if it is intact and its block table has the checksum a checkpoint recorded.</summary>
     private static BlockManifest? OpenPinned(string path, UInt128 tableChecksum)
     {

@@ -1,6 +1,5 @@
 using Replication.Core.Diff;
 using Replication.Core.Disks;
-using Replication.Core.IO;
 
 namespace Replication.Core.Transfer;
 
@@ -10,11 +9,7 @@ internal sealed partial class SyncRun
     public async Task<SyncResult> SeedAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<DiskExtent> ranges = _options.Ranges ?? [new DiskExtent(0, _destination.VirtualSize)];
-        long total = 0;
-        foreach (DiskExtent r in ranges)
-        {
-            total += r.Length;
-        }
+        long total = ranges.Sum(r => r.Length);
 
         UInt128 key = JobKey("seed", ranges);
         bool knownZero = _options.DestinationKnownZero;
@@ -53,7 +48,7 @@ internal sealed partial class SyncRun
                 CopyEngine.SeedRanges(_source, ranges, resumeFrom),
                 total,
                 resumeFrom,
-                BytesBelow(ranges, resumeFrom),
+                CopyEngine.BytesBelow(ranges, resumeFrom),
                 knownZero,
                 scanForZeros: true,
                 CopyCheckpoint.Saver(CheckpointPath, state, mark => _durableSent = mark.BytesSent),
@@ -65,12 +60,7 @@ internal sealed partial class SyncRun
                 await StoreManifestAsync(sourceManifest.Manifest, cancellationToken).ConfigureAwait(false);
             }
 
-            if (CheckpointPath is { } done)
-            {
-                DurableFile.Delete(done);
-                DurableFile.Delete(done + ".source");
-            }
-
+            DiscardCheckpoint();
             return Complete();
         }
         finally
@@ -78,16 +68,5 @@ internal sealed partial class SyncRun
             sourceManifest?.Dispose();
             DeleteTemporaryFiles();
         }
-    }
-
-    private static long BytesBelow(IReadOnlyList<DiskExtent> ranges, long offset)
-    {
-        long bytes = 0;
-        foreach (DiskExtent r in ranges)
-        {
-            bytes += Math.Clamp(offset - r.Offset, 0, r.Length);
-        }
-
-        return bytes;
     }
 }

@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Text;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
+using Replication.Core.IO;
 
 namespace Replication.Core.Transfer;
 
@@ -66,6 +67,17 @@ internal sealed partial class SyncRun
         foreach (string temporary in _temporaryFiles)
         {
             File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Deletes the checkpoint and the working files kept beside it.</summary>
+    private void DiscardCheckpoint()
+    {
+        if (CheckpointPath is { } path)
+        {
+            DurableFile.Delete(path);
+            DurableFile.Delete(path + ".source");
+            DurableFile.Delete(path + ".target");
         }
     }
 

@@ -289,7 +289,7 @@ public sealed class ManifestValidationTests : IDisposable
     private static void FixTableChecksum(byte[] bytes)
     {
         UInt128 checksum = XxHash128.HashToUInt128(bytes.AsSpan(ManifestHeader.Size, (int)(CoarseCount * ManifestBlockEntry.Size)));
-        ManifestHeader.WriteUInt128(bytes.AsSpan(ManifestHeader.TableChecksumOffset), checksum);
+        BinaryPrimitives.WriteUInt128LittleEndian(bytes.AsSpan(ManifestHeader.TableChecksumOffset), checksum);
         FixHeaderChecksum(bytes);
     }
 }
