@@ -10,24 +10,14 @@ public sealed class MachineDescription
     public required string Name
     {
         get;
-        init
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value.Length, 256);
-            field = value;
-        }
+        init => field = SetterChecks.Name(value);
     }
 
     /// <summary>Virtual processors (1 to 4096).</summary>
     public int CpuCount
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 4096);
-            field = value;
-        }
+        init => field = SetterChecks.InRange(value, 1, 4096);
     } = 1;
 
     /// <summary>Memory in bytes (at least 1 MiB).</summary>

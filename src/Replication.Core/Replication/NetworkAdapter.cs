@@ -7,24 +7,14 @@ public sealed class NetworkAdapter
     public required string Name
     {
         get;
-        init
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value.Length, 256);
-            field = value;
-        }
+        init => field = SetterChecks.Name(value);
     }
 
     /// <summary>The network it is attached to at the primary; a failover maps it to a recovery network (1 to 256 characters).</summary>
     public required string Network
     {
         get;
-        init
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value.Length, 256);
-            field = value;
-        }
+        init => field = SetterChecks.Name(value);
     }
 
     /// <summary>Its MAC address, or null to let the recovery side choose one.</summary>

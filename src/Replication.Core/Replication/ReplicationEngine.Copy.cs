@@ -67,12 +67,8 @@ public sealed partial class ReplicationEngine
 
         // The catch-up cycle: the logs written during the copies, then the first (or next) consistent point.
         ReplicationRunResult cycle = await CycleAsync(machine, handle, cancellationToken).ConfigureAwait(false);
-        result.BytesSent += cycle.BytesSent;
-        result.BytesZeroed += cycle.BytesZeroed;
-        result.CoalescedBytes += cycle.CoalescedBytes;
-        result.LoggedBytes += cycle.LoggedBytes;
+        result.Add(cycle);
         result.RecoveryPoint = cycle.RecoveryPoint;
-        result.PointsPruned = cycle.PointsPruned;
 
         foreach (int i in copy)
         {
@@ -92,11 +88,11 @@ public sealed partial class ReplicationEngine
     private async Task CopyAndRecordAsync(
         ProtectedMachine machine, ItemRecordHandle handle, int index, ReplicationPolicy policy, ReplicationRunResult result, CancellationToken cancellationToken)
     {
-        CopyTotals totals = await CopyDiskAsync(machine, handle.Record, index, policy, cancellationToken).ConfigureAwait(false);
+        ReplicationRunResult copied = await CopyDiskAsync(machine, handle.Record, index, policy, cancellationToken).ConfigureAwait(false);
         DiskRecord disk = handle.Record.Disks[index];
         lock (result)
         {
-            totals.AddTo(result);
+            result.Add(copied);
         }
 
         lock (handle.Record)
@@ -143,7 +139,7 @@ public sealed partial class ReplicationEngine
     /// needs no zeros); a resync hashes the disk and the replica (or trusts the replica's stored manifest once its stamp
     /// and a sample agree) and sends only the blocks that differ. Both resume from a checkpoint beside the disk's logs.
     /// </summary>
-    private async Task<CopyTotals> CopyDiskAsync(ProtectedMachine machine, SiteItemRecord record, int index, ReplicationPolicy policy, CancellationToken cancellationToken)
+    private async Task<ReplicationRunResult> CopyDiskAsync(ProtectedMachine machine, SiteItemRecord record, int index, ReplicationPolicy policy, CancellationToken cancellationToken)
     {
         TrackedDisk disk = machine.Disks[index];
         ResyncRecord resync = record.Disks[index].Resync!;
@@ -163,24 +159,16 @@ public sealed partial class ReplicationEngine
             // resyncs to come.
             SyncResult copied = await _synchronizer.SeedAsync(
                 disk, writer, writer, options with { DestinationKnownZero = record.Disks[index].ReplicaCreatedEmpty }, progress, cancellationToken).ConfigureAwait(false);
-            return new CopyTotals(copied.DataBytesSent, copied.ZeroBytes, copied.BytesHashed, 0);
+            return new ReplicationRunResult(machine.Name) { BytesSent = copied.DataBytesSent, BytesZeroed = copied.ZeroBytes, BytesHashed = copied.BytesHashed };
         }
 
         // The whole disk, not only the regions the tracker marked: a cycle stopped part way may have applied some of a
         // log's extents, which no marked region covers. The replica's stored manifest spares hashing it when its stamp
         // and a sample agree.
         SyncResult seed = await _synchronizer.ResyncAsync(disk, writer, writer, options, progress, cancellationToken).ConfigureAwait(false);
-        return new CopyTotals(seed.DataBytesSent, seed.ZeroBytes, seed.BytesHashed + seed.DestinationBytesRead, seed.BytesCompared);
-    }
-
-    private readonly record struct CopyTotals(long Sent, long Zeroed, long Hashed, long Compared)
-    {
-        public void AddTo(ReplicationRunResult result)
+        return new ReplicationRunResult(machine.Name)
         {
-            result.BytesSent += Sent;
-            result.BytesZeroed += Zeroed;
-            result.BytesHashed += Hashed;
-            result.BytesCompared += Compared;
-        }
+            BytesSent = seed.DataBytesSent, BytesZeroed = seed.ZeroBytes, BytesHashed = seed.BytesHashed + seed.DestinationBytesRead, BytesCompared = seed.BytesCompared,
+        };
     }
 }

@@ -131,15 +131,7 @@ public sealed partial class ReplicationEngine
                 ReplicationErrorCode.InvalidReplicaState, false, $"'{machine.Name}' disk {index}: its copy at the site is not complete; replicate resumes it.");
         }
 
-        int at = -1;
-        for (int i = 0; i < logs.Count; i++)
-        {
-            if (logs[i].UniqueId == through)
-            {
-                at = i;
-            }
-        }
-
+        int at = logs.ToList().FindLastIndex(l => l.UniqueId == through);
         IReadOnlyList<SealedLog> pending = at >= 0 ? logs.Skip(at + 1).ToList() : logs;
         Guid previous = through;
         foreach (SealedLog log in pending)

@@ -188,14 +188,6 @@ public sealed partial class ReplicationEngine
         }
     }
 
-    private async Task<ItemRecordHandle> RequireAsync(IReplicationSite site, string name, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(site);
-        ItemNames.Check(name);
-        return await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
-    }
-
     /// <summary>The named point, or the newest when none is named.</summary>
     private static PointRecord PointOf(SiteItemRecord record, string? id) => id is null
         ? record.Points.Count > 0
@@ -232,22 +224,34 @@ public sealed partial class ReplicationEngine
     private static async Task<RecoveredMachine> RecoverAsync(
         IReplicationSite site, SiteItemRecord record, FailoverKind kind, PointRecord point, MachineDescription machine, IRecoveredMachineOutput output, CancellationToken cancellationToken)
     {
+        List<IVirtualDisk> disks = await OpenPointDisksAsync(site, record.Name, point, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await output.StartAsync(record.Name, kind, point.ToInfo(), machine, disks, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            disks.ForEach(d => d.Dispose());
+        }
+    }
+
+    /// <summary>Opens each disk of a recovery point read-only; those opened are disposed when one fails.</summary>
+    private static async Task<List<IVirtualDisk>> OpenPointDisksAsync(IReplicationSite site, string name, PointRecord point, CancellationToken cancellationToken)
+    {
         var disks = new List<IVirtualDisk>();
         try
         {
             for (int i = 0; i < point.DiskPoints.Count; i++)
             {
-                disks.Add(await site.GetDiskTarget(record.Name, i).OpenRecoveryPointAsync(point.DiskPoints[i], cancellationToken).ConfigureAwait(false));
+                disks.Add(await site.GetDiskTarget(name, i).OpenRecoveryPointAsync(point.DiskPoints[i], cancellationToken).ConfigureAwait(false));
             }
-
-            return await output.StartAsync(record.Name, kind, point.ToInfo(), machine, disks, cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            foreach (IVirtualDisk disk in disks)
-            {
-                disk.Dispose();
-            }
+            disks.ForEach(d => d.Dispose());
+            throw;
         }
+
+        return disks;
     }
 }

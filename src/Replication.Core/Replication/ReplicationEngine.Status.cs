@@ -18,11 +18,7 @@ public sealed partial class ReplicationEngine
     /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.NotFound"/> when the site has no such item.</exception>
     public async Task<ItemStatus> GetStatusAsync(IReplicationSite site, string name, IReadOnlyList<string>? logDirectories = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(site);
-        ItemNames.Check(name);
-        ItemRecordHandle handle = await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
-        SiteItemRecord record = handle.Record;
+        SiteItemRecord record = (await RequireAsync(site, name, cancellationToken).ConfigureAwait(false)).Record;
         var status = new ItemStatus(name)
         {
             State = record.State,
@@ -73,10 +69,7 @@ public sealed partial class ReplicationEngine
     /// <exception cref="ReplicationException"><see cref="ReplicationErrorCode.NotFound"/> when the site has no such item.</exception>
     public async Task<IReadOnlyList<RecoveryPointInfo>> ListRecoveryPointsAsync(IReplicationSite site, string name, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(site);
-        ItemNames.Check(name);
-        ItemRecordHandle handle = await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
+        ItemRecordHandle handle = await RequireAsync(site, name, cancellationToken).ConfigureAwait(false);
         return [.. handle.Record.Points.Select(p => p.ToInfo())];
     }
 
@@ -90,24 +83,7 @@ public sealed partial class ReplicationEngine
         ArgumentNullException.ThrowIfNull(site);
         ItemNames.Check(name);
         ArgumentException.ThrowIfNullOrEmpty(pointId);
-        ItemRecordHandle handle = await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
-        PointRecord point = handle.Record.Points.Find(p => p.Id == pointId)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"'{name}' has no recovery point '{pointId}' (see its points).");
-        var disks = new List<IVirtualDisk>();
-        try
-        {
-            for (int i = 0; i < point.DiskPoints.Count; i++)
-            {
-                disks.Add(await site.GetDiskTarget(name, i).OpenRecoveryPointAsync(point.DiskPoints[i], cancellationToken).ConfigureAwait(false));
-            }
-        }
-        catch
-        {
-            disks.ForEach(d => d.Dispose());
-            throw;
-        }
-
-        return disks;
+        ItemRecordHandle handle = await RequireAsync(site, name, cancellationToken).ConfigureAwait(false);
+        return await OpenPointDisksAsync(site, name, PointOf(handle.Record, pointId), cancellationToken).ConfigureAwait(false);
     }
 }

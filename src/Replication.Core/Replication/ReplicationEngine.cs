@@ -180,10 +180,7 @@ public sealed partial class ReplicationEngine
     /// <exception cref="ReplicationException">No such item, or it is not critical.</exception>
     public async Task ResumeAsync(IReplicationSite site, string name, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(site);
-        ItemNames.Check(name);
-        ItemRecordHandle handle = await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
-            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
+        ItemRecordHandle handle = await RequireAsync(site, name, cancellationToken).ConfigureAwait(false);
         ProtectionStateMachine.EnsureAllowed(name, handle.Record.State, handle.Record.TestFailover is not null, ReplicationOperation.Resume);
         handle.Record.State = ProtectionState.ResyncRequired;
         handle.Record.LastError = null;
@@ -208,7 +205,7 @@ public sealed partial class ReplicationEngine
         await site.DeleteItemAsync(name, cancellationToken).ConfigureAwait(false);
         foreach (TrackedDisk disk in disks ?? [])
         {
-            string record = Path.Combine(disk.LogDirectory, PrimaryDiskRecord.FileName);
+            string record = PrimaryRecordPath(disk);
             if (File.Exists(record))
             {
                 File.Delete(record);
@@ -263,13 +260,7 @@ public sealed partial class ReplicationEngine
         for (int extra = 0; extra < 2 && handle.Record.State == ProtectionState.ResyncRequired; extra++)
         {
             ReplicationRunResult resync = await RunOnceAsync(machine, handle, ReplicationOperation.Resync, cancellationToken, forced: false).ConfigureAwait(false);
-            result.BytesSent += resync.BytesSent;
-            result.BytesZeroed += resync.BytesZeroed;
-            result.BytesHashed += resync.BytesHashed;
-            result.BytesCompared += resync.BytesCompared;
-            result.CoalescedBytes += resync.CoalescedBytes;
-            result.LoggedBytes += resync.LoggedBytes;
-            result.PointsPruned += resync.PointsPruned;
+            result.Add(resync);
             result.RecoveryPoint = resync.RecoveryPoint;
             result.State = resync.State;
         }
@@ -343,6 +334,15 @@ public sealed partial class ReplicationEngine
         {
             // The site itself failed (or another writer moved the record on): the failure being thrown says enough.
         }
+    }
+
+    /// <summary>The item's record; <see cref="ReplicationErrorCode.NotFound"/> when the site has no such item.</summary>
+    private static async Task<ItemRecordHandle> RequireAsync(IReplicationSite site, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ItemNames.Check(name);
+        return await ReadRecordAsync(site, name, cancellationToken).ConfigureAwait(false)
+            ?? throw new ReplicationException(ReplicationErrorCode.NotFound, false, $"{site.Location}: no protected item '{name}'.");
     }
 
     private static async Task<ItemRecordHandle?> ReadRecordAsync(IReplicationSite site, string name, CancellationToken cancellationToken)

@@ -13,12 +13,7 @@ public sealed class ReplicationPolicy
     public int RetentionCount
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 10_000);
-            field = value;
-        }
+        init => field = SetterChecks.InRange(value, 1, 10_000);
     } = 24;
 
     /// <summary>Oldest recovery point kept; older ones are pruned after each cycle (the newest is always kept).</summary>
@@ -54,12 +49,7 @@ public sealed class ReplicationPolicy
     public int MaxConcurrency
     {
         get;
-        init
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 64);
-            field = value;
-        }
+        init => field = SetterChecks.InRange(value, 1, 64);
     } = 8;
 
     /// <summary>Bandwidth limit of the data sent, in bytes per second, or null for none.</summary>

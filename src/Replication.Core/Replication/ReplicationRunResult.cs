@@ -40,4 +40,16 @@ public sealed class ReplicationRunResult
 
     /// <summary>Recovery points pruned by retention.</summary>
     public int PointsPruned { get; internal set; }
+
+    /// <summary>Adds the counts of a step of this run (a copy, a catch-up cycle, a follow-up resync) to the run's.</summary>
+    internal void Add(ReplicationRunResult step)
+    {
+        BytesSent += step.BytesSent;
+        BytesZeroed += step.BytesZeroed;
+        BytesHashed += step.BytesHashed;
+        BytesCompared += step.BytesCompared;
+        CoalescedBytes += step.CoalescedBytes;
+        LoggedBytes += step.LoggedBytes;
+        PointsPruned += step.PointsPruned;
+    }
 }

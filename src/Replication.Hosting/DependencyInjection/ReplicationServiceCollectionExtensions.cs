@@ -65,7 +65,6 @@ public static class ReplicationServiceCollectionExtensions
 
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReplicationHostOptions>, ReplicationHostOptionsValidator>());
-        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(RetrySchedule.Default);
         services.TryAddSingleton<IMachineProvider, TrackedDiskMachineProvider>();
         services.TryAddSingleton<IReplicationStore>(sp => sp.GetRequiredService<IOptions<ReplicationHostOptions>>().Value switch
@@ -90,7 +89,7 @@ public static class ReplicationServiceCollectionExtensions
         services.TryAddSingleton<IRecoveryOperations>(sp => sp.GetRequiredService<EngineItemOperations>());
         services.TryAddSingleton(sp => new RecoveryPlanRunner(
             sp.GetRequiredService<IReplicationStore>(), sp.GetRequiredService<IRecoveryOperations>(), sp.GetRequiredService<ItemGate>(),
-            sp.GetRequiredService<JobRecorder>(), sp.GetRequiredService<JobEvents>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<JobRecorder>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ReplicationHostOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RecoveryPlanRunner>>()));
         services.TryAddSingleton(sp => new ReplicationService(
             sp.GetRequiredService<IReplicationStore>(), sp.GetRequiredService<ItemScheduler>(), sp.GetRequiredService<IItemOperations>(),
@@ -164,12 +163,11 @@ public static class ReplicationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp =>
+        return ReplaceSingleton<IReplicationSite>(builder, sp =>
         {
             Directory.CreateDirectory(directory);
             return new LocalReplicationSite(directory, timeProvider: sp.GetRequiredService<TimeProvider>());
-        }));
-        return builder;
+        });
     }
 
     /// <summary>The site is an Azure Blob container reached with a storage account's connection string.</summary>
@@ -178,8 +176,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentException.ThrowIfNullOrEmpty(container);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(connectionString, container, timeProvider: sp.GetRequiredService<TimeProvider>())));
-        return builder;
+        return ReplaceSingleton<IReplicationSite>(builder, sp => new AzureReplicationSite(connectionString, container, timeProvider: sp.GetRequiredService<TimeProvider>()));
     }
 
     /// <summary>The site is an Azure Blob container reached with a container SAS URI.</summary>
@@ -187,8 +184,7 @@ public static class ReplicationServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerSasUri);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerSasUri, timeProvider: sp.GetRequiredService<TimeProvider>())));
-        return builder;
+        return ReplaceSingleton<IReplicationSite>(builder, sp => new AzureReplicationSite(containerSasUri, timeProvider: sp.GetRequiredService<TimeProvider>()));
     }
 
     /// <summary>The site is an Azure Blob container reached with a token credential, such as Azure.Identity's <c>DefaultAzureCredential</c>.</summary>
@@ -197,8 +193,7 @@ public static class ReplicationServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(containerUri);
         ArgumentNullException.ThrowIfNull(credential);
-        builder.Services.Replace(ServiceDescriptor.Singleton<IReplicationSite>(sp => new AzureReplicationSite(containerUri, credential, timeProvider: sp.GetRequiredService<TimeProvider>())));
-        return builder;
+        return ReplaceSingleton<IReplicationSite>(builder, sp => new AzureReplicationSite(containerUri, credential, timeProvider: sp.GetRequiredService<TimeProvider>()));
     }
 
     /// <summary>The machines of items come from the embedding product (tracked disks it keeps open and writes through).</summary>
@@ -211,25 +206,20 @@ public static class ReplicationServiceCollectionExtensions
     }
 
     /// <summary>The machines of items come from <paramref name="factory"/> (the embedding product's tracked disks, which it keeps open and writes through).</summary>
-    public static IReplicationBuilder UseMachineProvider(this IReplicationBuilder builder, Func<IServiceProvider, IMachineProvider> factory)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
-        return builder;
-    }
+    public static IReplicationBuilder UseMachineProvider(this IReplicationBuilder builder, Func<IServiceProvider, IMachineProvider> factory) =>
+        ReplaceSingleton(builder, factory);
 
     /// <summary>A recovery plan's operations on items come from <paramref name="factory"/> instead of the engine (tests, or a product's own wrapper).</summary>
-    public static IReplicationBuilder UseRecoveryOperations(this IReplicationBuilder builder, Func<IServiceProvider, IRecoveryOperations> factory)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.Replace(ServiceDescriptor.Singleton(factory));
-        return builder;
-    }
+    public static IReplicationBuilder UseRecoveryOperations(this IReplicationBuilder builder, Func<IServiceProvider, IRecoveryOperations> factory) =>
+        ReplaceSingleton(builder, factory);
 
     /// <summary>The host's operations on items come from <paramref name="factory"/> instead of the engine (tests, or a product's own wrapper).</summary>
-    public static IReplicationBuilder UseItemOperations(this IReplicationBuilder builder, Func<IServiceProvider, IItemOperations> factory)
+    public static IReplicationBuilder UseItemOperations(this IReplicationBuilder builder, Func<IServiceProvider, IItemOperations> factory) =>
+        ReplaceSingleton(builder, factory);
+
+    /// <summary>Registers <paramref name="factory"/> as the singleton <typeparamref name="TService"/> in place of the one registered before (if any).</summary>
+    private static IReplicationBuilder ReplaceSingleton<TService>(IReplicationBuilder builder, Func<IServiceProvider, TService> factory)
+        where TService : class
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);

@@ -148,11 +148,7 @@ public sealed class ReplicationService
             item.ProtectionState = ProtectionState.ResyncRequired;
         }
 
-        item.State = HostedItemState.Healthy;
-        item.CriticalReason = null;
-        item.RetryAttempt = 0;
-        item.RetryFirstFailure = null;
-        item.NextAttempt = null;
+        item.MarkHealthy();
         item.Updated = _time.GetUtcNow();
         await _store.SaveItemAsync(item, cancellationToken).ConfigureAwait(false);
         await _scheduler.EnsureAsync(item, cancellationToken).ConfigureAwait(false);

@@ -49,4 +49,14 @@ public sealed class HostedItem
 
     /// <summary>When the record last changed.</summary>
     public DateTimeOffset Updated { get; set; }
+
+    /// <summary>Healthy again (after a success, or an operator's resume): no critical reason, the retry schedule reset.</summary>
+    internal void MarkHealthy()
+    {
+        State = HostedItemState.Healthy;
+        CriticalReason = null;
+        RetryAttempt = 0;
+        RetryFirstFailure = null;
+        NextAttempt = null;
+    }
 }

@@ -45,8 +45,6 @@ public sealed class ReplicationMetrics : IDisposable
 
     internal void RecoveryPoint(string item, DateTimeOffset at) => _lastPoint.AddOrUpdate(item, at, (_, old) => at > old ? at : old);
 
-    internal void Backlog(string item, long bytes) => _backlog[item] = bytes;
-
     internal void ResyncProgress(string item, double? fraction)
     {
         if (fraction is { } f)
@@ -57,13 +55,6 @@ public sealed class ReplicationMetrics : IDisposable
         {
             _resync.TryRemove(item, out _);
         }
-    }
-
-    internal void Forget(string item)
-    {
-        _lastPoint.TryRemove(item, out _);
-        _backlog.TryRemove(item, out _);
-        _resync.TryRemove(item, out _);
     }
 
     internal void Shipped(string item, long bytes) => _bytesShipped.Add(bytes, new KeyValuePair<string, object?>("item", item));

@@ -36,25 +36,15 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
             applier);
     }
 
-    public async Task<ItemRunOutcome> ProtectAsync(HostedItem item, CancellationToken cancellationToken)
-    {
-        await using MachineLease lease = await _machines.AcquireAsync(_site, item, cancellationToken).ConfigureAwait(false);
-        ReplicationRunResult result = await _engine.ProtectAsync(
-            new ProtectionRequest { Machine = lease.Machine, Policy = item.Policy.ToEnginePolicy() }, cancellationToken).ConfigureAwait(false);
-        return ItemRunOutcome.From(result);
-    }
+    public async Task<ItemRunOutcome> ProtectAsync(HostedItem item, CancellationToken cancellationToken) =>
+        ItemRunOutcome.From(await RunOnMachineAsync(
+            item, machine => _engine.ProtectAsync(new ProtectionRequest { Machine = machine, Policy = item.Policy.ToEnginePolicy() }, cancellationToken), cancellationToken).ConfigureAwait(false));
 
-    public async Task<ItemRunOutcome> ReplicateAsync(HostedItem item, CancellationToken cancellationToken)
-    {
-        await using MachineLease lease = await _machines.AcquireAsync(_site, item, cancellationToken).ConfigureAwait(false);
-        return ItemRunOutcome.From(await _engine.ReplicateAsync(lease.Machine, cancellationToken).ConfigureAwait(false));
-    }
+    public async Task<ItemRunOutcome> ReplicateAsync(HostedItem item, CancellationToken cancellationToken) =>
+        ItemRunOutcome.From(await RunOnMachineAsync(item, machine => _engine.ReplicateAsync(machine, cancellationToken), cancellationToken).ConfigureAwait(false));
 
-    public async Task<ItemRunOutcome> ResyncAsync(HostedItem item, CancellationToken cancellationToken)
-    {
-        await using MachineLease lease = await _machines.AcquireAsync(_site, item, cancellationToken).ConfigureAwait(false);
-        return ItemRunOutcome.From(await _engine.ResyncAsync(lease.Machine, cancellationToken).ConfigureAwait(false));
-    }
+    public async Task<ItemRunOutcome> ResyncAsync(HostedItem item, CancellationToken cancellationToken) =>
+        ItemRunOutcome.From(await RunOnMachineAsync(item, machine => _engine.ResyncAsync(machine, cancellationToken), cancellationToken).ConfigureAwait(false));
 
     public async Task<bool> IsResyncRequiredAsync(HostedItem item, CancellationToken cancellationToken)
     {
@@ -121,11 +111,8 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
         return result.State;
     }
 
-    public async Task<ProtectionState> ReverseReplicationAsync(HostedItem item, RecoveryPlanRunOptions options, CancellationToken cancellationToken)
-    {
-        await using MachineLease lease = await _machines.AcquireAsync(_site, item, cancellationToken).ConfigureAwait(false);
-        return (await _engine.ReverseReplicationAsync(lease.Machine, cancellationToken).ConfigureAwait(false)).State;
-    }
+    public async Task<ProtectionState> ReverseReplicationAsync(HostedItem item, RecoveryPlanRunOptions options, CancellationToken cancellationToken) =>
+        (await RunOnMachineAsync(item, machine => _engine.ReverseReplicationAsync(machine, cancellationToken), cancellationToken).ConfigureAwait(false)).State;
 
     public async Task<ProtectionState?> CompletedStateAsync(HostedItem item, RecoveryPlanOperation operation, CancellationToken cancellationToken)
     {
@@ -142,6 +129,13 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
             _ => false,
         };
         return complete ? status.State : null;
+    }
+
+    /// <summary>Runs an engine operation on the item's machine, lent by the provider for the operation's length.</summary>
+    private async Task<ReplicationRunResult> RunOnMachineAsync(HostedItem item, Func<ProtectedMachine, Task<ReplicationRunResult>> run, CancellationToken cancellationToken)
+    {
+        await using MachineLease lease = await _machines.AcquireAsync(_site, item, cancellationToken).ConfigureAwait(false);
+        return await run(lease.Machine).ConfigureAwait(false);
     }
 
     private async Task<ProtectionState> StateAsync(HostedItem item, CancellationToken cancellationToken) =>

@@ -25,20 +25,18 @@ public sealed class RecoveryPlanRunner
     private readonly IRecoveryOperations _operations;
     private readonly ItemGate _gate;
     private readonly JobRecorder _recorder;
-    private readonly JobEvents _events;
     private readonly TimeProvider _time;
     private readonly ReplicationHostOptions _options;
     private readonly ILogger<RecoveryPlanRunner> _logger;
 
     internal RecoveryPlanRunner(
-        IReplicationStore store, IRecoveryOperations operations, ItemGate gate, JobRecorder recorder, JobEvents events, TimeProvider time,
+        IReplicationStore store, IRecoveryOperations operations, ItemGate gate, JobRecorder recorder, TimeProvider time,
         IOptions<ReplicationHostOptions> options, ILogger<RecoveryPlanRunner> logger)
     {
         _store = store;
         _operations = operations;
         _gate = gate;
         _recorder = recorder;
-        _events = events;
         _time = time;
         _options = options.Value;
         _logger = logger;
@@ -98,10 +96,7 @@ public sealed class RecoveryPlanRunner
             throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
 
-        DateTimeOffset started = _time.GetUtcNow();
-        var job = new JobRecord { Id = NewJobId(started), Kind = JobKind.RecoveryPlan, Item = plan, Host = _options.HostId, Started = started };
-        await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
-        _events.Saved();
+        JobRecord job = await _recorder.AddJobAsync(JobKind.RecoveryPlan, plan, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         await _recorder.AddStepAsync(job, $"{options.Operation} of {items.Count} items in {found.Groups.Count} groups").ConfigureAwait(false);
 
         // What a restart needs to resume the run as itself (the delegates come from ReplicationHostOptions.ResumeRecoveryPlan then).
@@ -153,17 +148,13 @@ public sealed class RecoveryPlanRunner
             }
         }
 
-        Log.JobResumed(_logger, job.Id, job.Item, job.Host ?? "?");
-        await _recorder.AddStepAsync(job, $"resumed on {_options.HostId} after an interruption on {job.Host}").ConfigureAwait(false);
-        job.Host = _options.HostId;
+        await _recorder.ResumedAsync(job, _logger).ConfigureAwait(false);
         if (problem is not null || found is null || options is null)
         {
             job.State = JobState.Failed;
             job.Ended = _time.GetUtcNow();
             job.Error = new JobError { IsRecoverable = false, Code = ReplicationErrorCode.InvalidState, Message = $"Recovery plan run {job.Id} cannot be resumed: {problem}." };
-            await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-            _events.Saved();
-            await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
+            await _recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
             return null;
         }
 
@@ -213,9 +204,7 @@ public sealed class RecoveryPlanRunner
             Code = itemErrors.FirstOrDefault()?.Code ?? ReplicationErrorCode.Unknown,
             Message = result.Describe(),
         };
-        await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-        _events.Saved();
-        await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
+        await _recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
         Log.PlanFinished(_logger, plan, options.Operation.ToString(), result.Describe());
         return result;
     }
@@ -322,18 +311,13 @@ public sealed class RecoveryPlanRunner
         ProtectionState? completed = null;
         if (job is null)
         {
-            DateTimeOffset now = _time.GetUtcNow();
-            job = new JobRecord { Id = NewJobId(now), Kind = kind, Item = item.Name, Host = _options.HostId, Started = now };
-            await _store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
-            _events.Saved();
+            job = await _recorder.AddJobAsync(kind, item.Name, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
             await _recorder.AddStepAsync(job, link).ConfigureAwait(false);
         }
         else
         {
             // Interrupted by a stop of the process: the site tells whether the operation completed before it.
-            Log.JobResumed(_logger, job.Id, item.Name, job.Host ?? "?");
-            await _recorder.AddStepAsync(job, $"resumed on {_options.HostId} after an interruption on {job.Host}").ConfigureAwait(false);
-            job.Host = _options.HostId;
+            await _recorder.ResumedAsync(job, _logger).ConfigureAwait(false);
             await _store.UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
             completed = await _operations.CompletedStateAsync(item, options.Operation, cancellationToken).ConfigureAwait(false);
         }
@@ -361,9 +345,7 @@ public sealed class RecoveryPlanRunner
                 job.State = JobState.Failed;
                 job.Ended = _time.GetUtcNow();
                 job.Error = JobError.From(error);
-                await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-                _events.Saved();
-                await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
+                await _recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
                 return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Failed, job.Id, job.Error);
             }
 
@@ -381,9 +363,7 @@ public sealed class RecoveryPlanRunner
         job.Ended = item.Updated;
         job.Progress = 1;
         job.Result = "state " + state;
-        await _store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-        _events.Saved();
-        await _recorder.ObserveAsync(job, null).ConfigureAwait(false);
+        await _recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
         Log.JobSucceeded(_logger, job.Id, job.Kind.ToString(), item.Name, job.Result);
         return new RecoveryPlanItemReport(item.Name, RecoveryPlanStepState.Succeeded, job.Id, null);
     }
@@ -422,7 +402,4 @@ public sealed class RecoveryPlanRunner
 
     /// <summary>The step of an item's job recorded once the operation completed at the site (before the host records the item's new state).</summary>
     internal const string CompletedStep = "completed at the site";
-
-    private static string NewJobId(DateTimeOffset now) =>
-        string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..12]}");
 }

@@ -35,8 +35,6 @@ internal sealed class ItemJobRunner(
         ProtectionState.FailoverInProgress, ProtectionState.FailedOver, ProtectionState.Committed, ProtectionState.FailbackInProgress, ProtectionState.FailedBack,
     ];
 
-    private string HostId => options.Value.HostId;
-
     public async Task RunAsync(string name, TriggerMode mode, CancellationToken cancellationToken)
     {
         // Never beside a recovery plan's operation on the item (Quartz keeps the item's scheduled runs apart already).
@@ -114,8 +112,8 @@ internal sealed class ItemJobRunner(
         DateTimeOffset now = time.GetUtcNow();
         if (job is null)
         {
-            job = new JobRecord { Id = NewJobId(now), Kind = kind, Item = name, Host = HostId, Started = now };
-            await store.AddJobAsync(job, cancellationToken).ConfigureAwait(false);
+            job = await recorder.AddJobAsync(kind, name, now, cancellationToken).ConfigureAwait(false);
+            await recorder.ObserveAsync(job, null).ConfigureAwait(false);
         }
         else
         {
@@ -125,18 +123,14 @@ internal sealed class ItemJobRunner(
             }
             else
             {
-                Log.JobResumed(logger, job.Id, name, job.Host ?? "?");
-                await recorder.AddStepAsync(job, $"resumed on {HostId} after an interruption on {job.Host}").ConfigureAwait(false);
+                await recorder.ResumedAsync(job, logger).ConfigureAwait(false);
             }
 
             job.State = JobState.InProgress;
-            job.Host = HostId;
+            job.Host = options.Value.HostId;
             job.NextAttempt = null;
-            await store.UpdateJobAsync(job, cancellationToken).ConfigureAwait(false);
+            await recorder.SaveAsync(job, cancellationToken).ConfigureAwait(false);
         }
-
-        events.Saved();
-        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
 
         Log.JobStarted(logger, job.Id, kind.ToString(), name, job.Attempt);
         ItemRunOutcome outcome;
@@ -194,11 +188,7 @@ internal sealed class ItemJobRunner(
         job.NextAttempt = null;
         job.Result = string.Create(CultureInfo.InvariantCulture, $"{(outcome.RecoveryPointId is { } p ? "recovery point " + p : "no recovery point")}, {outcome.BytesSent} bytes sent");
         item.ProtectionState = outcome.State;
-        item.State = HostedItemState.Healthy;
-        item.CriticalReason = null;
-        item.RetryAttempt = 0;
-        item.RetryFirstFailure = null;
-        item.NextAttempt = null;
+        item.MarkHealthy();
         if (job.Kind == JobKind.Resync)
         {
             item.ResyncRequested = false;
@@ -215,9 +205,7 @@ internal sealed class ItemJobRunner(
 
         // The item first, then its job: whoever sees the job ended finds the item's record already up to date.
         await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
-        await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-        events.Saved();
-        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
+        await recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
         metrics.Shipped(item.Name, outcome.BytesSent);
         metrics.JobDuration(job.Kind.ToString(), "succeeded", now - started);
         if (job.Kind == JobKind.Resync)
@@ -249,9 +237,7 @@ internal sealed class ItemJobRunner(
             job.State = JobState.WaitingForRetry;
             job.NextAttempt = next;
             await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
-            await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-            events.Saved();
-            await recorder.ObserveAsync(job, null).ConfigureAwait(false);
+            await recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
             await scheduler.ScheduleRetryAsync(item, item.RetryAttempt, next, CancellationToken.None).ConfigureAwait(false);
             metrics.Retry(item.Name);
             Log.JobWillRetry(logger, job.Id, item.Name, error.Code.ToString(), job.Attempt, next, error.Message);
@@ -265,9 +251,7 @@ internal sealed class ItemJobRunner(
         item.CriticalReason = error.Message;
         item.NextAttempt = null;
         await store.SaveItemAsync(item, CancellationToken.None).ConfigureAwait(false);
-        await store.UpdateJobAsync(job, CancellationToken.None).ConfigureAwait(false);
-        events.Saved();
-        await recorder.ObserveAsync(job, null).ConfigureAwait(false);
+        await recorder.SaveAsync(job, CancellationToken.None).ConfigureAwait(false);
         await scheduler.PauseAsync(item.Name, CancellationToken.None).ConfigureAwait(false);
         Log.ItemCritical(logger, job.Id, item.Name, error.Code.ToString(), error.Message);
     }
@@ -285,9 +269,6 @@ internal sealed class ItemJobRunner(
 
         await scheduler.ScheduleResyncInWindowAsync(item, cancellationToken).ConfigureAwait(false);
     }
-
-    private static string NewJobId(DateTimeOffset now) =>
-        string.Create(CultureInfo.InvariantCulture, $"{now.UtcDateTime:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..12]}");
 
     private static string Describe(JobKind kind) => kind switch
     {

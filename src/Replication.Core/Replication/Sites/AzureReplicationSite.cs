@@ -23,14 +23,12 @@ public sealed class AzureReplicationSite : IReplicationSite
 {
     private readonly BlobContainerClient _container;
     private readonly Func<string, IReplicaTarget> _target;
-    private readonly TimeProvider? _time;
 
     /// <summary>Uses a storage account's connection string.</summary>
     /// <exception cref="ArgumentException">The connection string or container name is not valid (the message does not repeat the string).</exception>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
     public AzureReplicationSite(string connectionString, string containerName, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
-        _time = timeProvider;
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         ArgumentException.ThrowIfNullOrEmpty(containerName);
         try
@@ -43,19 +41,18 @@ public sealed class AzureReplicationSite : IReplicationSite
         }
 
         Location = new UriBuilder(_container.Uri) { Query = "" }.Uri.ToString();
-        _target = blob => new AzurePageBlobTarget(connectionString, containerName, blob, options, _time);
+        _target = blob => new AzurePageBlobTarget(connectionString, containerName, blob, options, timeProvider);
     }
 
     /// <summary>Uses a container URI (no query) and a token credential, such as Azure.Identity's DefaultAzureCredential.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
     public AzureReplicationSite(Uri containerUri, TokenCredential credential, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
-        _time = timeProvider;
         ArgumentNullException.ThrowIfNull(containerUri);
         ArgumentNullException.ThrowIfNull(credential);
         _container = new BlobContainerClient(containerUri, credential, ClientOptions(options));
         Location = new UriBuilder(containerUri) { Query = "" }.Uri.ToString();
-        _target = blob => new AzurePageBlobTarget(containerUri, credential, blob, options, _time);
+        _target = blob => new AzurePageBlobTarget(containerUri, credential, blob, options, timeProvider);
     }
 
     /// <summary>
@@ -66,7 +63,6 @@ public sealed class AzureReplicationSite : IReplicationSite
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The Azure SDK shape: every constructor takes an optional options bag.")]
     public AzureReplicationSite(Uri containerSasUri, AzurePageBlobTargetOptions? options = null, TimeProvider? timeProvider = null)
     {
-        _time = timeProvider;
         ArgumentNullException.ThrowIfNull(containerSasUri);
         if (string.IsNullOrEmpty(containerSasUri.Query))
         {
@@ -75,7 +71,7 @@ public sealed class AzureReplicationSite : IReplicationSite
 
         _container = new BlobContainerClient(containerSasUri, ClientOptions(options));
         Location = new UriBuilder(containerSasUri) { Query = "" }.Uri.ToString();
-        _target = blob => new AzurePageBlobTarget(containerSasUri, blob, options, _time);
+        _target = blob => new AzurePageBlobTarget(containerSasUri, blob, options, timeProvider);
     }
 
     /// <inheritdoc />
