@@ -93,7 +93,8 @@ public static class ReplicationServiceCollectionExtensions
             sp.GetRequiredService<IOptions<ReplicationHostOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<RecoveryPlanRunner>>()));
         services.TryAddSingleton(sp => new ReplicationService(
             sp.GetRequiredService<IReplicationStore>(), sp.GetRequiredService<ItemScheduler>(), sp.GetRequiredService<IItemOperations>(),
-            sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>()));
+            sp.GetRequiredService<IReplicationSite>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<ReplicationHostOptions>>(),
+            sp.GetRequiredService<ReplicationMetrics>()));
 
         // Before Quartz's hosted service: the store's tables and the items' triggers exist before the scheduler starts.
         services.AddHostedService<ReplicationHostedService>();

@@ -42,6 +42,7 @@ internal sealed class ReplicationHostedService(
             }
 
             mine++;
+            metrics.Track(item);
             if (item.LastRecoveryPointAt is { } at)
             {
                 metrics.RecoveryPoint(item.Name, at);

@@ -4,6 +4,7 @@ using Replication.Core.Replication;
 using Replication.Core.Replication.Sites;
 using Replication.Hosting.Items;
 using Replication.Hosting.Jobs;
+using Replication.Hosting.Observability;
 using Replication.Hosting.Operations;
 using Replication.Hosting.Scheduling;
 using Replication.Hosting.Storage;
@@ -23,10 +24,13 @@ public sealed class ReplicationService
     private readonly IReplicationSite _site;
     private readonly TimeProvider _time;
     private readonly ReplicationHostOptions _options;
+    private readonly ReplicationMetrics _metrics;
 
     internal ReplicationService(
-        IReplicationStore store, ItemScheduler scheduler, IItemOperations operations, IReplicationSite site, TimeProvider time, IOptions<ReplicationHostOptions> options)
+        IReplicationStore store, ItemScheduler scheduler, IItemOperations operations, IReplicationSite site, TimeProvider time, IOptions<ReplicationHostOptions> options,
+        ReplicationMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _scheduler = scheduler;
         _operations = operations;
@@ -87,6 +91,7 @@ public sealed class ReplicationService
             // (possibly new) frequency from now. Never a second trigger due now for an item whose first run may already be
             // going: that run reschedules its cycles one interval on when it ends, and a trigger due now made after it
             // would run a cycle at once, adding a recovery point nobody asked for.
+            _metrics.Track(item);
             await _scheduler.EnsureAsync(item, cancellationToken).ConfigureAwait(false);
             if (item.ProtectionState is not null)
             {
@@ -96,6 +101,7 @@ public sealed class ReplicationService
         else
         {
             // Pinned to another host: it schedules the item on its own scheduler when it starts; the shared one must not hold it.
+            _metrics.Forget(name);
             await _scheduler.RemoveSharedAsync(name, cancellationToken).ConfigureAwait(false);
         }
 
@@ -108,6 +114,7 @@ public sealed class ReplicationService
         ItemNames.Check(name);
         await _scheduler.RemoveAsync(name, cancellationToken).ConfigureAwait(false);
         await _store.DeleteItemAsync(name, cancellationToken).ConfigureAwait(false);
+        _metrics.Forget(name);
     }
 
     /// <summary>

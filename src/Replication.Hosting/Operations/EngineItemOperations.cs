@@ -50,7 +50,7 @@ internal sealed class EngineItemOperations : IItemOperations, IRecoveryOperation
     {
         try
         {
-            ItemStatus status = await _engine.GetStatusAsync(_site, item.Name, [.. item.Disks.Select(d => d + ".logs")], cancellationToken).ConfigureAwait(false);
+            ItemStatus status = await _engine.GetStatusAsync(_site, item.Name, [.. item.Disks.Select(TrackedDiskMachineProvider.LogDirectory)], cancellationToken).ConfigureAwait(false);
             return status.ResyncRequired && status.State is not (ProtectionState.Enabling or ProtectionState.InitialReplication);
         }
         catch (ReplicationException ex) when (ex.Code == ReplicationErrorCode.NotFound)

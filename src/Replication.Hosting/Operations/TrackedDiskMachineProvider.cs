@@ -15,6 +15,9 @@ namespace Replication.Hosting.Operations;
 /// </summary>
 public sealed class TrackedDiskMachineProvider : IMachineProvider
 {
+    /// <summary>The tracking folder of the disk at <paramref name="diskPath"/>: <c>DISK.logs</c> beside it.</summary>
+    internal static string LogDirectory(string diskPath) => diskPath + ".logs";
+
     /// <inheritdoc />
     public ValueTask<MachineLease> AcquireAsync(IReplicationSite site, HostedItem item, CancellationToken cancellationToken)
     {
@@ -34,7 +37,7 @@ public sealed class TrackedDiskMachineProvider : IMachineProvider
                 VirtualDisk disk = VirtualDisk.Open(path);
                 try
                 {
-                    disks.Add(TrackedDisk.Open(disk, path + ".logs", options));
+                    disks.Add(TrackedDisk.Open(disk, LogDirectory(path), options));
                 }
                 catch
                 {

@@ -76,6 +76,9 @@ public sealed class TestHost : IAsyncDisposable
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddLogging(l => { l.SetMinimumLevel(Environment.GetEnvironmentVariable("REPL_TEST_LOG") is null ? LogLevel.Warning : LogLevel.Debug); if (Environment.GetEnvironmentVariable("REPL_TEST_LOG") is not null) { l.AddSimpleConsole(); } });
         builder.Services.AddSingleton<TimeProvider>(clock);
+        // What Host.CreateApplicationBuilder registers: the meters come from the container's factory (the metrics tests
+        // tell this host's measurements from those of other hosts in the process by it).
+        builder.Services.AddMetrics();
         IReplicationBuilder replication = builder.Services.AddReplication(o =>
             {
                 o.HostId = "test-host";
