@@ -1,4 +1,3 @@
-using System.Buffers;
 using Replication.Core.Diff;
 using Replication.Core.Disks;
 using Replication.Core.Transfer;
@@ -93,40 +92,8 @@ public sealed partial class ReplicationEngine
                 return false;
             }
 
-            return await SampleMatchesAsync(manifest, from, to, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Re-hashes a random sample of coarse blocks (<see cref="SyncOptions.DefaultSampleFraction"/> of them, at least 16)
-    /// on both disks; true when every one matches the manifest on both.
-    /// </summary>
-    private static async Task<bool> SampleMatchesAsync(BlockManifest manifest, IVirtualDisk from, IVirtualDisk to, CancellationToken cancellationToken)
-    {
-        int coarse = manifest.CoarseBlockSize;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(coarse);
-        try
-        {
-            foreach (int block in SyncRun.ChooseSample(manifest.CoarseBlockCount, SyncOptions.DefaultSampleFraction, Random.Shared))
-            {
-                long offset = (long)block * coarse;
-                int length = (int)Math.Min(coarse, manifest.VirtualSize - offset);
-                UInt128 expected = manifest.GetBlockHash(block);
-                foreach (IVirtualDisk disk in new[] { from, to })
-                {
-                    await disk.ReadAsync(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                    if (ManifestBuildRun.HashCoarseBlock(buffer.AsSpan(0, length), manifest.FineBlockSize) != expected)
-                    {
-                        return false;
-                    }
-                }
-            }
-
-            return true;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // A random sample of coarse blocks (the resync's default fraction, at least 16) re-hashed on both disks.
+            return await SyncRun.FindSampleMismatchAsync(manifest, [from, to], SyncOptions.DefaultSampleFraction, Random.Shared, null, cancellationToken).ConfigureAwait(false) is null;
         }
     }
 }

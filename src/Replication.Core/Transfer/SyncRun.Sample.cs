@@ -1,5 +1,6 @@
 using System.Buffers;
 using Replication.Core.Diff;
+using Replication.Core.Disks;
 
 namespace Replication.Core.Transfer;
 
@@ -19,25 +20,46 @@ internal sealed partial class SyncRun
     /// s blocks with probability C(N-k, s)/C(N, s), about (1 - s/N)^k — 99% for one block changed at 1%. It backs up a
     /// stamp check (which catches any write through the file system or the storage service); it never replaces it.
     /// </remarks>
-    private async Task<int?> FindSampleMismatchAsync(BlockManifest manifest, CancellationToken cancellationToken)
+    private Task<int?> FindSampleMismatchAsync(BlockManifest manifest, CancellationToken cancellationToken) =>
+        FindSampleMismatchAsync(
+            manifest,
+            [_destination],
+            _options.SampleFraction,
+            _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared,
+            (length, hash) =>
+            {
+                _result.BytesRead += length;
+                _result.DestinationBytesRead += length;
+                _result.BytesHashed += hash == UInt128.Zero ? 0 : length;
+            },
+            cancellationToken);
+
+    /// <summary>
+    /// Re-hashes a sample of <paramref name="manifest"/>'s coarse blocks (<paramref name="fraction"/> of them, at least
+    /// <see cref="MinimumSampleBlocks"/>, chosen with <paramref name="random"/>) on each of <paramref name="disks"/>, block
+    /// by block in ascending order; returns the first block whose hash differs from the manifest's on any of them, or null.
+    /// <paramref name="onRead"/> is told of each block read (its length and hash).
+    /// </summary>
+    internal static async Task<int?> FindSampleMismatchAsync(
+        BlockManifest manifest, IReadOnlyList<IDiskSink> disks, double fraction, Random random, Action<int, UInt128>? onRead, CancellationToken cancellationToken)
     {
-        Random random = _options.RandomSeed is { } seed ? new Random(seed) : Random.Shared;
         int coarse = manifest.CoarseBlockSize;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(coarse);
         try
         {
-            foreach (int block in ChooseSample(manifest.CoarseBlockCount, _options.SampleFraction, random))
+            foreach (int block in ChooseSample(manifest.CoarseBlockCount, fraction, random))
             {
                 long offset = (long)block * coarse;
                 int length = (int)Math.Min(coarse, manifest.VirtualSize - offset);
-                await _destination.ReadAsync(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-                UInt128 hash = ManifestBuildRun.HashCoarseBlock(buffer.AsSpan(0, length), manifest.FineBlockSize);
-                _result.BytesRead += length;
-                _result.DestinationBytesRead += length;
-                _result.BytesHashed += hash == UInt128.Zero ? 0 : length;
-                if (hash != manifest.GetBlockHash(block))
+                foreach (IDiskSink disk in disks)
                 {
-                    return block;
+                    await disk.ReadAsync(offset, buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    UInt128 hash = ManifestBuildRun.HashCoarseBlock(buffer.AsSpan(0, length), manifest.FineBlockSize);
+                    onRead?.Invoke(length, hash);
+                    if (hash != manifest.GetBlockHash(block))
+                    {
+                        return block;
+                    }
                 }
             }
 
