@@ -213,7 +213,10 @@ internal sealed class ItemJobRunner(
             await scheduler.CancelResyncAsync(item.Name, cancellationToken).ConfigureAwait(false);
         }
 
-        if (wasRetrying || job.Kind is JobKind.EnableProtection or JobKind.InitialReplication)
+        // A job that ends with a recovery point other than a scheduled cycle (a first protection, a resync, a retried run)
+        // starts the cycles over one interval after it: a cycle trigger that came due while it ran (a misfire after
+        // downtime, held back by the item's run) would otherwise make a second point right after this one.
+        if (wasRetrying || job.Kind is JobKind.EnableProtection or JobKind.InitialReplication or JobKind.Resync)
         {
             await scheduler.ScheduleCyclesAsync(item, now + item.Policy.CopyFrequency, cancellationToken).ConfigureAwait(false);
         }

@@ -16,6 +16,7 @@ public sealed class FakeItemOperations(TimeProvider time) : IItemOperations
     private readonly Queue<Exception> _failures = new();
     private int _cycles;
     private int _blockNext;
+    private TaskCompletionSource? _resyncHold;
 
     public sealed record Call(string Kind, string Item, DateTimeOffset At);
 
@@ -60,10 +61,24 @@ public sealed class FakeItemOperations(TimeProvider time) : IItemOperations
     /// <summary>The next cycle runs until its cancellation token is cancelled, and then throws.</summary>
     public void BlockNextCycle() => Volatile.Write(ref _blockNext, 1);
 
-    public Task<ItemRunOutcome> ResyncAsync(HostedItem item, CancellationToken cancellationToken)
+    /// <summary>The next resync waits, after telling of it ("held resync"), until the returned source completes.</summary>
+    public TaskCompletionSource HoldNextResync()
     {
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _resyncHold, hold);
+        return hold;
+    }
+
+    public async Task<ItemRunOutcome> ResyncAsync(HostedItem item, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _resyncHold, null) is { } hold)
+        {
+            _calls.Writer.TryWrite(new Call("held resync", item.Name, time.GetUtcNow()));
+            await hold.Task.WaitAsync(cancellationToken);
+        }
+
         ResyncRequired = false;
-        return RunAsync("resync", item, ProtectionState.Protected);
+        return await RunAsync("resync", item, ProtectionState.Protected);
     }
 
     public Task<bool> IsResyncRequiredAsync(HostedItem item, CancellationToken cancellationToken) => Task.FromResult(ResyncRequired);

@@ -54,8 +54,9 @@ public sealed class HostRestartTests : IDisposable
             first.Kill();
         }
 
-        // Ten minutes later (the cycle's trigger misfired meanwhile), the host starts again on the same database; stopping
-        // it waits for the runs it started.
+        // Ten minutes later (the cycle's trigger misfired meanwhile), the host starts again on the same database. The
+        // interrupted job is its only run: the misfire either resumes it or, held back while it runs, is replaced when it
+        // ends with its point (the cycles start over one interval on), so nothing is running when it is told to exit.
         using (var second = new HostChild(_dir.Path, Start.AddMinutes(10), "none"))
         {
             // The process that held the disks' trackers died with them open: the engine then resyncs their write-intent

@@ -32,6 +32,36 @@ public sealed class CycleScheduleTests : IDisposable
     }
 
     /// <summary>
+    /// A resync that runs past a cycle's due time ends with a recovery point: the cycles start over one interval after it,
+    /// rather than running the cycle that came due meanwhile right after it (a second point at the same moment; the
+    /// restart test of an interrupted resync saw that cycle still running when its host was told to exit).
+    /// </summary>
+    [Fact]
+    public async Task A_resync_that_runs_past_a_cycle_s_due_time_is_followed_by_the_next_cycle_one_interval_after_it()
+    {
+        await using TestHost host = await TestHost.StartAsync(_dir.Path);
+        DateTimeOffset start = host.Clock.GetUtcNow();
+        TimeSpan frequency = TimeSpan.FromSeconds(30);
+        await host.Service.AddItemAsync("vm", ["/disks/vm.vhdx"], new ItemPolicy { CopyFrequency = frequency }, protectionState: ProtectionState.Protected);
+        TaskCompletionSource hold = host.Operations.HoldNextResync();
+
+        host.AdvanceTo(start + TimeSpan.FromSeconds(10));
+        await host.Service.RequestResyncAsync("vm");
+        FakeItemOperations.Call held = await host.Operations.NextCallAsync();
+        Assert.Equal(("held resync", start + TimeSpan.FromSeconds(10)), (held.Kind, held.At));
+
+        // The cycle due at +30 s comes due while the resync runs; the resync ends at +40 s.
+        host.AdvanceTo(start + TimeSpan.FromSeconds(40));
+        hold.SetResult();
+        FakeItemOperations.Call resync = await host.Operations.NextCallAsync();
+        Assert.Equal(("resync", start + TimeSpan.FromSeconds(40)), (resync.Kind, resync.At));
+
+        host.AdvanceTo(start + TimeSpan.FromSeconds(70));
+        FakeItemOperations.Call next = await host.Operations.NextCallAsync();
+        Assert.Equal(("cycle", start + TimeSpan.FromSeconds(70)), (next.Kind, next.At));
+    }
+
+    /// <summary>
     /// Items added at once, each enabled once and then left until its copy frequency passes: no cycle at the instant it
     /// was added (a trigger due now made after its first run ended would add a recovery point nobody asked for; the
     /// restart test of a recovery plan saw one such point in CI).
